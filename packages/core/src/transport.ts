@@ -1,0 +1,424 @@
+import {
+  describeIssue,
+  isRetrySafe,
+  type Route,
+  type RouteInput,
+  type RouteOutput,
+  type SchemaIssue,
+  wireHeaders,
+} from '@plinth/protocol';
+import {
+  AbortError,
+  ConfigurationError,
+  InsecureServiceKeyTargetError,
+  MissingServiceKeyError,
+  NetworkError,
+  ProtocolError,
+  ServiceKeyInBrowserError,
+  TimeoutError,
+  ValidationError,
+} from './error-classes.js';
+import { errorFromResponse, parseRetryAfter } from './error-from-response.js';
+import { isPlinthError, type PlinthError } from './plinth-error.js';
+import { backoffDelay, type RetryOptions, resolveRetryPolicy, retryableStatuses } from './retry-policy.js';
+import { isBrowserLike, isLoopbackHost, randomId } from './runtime.js';
+
+/** What a hook learns about the call it runs for. */
+export interface RequestContext {
+  readonly route: Route;
+  /** 1 for the first attempt, 2 for the first retry, and so on. */
+  readonly attempt: number;
+  /** The call's `X-Request-Id`; the same on every attempt. */
+  readonly requestId: string;
+}
+
+/** Runs before each attempt is sent; may return a replacement `Request`. */
+// biome-ignore lint/suspicious/noConfusingVoidType: a hook that returns nothing must type-check.
+export type BeforeRequestHook = (
+  request: Request,
+  context: RequestContext,
+) => Request | undefined | void | Promise<Request | undefined | void>;
+
+/** Runs after each answer arrives; may return a replacement `Response`. */
+// biome-ignore lint/suspicious/noConfusingVoidType: a hook that returns nothing must type-check.
+export type AfterResponseHook = (
+  response: Response,
+  request: Request,
+  context: RequestContext,
+) => Response | undefined | void | Promise<Response | undefined | void>;
+
+/** Hooks run in array order, on every attempt. */
+export interface TransportHooks {
+  beforeRequest?: BeforeRequestHook[];
+  afterResponse?: AfterResponseHook[];
+}
+
+/** How to reach a Plinth server, and as whom. */
+export interface TransportOptions {
+  /** The Plinth server, e.g. `https://api.example.com`. Every route path is resolved against it. */
+  url: string;
+  /** Identifies the app; safe in browsers. Sent as `apikey`. */
+  publishableKey?: string | undefined;
+  /**
+   * Lets this client run data and admin calls. A secret: only on servers. Also accepts a scoped
+   * API key (`ak_...`).
+   */
+  serviceKey?: string | undefined;
+  /** A `fetch` to use instead of the global one (to add an agent, or in tests). */
+  fetch?: typeof fetch | undefined;
+  /** Per-attempt timeout in ms; default 30 000. `false` waits for as long as it takes. */
+  timeout?: number | false | undefined;
+  /** Retry policy for retry-safe calls, or `false` for none. */
+  retry?: RetryOptions | false | undefined;
+  /** Headers added to every request. */
+  headers?: Record<string, string> | undefined;
+  hooks?: TransportHooks | undefined;
+  /**
+   * Allow a service key in a browser-like runtime. Only for tools that run on a trusted
+   * machine (an admin desktop app); never for a web page others can open.
+   */
+  dangerouslyAllowBrowser?: boolean | undefined;
+  /** Whether browsers send cookies to the server: `include` (default) lets cookie sessions work. */
+  credentials?: RequestCredentials | undefined;
+}
+
+/** Per-call options. */
+export interface CallOptions {
+  signal?: AbortSignal | undefined;
+  /** Overrides the transport's timeout for this call. */
+  timeout?: number | false | undefined;
+  headers?: Record<string, string> | undefined;
+  /** A user's access token, for `session` routes in token mode. */
+  accessToken?: string | undefined;
+  /** A realtime ticket, for `ticket` routes. */
+  ticket?: string | undefined;
+  /** The full URL the server signed, for `presigned` routes. */
+  presignedUrl?: string | undefined;
+  /** Overrides the generated `Idempotency-Key` of a retry-safe POST. */
+  idempotencyKey?: string | undefined;
+  /** The SDK method as the user called it, for error messages (`from('posts').select()`). */
+  caller?: string | undefined;
+}
+
+type CallArgs<R extends Route> =
+  object extends RouteInput<R>
+    ? [input?: RouteInput<R>, options?: CallOptions]
+    : [input: RouteInput<R>, options?: CallOptions];
+
+/** The one way Plinth client packages talk to the server. */
+export interface Transport {
+  /** The server's origin and base path, without a trailing slash. */
+  readonly url: string;
+  readonly hasServiceKey: boolean;
+  /**
+   * Calls a route. Throws {@link MissingServiceKeyError} synchronously, before any request, when
+   * the route needs the service key and this transport has none; every other failure rejects
+   * with a {@link PlinthError}.
+   */
+  call<R extends Route>(route: R, ...args: CallArgs<R>): Promise<RouteOutput<R>>;
+}
+
+const missingServiceKeyMessage = (caller: string) =>
+  `${caller} needs a service key, and this client has none. Data, storage-management, realtime-stream and admin calls run on your server: create the client there with createClient({ url, serviceKey: process.env.PLINTH_SERVICE_KEY }). In the browser, ask your server for what it needs (a presigned upload URL, a realtime ticket) instead.`;
+
+const failedSchema = (issues: readonly SchemaIssue[]) => ({
+  text: issues.slice(0, 3).map(describeIssue).join('; '),
+  field: issues[0] === undefined ? undefined : describeIssue(issues[0]).split(':')[0],
+});
+
+function checkServiceKeyTarget(target: URL, base: URL): void {
+  if (target.origin !== base.origin) {
+    throw new InsecureServiceKeyTargetError(
+      `Refusing to send the service key to ${target.origin}: it only ever goes to the configured server, ${base.origin}. If a hook rewrote the URL, leave the host alone.`,
+      { code: 'insecure_service_key_target' },
+    );
+  }
+  if (target.protocol === 'http:' && !isLoopbackHost(target.hostname)) {
+    throw new InsecureServiceKeyTargetError(
+      `Refusing to send the service key over cleartext HTTP to ${target.host}: anyone on the path could read it. Use an https:// URL (plain http is allowed only for localhost).`,
+      { code: 'insecure_service_key_target' },
+    );
+  }
+}
+
+function parseBaseUrl(url: string): URL {
+  let base: URL;
+  try {
+    base = new URL(url);
+  } catch (cause) {
+    throw new ConfigurationError(
+      `\`url\` must be an absolute URL such as https://api.example.com; got ${JSON.stringify(url)}.`,
+      { code: 'invalid_configuration', cause },
+    );
+  }
+  if (base.protocol !== 'https:' && base.protocol !== 'http:') {
+    throw new ConfigurationError(`\`url\` must start with https:// (or http:// for localhost); got ${base.protocol}.`, {
+      code: 'invalid_configuration',
+    });
+  }
+  return base;
+}
+
+// Thrown by send() when the timeout, not the caller, aborted the attempt.
+const timedOut = Symbol('timed out');
+
+const sleep = (ms: number, signal: AbortSignal | undefined) =>
+  new Promise<void>((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        reject(signal.reason);
+      },
+      { once: true },
+    );
+  });
+
+/**
+ * Creates the transport every Plinth client package uses: keys and headers, retries, timeouts,
+ * request ids, hooks and error mapping, in one place.
+ *
+ * @example
+ * ```ts
+ * import { createTransport } from '@plinth/core';
+ * import { healthRoute } from '@plinth/protocol';
+ *
+ * const transport = createTransport({ url: 'https://api.example.com', publishableKey: 'pk_...' });
+ * const health = await transport.call(healthRoute);
+ * ```
+ */
+export function createTransport(options: TransportOptions): Transport {
+  const base = parseBaseUrl(options.url);
+  const baseUrl = base.href.replace(/\/+$/, '');
+  const { serviceKey, publishableKey } = options;
+  if (serviceKey !== undefined) {
+    if (isBrowserLike() && !options.dangerouslyAllowBrowser) {
+      throw new ServiceKeyInBrowserError(
+        'A service key was given to a client running in a browser, where every visitor can read it. Keep the service key on your server and create this client without it; for a trusted admin tool only, pass dangerouslyAllowBrowser: true.',
+        { code: 'service_key_in_browser' },
+      );
+    }
+    checkServiceKeyTarget(base, base);
+  }
+  const policy = resolveRetryPolicy(options.retry);
+  const hooks = options.hooks ?? {};
+
+  /** Everything about a call that stays the same across its attempts. */
+  interface PreparedCall {
+    route: Route;
+    request: RequestInit & { headers: Record<string, string> };
+    url: URL;
+    requestId: string;
+    sendsServiceKey: boolean;
+    timeout: number | false;
+    signal: AbortSignal | undefined;
+  }
+
+  function prepare(route: Route, input: unknown, callOptions: CallOptions, sendsServiceKey: boolean): PreparedCall {
+    const parsed = route.request.safeParse(input ?? {});
+    if (!parsed.success) {
+      const { text, field } = failedSchema(parsed.error.issues);
+      throw new ValidationError(
+        `${callOptions.caller ?? `${route.name}()`} was called with invalid input: ${text}. No request was made.`,
+        {
+          code: 'invalid_request',
+          details: { field },
+        },
+      );
+    }
+    const values = { ...(parsed.data as Record<string, unknown>) };
+    const path = route.path.replace(/:([A-Za-z_]\w*)/g, (_, name: string) => {
+      const value = values[name];
+      delete values[name];
+      return encodeURIComponent(String(value));
+    });
+    const presigned = route.auth === 'presigned';
+    const url = new URL(presigned && callOptions.presignedUrl ? callOptions.presignedUrl : baseUrl + path);
+    const inQuery = route.method === 'GET' || route.method === 'HEAD' || route.method === 'DELETE';
+    if (inQuery) {
+      for (const [key, value] of Object.entries(values)) {
+        for (const item of Array.isArray(value) ? value : [value]) {
+          if (item !== undefined) url.searchParams.append(key, String(item));
+        }
+      }
+    }
+
+    const requestId = randomId();
+    const headers: Record<string, string> = {
+      ...options.headers,
+      ...callOptions.headers,
+      [wireHeaders.requestId]: requestId,
+    };
+    if (publishableKey !== undefined && !presigned) headers[wireHeaders.publishableKey] = publishableKey;
+    const credential =
+      route.auth === 'service'
+        ? `Bearer ${serviceKey}`
+        : route.auth === 'session' && callOptions.accessToken
+          ? `Bearer ${callOptions.accessToken}`
+          : route.auth === 'ticket' && callOptions.ticket
+            ? `Ticket ${callOptions.ticket}`
+            : undefined;
+    if (credential) headers[wireHeaders.authorization] = credential;
+    if (route.idempotent) headers[wireHeaders.idempotencyKey] = callOptions.idempotencyKey ?? randomId();
+    if (!inQuery) headers['content-type'] = 'application/json';
+
+    return {
+      route,
+      url,
+      requestId,
+      sendsServiceKey,
+      timeout: callOptions.timeout ?? options.timeout ?? 30_000,
+      signal: callOptions.signal,
+      request: {
+        method: route.method,
+        headers,
+        ...(inQuery ? {} : { body: JSON.stringify(values) }),
+        // A browser must not send a user's cookies to a URL the server signed for someone else,
+        // and a service-key request must not follow a redirect to wherever it points.
+        credentials: presigned ? 'omit' : (options.credentials ?? 'include'),
+        redirect: sendsServiceKey ? 'manual' : 'follow',
+      },
+    };
+  }
+
+  /**
+   * One attempt: runs the hooks, checks where the service key would go, and reads the whole
+   * body under the timeout (a server that stalls mid-body times out too).
+   */
+  async function send(prepared: PreparedCall, attempt: number): Promise<{ response: Response; body: unknown }> {
+    const { route, requestId, signal, timeout } = prepared;
+    const context: RequestContext = { route, attempt, requestId };
+    let request = new Request(prepared.url, prepared.request);
+    for (const hook of hooks.beforeRequest ?? []) request = (await hook(request, context)) ?? request;
+    if (prepared.sendsServiceKey) checkServiceKeyTarget(new URL(request.url), base);
+
+    const controller = new AbortController();
+    const onAbort = () => controller.abort(signal?.reason);
+    if (signal?.aborted) onAbort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const timer = timeout === false ? undefined : setTimeout(() => controller.abort(timedOut), timeout);
+    try {
+      const init = { signal: controller.signal };
+      let response = await (options.fetch ? options.fetch(request, init) : fetch(request, init));
+      for (const hook of hooks.afterResponse ?? []) response = (await hook(response, request, context)) ?? response;
+      return { response, body: await readBody(response, route, requestId) };
+    } catch (cause) {
+      throw controller.signal.reason === timedOut && !signal?.aborted ? timedOut : cause;
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  function call<R extends Route>(route: R, ...[input, callOptions = {}]: CallArgs<R>): Promise<RouteOutput<R>> {
+    const sendsServiceKey = route.auth === 'service';
+    // Thrown here, outside the promise, so the mistake surfaces where it is made and no request
+    // object is ever built.
+    if (sendsServiceKey && serviceKey === undefined) {
+      throw new MissingServiceKeyError(missingServiceKeyMessage(callOptions.caller ?? `${route.name}()`), {
+        code: 'missing_service_key',
+      });
+    }
+    return run(route, input, callOptions, sendsServiceKey);
+  }
+
+  async function run<R extends Route>(
+    route: R,
+    input: unknown,
+    callOptions: CallOptions,
+    sendsServiceKey: boolean,
+  ): Promise<RouteOutput<R>> {
+    const prepared = prepare(route, input, callOptions, sendsServiceKey);
+    const { requestId, signal } = prepared;
+    const limit = isRetrySafe(route) ? policy.limit : 0;
+    for (let attempt = 1; ; attempt++) {
+      let error: PlinthError;
+      // undefined: do not retry; -1: back off; otherwise the ms the server asked for.
+      let delay: number | undefined;
+      try {
+        const { response, body } = await send(prepared, attempt);
+        if (response.ok) return parseOutput(route, body, requestId);
+        const retryAfter = response.headers.get(wireHeaders.retryAfter);
+        error = isRedirect(response.status)
+          ? new ProtocolError(
+              `The server answered ${route.method} ${route.path} with a redirect (${response.headers.get('location') ?? 'no location'}); the SDK does not follow redirects with the service key. Set \`url\` to the final address.`,
+              { code: 'invalid_response', status: response.status, requestId },
+            )
+          : errorFromResponse(response.status, body, retryAfter, requestId);
+        if (retryableStatuses.has(response.status)) delay = parseRetryAfter(retryAfter) ?? -1;
+      } catch (cause) {
+        error = toPlinthError(cause, signal, route, requestId, prepared.timeout);
+        if (error instanceof NetworkError) delay = -1;
+      }
+      if (delay === undefined || attempt > limit || delay > policy.maxRetryAfter) throw error;
+      try {
+        await sleep(delay < 0 ? backoffDelay(policy, attempt) : delay, signal);
+      } catch (reason) {
+        throw toPlinthError(reason, signal, route, requestId, prepared.timeout);
+      }
+    }
+  }
+
+  return { url: baseUrl, hasServiceKey: serviceKey !== undefined, call };
+}
+
+// A manual-redirect answer: a 3xx in Node, an opaque status 0 in browsers.
+const isRedirect = (status: number) => status === 0 || (status >= 300 && status < 400);
+
+async function readBody(response: Response, route: Route, requestId: string): Promise<unknown> {
+  const text = await response.text();
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch (cause) {
+    if (!response.ok) return text;
+    throw new ProtocolError(
+      `The answer to ${route.method} ${route.path} is not JSON (${response.headers.get('content-type') ?? 'no content type'}). Is \`url\` pointing at a Plinth server?`,
+      {
+        code: 'invalid_response',
+        status: response.status,
+        requestId,
+        cause,
+      },
+    );
+  }
+}
+
+function parseOutput<R extends Route>(route: R, body: unknown, requestId: string): RouteOutput<R> {
+  const parsed = route.response.safeParse(body);
+  if (parsed.success) return parsed.data as RouteOutput<R>;
+  const { text, field } = failedSchema(parsed.error.issues);
+  throw new ProtocolError(
+    `The answer to ${route.method} ${route.path} does not match the wire contract: ${text}. Are the SDK and server versions compatible?`,
+    {
+      code: 'invalid_response',
+      requestId,
+      details: { field },
+    },
+  );
+}
+
+function toPlinthError(
+  cause: unknown,
+  signal: AbortSignal | undefined,
+  route: Route,
+  requestId: string,
+  timeout: number | false,
+): PlinthError {
+  if (isPlinthError(cause)) return cause;
+  const where = `${route.method} ${route.path}`;
+  if (signal?.aborted)
+    return new AbortError(`${where} was aborted by the caller.`, { code: 'aborted', requestId, cause });
+  if (cause === timedOut) {
+    return new TimeoutError(
+      `${where} got no answer within ${String(timeout)} ms. Raise \`timeout\` for slow calls, or check that the server is up.`,
+      { code: 'request_timeout', requestId, cause },
+    );
+  }
+  return new NetworkError(
+    `${where} failed before an answer came (${cause instanceof Error ? cause.message : String(cause)}). Check that the server at \`url\` is reachable.`,
+    { code: 'network_error', requestId, cause },
+  );
+}

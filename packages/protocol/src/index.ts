@@ -1,0 +1,56 @@
+/**
+ * The Plinth wire contract: every route, its auth requirement and schemas, the error envelope
+ * and the stable error codes. The server and every SDK package read it from here.
+ *
+ * @packageDocumentation
+ */
+
+export {
+  type ClientErrorCode,
+  clientErrorCodes,
+  type ErrorCode,
+  type ErrorKind,
+  errorKindForStatus,
+  type ServerErrorCode,
+  serverErrorCodes,
+} from './error-codes.js';
+export {
+  type ErrorBody,
+  type ErrorEnvelope,
+  errorEnvelope,
+  readErrorEnvelope,
+} from './error-envelope.js';
+export { errorEnvelopeSchema } from './error-envelope-schema.js';
+export {
+  type ApiKeyScope,
+  type AuthRequirement,
+  defineRoute,
+  type HttpMethod,
+  isRetrySafe,
+  pathParams,
+  type Route,
+  type RouteInput,
+  type RouteOutput,
+  type RouteSchema,
+} from './route.js';
+export { auditRoutes, routeTable } from './route-table.js';
+export {
+  confirmPasswordResetRoute,
+  exchangeCodeRoute,
+  getMeRoute,
+  refreshRoute,
+  requestPasswordResetRoute,
+  sendMagicLinkRoute,
+  signedInSchema,
+  signInRoute,
+  signOutRoute,
+  signUpRoute,
+  tokenSessionSchema,
+  updatePasswordRoute,
+  userSchema,
+  verifyEmailRoute,
+  verifyMagicLinkRoute,
+} from './routes/auth.js';
+export { healthRoute } from './routes/health.js';
+export { describeIssue, issueField, type SchemaIssue } from './schema-issues.js';
+export { apiVersionPrefix, keyPrefixes, wireHeaders } from './wire.js';

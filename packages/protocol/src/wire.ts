@@ -1,0 +1,23 @@
+/**
+ * Header names and key prefixes of the wire protocol. Lower-case, as `Headers` normalises them.
+ */
+export const wireHeaders = {
+  /** Carries the publishable key: it identifies the app, it authorises nothing. */
+  publishableKey: 'apikey',
+  authorization: 'authorization',
+  /** Set by the SDK per call and echoed by the server in the error envelope and logs. */
+  requestId: 'x-request-id',
+  /** Sent on retry-safe POSTs so the server can answer a retried request from its first run. */
+  idempotencyKey: 'idempotency-key',
+  retryAfter: 'retry-after',
+} as const;
+
+/** Readable prefixes that tell, at a glance, which kind of key a string is. */
+export const keyPrefixes = {
+  publishable: 'pk_',
+  service: 'sk_',
+  apiKey: 'ak_',
+} as const;
+
+/** The version prefix every route path starts with. */
+export const apiVersionPrefix = '/v1';
