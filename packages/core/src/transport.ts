@@ -1,6 +1,7 @@
 import {
   describeIssue,
   isRetrySafe,
+  keyPrefixes,
   type Route,
   type RouteInput,
   type RouteOutput,
@@ -33,18 +34,18 @@ export interface RequestContext {
 }
 
 /** Runs before each attempt is sent; may return a replacement `Request`. */
-// biome-ignore lint/suspicious/noConfusingVoidType: a hook that returns nothing must type-check.
 export type BeforeRequestHook = (
   request: Request,
   context: RequestContext,
+  // biome-ignore lint/suspicious/noConfusingVoidType: a hook that returns nothing must type-check.
 ) => Request | undefined | void | Promise<Request | undefined | void>;
 
 /** Runs after each answer arrives; may return a replacement `Response`. */
-// biome-ignore lint/suspicious/noConfusingVoidType: a hook that returns nothing must type-check.
 export type AfterResponseHook = (
   response: Response,
   request: Request,
   context: RequestContext,
+  // biome-ignore lint/suspicious/noConfusingVoidType: a hook that returns nothing must type-check.
 ) => Response | undefined | void | Promise<Response | undefined | void>;
 
 /** Hooks run in array order, on every attempt. */
@@ -100,10 +101,12 @@ export interface CallOptions {
   caller?: string | undefined;
 }
 
-type CallArgs<R extends Route> =
-  object extends RouteInput<R>
-    ? [input?: RouteInput<R>, options?: CallOptions]
-    : [input: RouteInput<R>, options?: CallOptions];
+// The keys a caller must give: a route whose input has none may be called without input.
+type RequiredKeys<T> = { [K in keyof T]-?: Record<never, never> extends Pick<T, K> ? never : K }[keyof T];
+
+type CallArgs<R extends Route> = [RequiredKeys<RouteInput<R>>] extends [never]
+  ? [input?: RouteInput<R> | undefined, options?: CallOptions | undefined]
+  : [input: RouteInput<R>, options?: CallOptions | undefined];
 
 /** The one way Plinth client packages talk to the server. */
 export interface Transport {
@@ -137,6 +140,25 @@ function checkServiceKeyTarget(target: URL, base: URL): void {
     throw new InsecureServiceKeyTargetError(
       `Refusing to send the service key over cleartext HTTP to ${target.host}: anyone on the path could read it. Use an https:// URL (plain http is allowed only for localhost).`,
       { code: 'insecure_service_key_target' },
+    );
+  }
+}
+
+// Keys carry their kind in a prefix, so a key put in the wrong slot is caught here. A secret in
+// `publishableKey` is the dangerous case: it would ship to every browser without any warning.
+function checkKeyKinds(publishableKey: string | undefined, serviceKey: string | undefined): void {
+  if (publishableKey?.startsWith(keyPrefixes.service) || publishableKey?.startsWith(keyPrefixes.apiKey)) {
+    throw new ConfigurationError(
+      '`publishableKey` holds a secret key (sk_/ak_). Pass the publishable key (pk_...) there; a secret key goes in `serviceKey`, and only on your server.',
+      { code: 'invalid_configuration' },
+    );
+  }
+  if (serviceKey?.startsWith(keyPrefixes.publishable)) {
+    throw new ConfigurationError(
+      '`serviceKey` holds a publishable key (pk_...). Pass the service key (sk_...) or an API key (ak_...).',
+      {
+        code: 'invalid_configuration',
+      },
     );
   }
 }
@@ -193,6 +215,7 @@ export function createTransport(options: TransportOptions): Transport {
   const base = parseBaseUrl(options.url);
   const baseUrl = base.href.replace(/\/+$/, '');
   const { serviceKey, publishableKey } = options;
+  checkKeyKinds(publishableKey, serviceKey);
   if (serviceKey !== undefined) {
     if (isBrowserLike() && !options.dangerouslyAllowBrowser) {
       throw new ServiceKeyInBrowserError(
@@ -299,13 +322,25 @@ export function createTransport(options: TransportOptions): Transport {
     if (signal?.aborted) onAbort();
     signal?.addEventListener('abort', onAbort, { once: true });
     const timer = timeout === false ? undefined : setTimeout(() => controller.abort(timedOut), timeout);
+    let response: Response;
     try {
       const init = { signal: controller.signal };
-      let response = await (options.fetch ? options.fetch(request, init) : fetch(request, init));
+      try {
+        response = await (options.fetch ? options.fetch(request, init) : fetch(request, init));
+      } catch (cause) {
+        throw transportFailure(cause, prepared, controller.signal);
+      }
       for (const hook of hooks.afterResponse ?? []) response = (await hook(response, request, context)) ?? response;
-      return { response, body: await readBody(response, route, requestId) };
+      // Raced against the signal as well: a fetch whose body ignores the signal (a custom fetch,
+      // a mock) must not let a stalled body outlive the timeout.
+      const body = await untilAborted(readBody(response, route, requestId), controller.signal, () =>
+        response.body?.cancel().catch(() => {}),
+      );
+      return { response, body };
     } catch (cause) {
-      throw controller.signal.reason === timedOut && !signal?.aborted ? timedOut : cause;
+      throw controller.signal.aborted && !isPlinthError(cause)
+        ? transportFailure(cause, prepared, controller.signal)
+        : cause;
     } finally {
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
@@ -349,14 +384,16 @@ export function createTransport(options: TransportOptions): Transport {
           : errorFromResponse(response.status, body, retryAfter, requestId);
         if (retryableStatuses.has(response.status)) delay = parseRetryAfter(retryAfter) ?? -1;
       } catch (cause) {
-        error = toPlinthError(cause, signal, route, requestId, prepared.timeout);
+        // A hook's own error is the app's, not the network's: it propagates as it is.
+        if (!isPlinthError(cause)) throw cause;
+        error = cause;
         if (error instanceof NetworkError) delay = -1;
       }
       if (delay === undefined || attempt > limit || delay > policy.maxRetryAfter) throw error;
       try {
         await sleep(delay < 0 ? backoffDelay(policy, attempt) : delay, signal);
       } catch (reason) {
-        throw toPlinthError(reason, signal, route, requestId, prepared.timeout);
+        throw transportFailure(reason, prepared, signal);
       }
     }
   }
@@ -400,25 +437,42 @@ function parseOutput<R extends Route>(route: R, body: unknown, requestId: string
   );
 }
 
-function toPlinthError(
+/** The error for a call that got no (complete) answer: aborted, timed out, or the network failed. */
+function transportFailure(
   cause: unknown,
-  signal: AbortSignal | undefined,
-  route: Route,
-  requestId: string,
-  timeout: number | false,
+  {
+    route,
+    requestId,
+    timeout,
+    signal,
+  }: { route: Route; requestId: string; timeout: number | false; signal: AbortSignal | undefined },
+  attemptSignal: AbortSignal | undefined,
 ): PlinthError {
   if (isPlinthError(cause)) return cause;
   const where = `${route.method} ${route.path}`;
   if (signal?.aborted)
     return new AbortError(`${where} was aborted by the caller.`, { code: 'aborted', requestId, cause });
-  if (cause === timedOut) {
+  if (attemptSignal?.reason === timedOut) {
     return new TimeoutError(
       `${where} got no answer within ${String(timeout)} ms. Raise \`timeout\` for slow calls, or check that the server is up.`,
-      { code: 'request_timeout', requestId, cause },
+      { code: 'request_timeout', requestId },
     );
   }
   return new NetworkError(
     `${where} failed before an answer came (${cause instanceof Error ? cause.message : String(cause)}). Check that the server at \`url\` is reachable.`,
     { code: 'network_error', requestId, cause },
   );
+}
+
+/** Settles with `promise`, or rejects with the signal's reason as soon as it aborts. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal, onAbort: () => void): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const abort = () => {
+      onAbort();
+      reject(signal.reason);
+    };
+    if (signal.aborted) return abort();
+    signal.addEventListener('abort', abort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', abort));
+  });
 }

@@ -1,0 +1,82 @@
+import { auditRoutes, defineRoute, isRetrySafe, pathParams, type Route, routeTable } from '@plinth/protocol';
+import { describe, expect, it } from 'vitest';
+import * as z from 'zod/mini';
+
+describe('the route table', () => {
+  it('pins the public surface: every route anyone may call without a key or session', () => {
+    // Changing this list changes who can reach the server anonymously. Review it like a
+    // firewall rule, then update it here.
+    expect(auditRoutes()).toEqual([
+      'GET /v1/health',
+      'POST /v1/auth/sign-up',
+      'POST /v1/auth/sign-in',
+      'POST /v1/auth/refresh',
+      'POST /v1/auth/magic-link',
+      'POST /v1/auth/magic-link/verify',
+      'POST /v1/auth/oauth/token',
+      'POST /v1/auth/recover',
+      'POST /v1/auth/recover/confirm',
+      'POST /v1/auth/verify-email',
+    ]);
+  });
+
+  it('auditRoutes lists only auth none', () => {
+    const fake = [
+      { method: 'GET', path: '/v1/a', auth: 'none' },
+      { method: 'GET', path: '/v1/b', auth: 'service' },
+      { method: 'GET', path: '/v1/c', auth: 'session' },
+    ] as unknown as Route[];
+    expect(auditRoutes(fake)).toEqual(['GET /v1/a']);
+  });
+
+  it('has one route per method and path, and one per SDK method name', () => {
+    const keys = routeTable.map((route) => `${route.method} ${route.path}`);
+    expect(new Set(keys).size).toBe(keys.length);
+    const names = routeTable.map((route) => route.name);
+    expect(new Set(names).size).toBe(names.length);
+  });
+
+  it('declares every route under /v1 with a known auth requirement, and a scope only on service routes', () => {
+    for (const route of routeTable) {
+      expect(route.path).toMatch(/^\/v1\/[a-z0-9/:_-]+$/);
+      expect(['none', 'session', 'service', 'ticket', 'presigned']).toContain(route.auth);
+      if (route.scope !== undefined) expect(route.auth).toBe('service');
+      expect(Object.isFrozen(route)).toBe(true);
+    }
+  });
+
+  it('every path parameter is a field of the request schema', () => {
+    const undeclared = (route: Route) => {
+      const shape = (route.request as unknown as { def: { shape?: Record<string, unknown> } }).def.shape ?? {};
+      return pathParams(route.path).filter((param) => !(param in shape));
+    };
+    for (const route of routeTable)
+      expect({ route: route.name, undeclared: undeclared(route) }).toEqual({ route: route.name, undeclared: [] });
+    // The check itself catches a route that forgot to declare its parameter.
+    const broken = defineRoute({
+      name: 'x',
+      method: 'GET',
+      path: '/v1/things/:id',
+      auth: 'none',
+      request: z.object({}),
+      response: z.object({}),
+    });
+    expect(undeclared(broken)).toEqual(['id']);
+  });
+});
+
+describe('isRetrySafe', () => {
+  it('is true for GET, HEAD, PUT, DELETE and for POSTs declared idempotent', () => {
+    for (const method of ['GET', 'HEAD', 'PUT', 'DELETE'] as const) expect(isRetrySafe({ method })).toBe(true);
+    expect(isRetrySafe({ method: 'POST' })).toBe(false);
+    expect(isRetrySafe({ method: 'PATCH' })).toBe(false);
+    expect(isRetrySafe({ method: 'POST', idempotent: true })).toBe(true);
+  });
+});
+
+describe('pathParams', () => {
+  it('lists placeholders in order', () => {
+    expect(pathParams('/v1/storage/buckets/:bucket/objects/:key')).toEqual(['bucket', 'key']);
+    expect(pathParams('/v1/health')).toEqual([]);
+  });
+});
