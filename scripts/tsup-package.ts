@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import { defineConfig, type Options } from 'tsup';
 
 /**
@@ -8,6 +9,9 @@ import { defineConfig, type Options } from 'tsup';
  * CJS is one bundled file: CJS consumers do not tree-shake.
  */
 export function packageBuild() {
+  // Cleaned here, once, before both builds start: tsup runs the ESM and CJS builds in parallel,
+  // and a `clean: true` on either could delete the other's output.
+  rmSync('dist', { recursive: true, force: true });
   const common: Options = {
     target: 'es2022',
     platform: 'neutral',
@@ -15,7 +19,7 @@ export function packageBuild() {
     dts: { entry: { index: 'src/index.ts' } },
   };
   return defineConfig([
-    { ...common, entry: ['src/**/*.ts'], format: 'esm', bundle: false, clean: true },
+    { ...common, entry: ['src/**/*.ts'], format: 'esm', bundle: false },
     { ...common, entry: { index: 'src/index.ts' }, format: 'cjs' },
   ]);
 }
