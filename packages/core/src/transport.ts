@@ -1,6 +1,7 @@
 import {
   describeIssue,
   isRetrySafe,
+  issueField,
   keyPrefixes,
   type Route,
   type RouteInput,
@@ -126,7 +127,7 @@ const missingServiceKeyMessage = (caller: string) =>
 
 const failedSchema = (issues: readonly SchemaIssue[]) => ({
   text: issues.slice(0, 3).map(describeIssue).join('; '),
-  field: issues[0] === undefined ? undefined : describeIssue(issues[0]).split(':')[0],
+  field: issues[0] === undefined ? undefined : issueField(issues[0]),
 });
 
 function checkServiceKeyTarget(target: URL, base: URL): void {
@@ -181,6 +182,16 @@ function parseBaseUrl(url: string): URL {
   return base;
 }
 
+/** Everything about a call that stays the same across its attempts. */
+interface PreparedCall {
+  route: Route;
+  request: RequestInit & { headers: Record<string, string> };
+  url: URL;
+  requestId: string;
+  sendsServiceKey: boolean;
+  timeout: number | false;
+  signal: AbortSignal | undefined;
+}
 // Thrown by send() when the timeout, not the caller, aborted the attempt.
 const timedOut = Symbol('timed out');
 
@@ -228,17 +239,6 @@ export function createTransport(options: TransportOptions): Transport {
   const policy = resolveRetryPolicy(options.retry);
   const hooks = options.hooks ?? {};
 
-  /** Everything about a call that stays the same across its attempts. */
-  interface PreparedCall {
-    route: Route;
-    request: RequestInit & { headers: Record<string, string> };
-    url: URL;
-    requestId: string;
-    sendsServiceKey: boolean;
-    timeout: number | false;
-    signal: AbortSignal | undefined;
-  }
-
   function prepare(route: Route, input: unknown, callOptions: CallOptions, sendsServiceKey: boolean): PreparedCall {
     const parsed = route.request.safeParse(input ?? {});
     if (!parsed.success) {
@@ -258,7 +258,15 @@ export function createTransport(options: TransportOptions): Transport {
       return encodeURIComponent(String(value));
     });
     const presigned = route.auth === 'presigned';
-    const url = new URL(presigned && callOptions.presignedUrl ? callOptions.presignedUrl : baseUrl + path);
+    if (presigned && !callOptions.presignedUrl) {
+      throw new ConfigurationError(
+        `${callOptions.caller ?? `${route.name}()`} needs the presigned URL your server created for it (the presignedUrl option).`,
+        {
+          code: 'invalid_configuration',
+        },
+      );
+    }
+    const url = new URL(presigned ? (callOptions.presignedUrl as string) : baseUrl + path);
     const inQuery = route.method === 'GET' || route.method === 'HEAD' || route.method === 'DELETE';
     if (inQuery) {
       for (const [key, value] of Object.entries(values)) {

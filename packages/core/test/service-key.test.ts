@@ -78,6 +78,12 @@ describe('the service key goes only where it should', () => {
     expect(mock.requests[0]?.headers.get('apikey')).toBeNull();
   });
 
+  it('a presigned route without its signed URL is refused, not sent to the API', async () => {
+    const transport = createTransport({ url: apiUrl, publishableKey: 'pk_test', serviceKey });
+    await expect(transport.call(presignedRoute, { content: 'hi' })).rejects.toThrow(/needs the presigned URL/);
+    expect(mock.requests).toHaveLength(0);
+  });
+
   it('is refused to another origin when a hook rewrites the URL, and nothing is sent', async () => {
     const transport = createTransport({
       url: apiUrl,
