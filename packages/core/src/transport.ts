@@ -240,7 +240,11 @@ export function createTransport(options: TransportOptions): Transport {
   const hooks = options.hooks ?? {};
 
   function prepare(route: Route, input: unknown, callOptions: CallOptions, sendsServiceKey: boolean): PreparedCall {
-    const parsed = route.request.safeParse(input ?? {});
+    // Routes that carry their schemas are checked here; per-route imports in browser code carry
+    // none (to keep zod out of the bundle) and rely on the server's check.
+    const parsed = route.schemas
+      ? route.schemas.request.safeParse(input ?? {})
+      : { success: true as const, data: input ?? {} };
     if (!parsed.success) {
       const { text, field } = failedSchema(parsed.error.issues);
       throw new ValidationError(
@@ -432,7 +436,8 @@ async function readBody(response: Response, route: Route, requestId: string): Pr
 }
 
 function parseOutput<R extends Route>(route: R, body: unknown, requestId: string): RouteOutput<R> {
-  const parsed = route.response.safeParse(body);
+  if (!route.schemas) return body as RouteOutput<R>;
+  const parsed = route.schemas.response.safeParse(body);
   if (parsed.success) return parsed.data as RouteOutput<R>;
   const { text, field } = failedSchema(parsed.error.issues);
   throw new ProtocolError(

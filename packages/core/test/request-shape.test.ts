@@ -1,4 +1,5 @@
 import { createTransport, ProtocolError, ValidationError } from '@plinth/core';
+import { healthRoute, routeTable } from '@plinth/protocol';
 import { HttpResponse, http } from 'msw';
 import { describe, expect, it, vi } from 'vitest';
 import { apiUrl, useMockServer } from '../../../test/fixtures/msw-server.js';
@@ -118,6 +119,17 @@ describe('the wire contract is checked on both sides of the call', () => {
     expect(error).toBeInstanceOf(ProtocolError);
     expect(error).toMatchObject({ code: 'invalid_response', details: { field: 'pong' } });
     expect((error as Error).message).toContain('pong: expected boolean');
+  });
+
+  it('a per-route import carries no schemas (no zod in browser bundles); its route-table twin is checked', async () => {
+    mock.use(http.get(`${apiUrl}/v1/health`, () => HttpResponse.json({ status: 'ok' })));
+    const transport = createTransport({ url: apiUrl });
+    expect(healthRoute.schemas).toBeUndefined();
+    await expect(transport.call(healthRoute)).resolves.toEqual({ status: 'ok' });
+    const checked = routeTable.find((route) => route.name === healthRoute.name);
+    expect(checked?.path).toBe(healthRoute.path);
+    const error = await transport.call(checked as typeof healthRoute).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'invalid_response', details: { field: 'version' } });
   });
 
   it('a 200 that is not JSON is a ProtocolError that suggests checking the url', async () => {

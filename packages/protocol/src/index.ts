@@ -32,6 +32,9 @@ export {
   type RouteInput,
   type RouteOutput,
   type RouteSchema,
+  type RouteSchemas,
+  type RouteWithSchemas,
+  withSchemas,
 } from './route.js';
 export { auditRoutes, routeTable } from './route-table.js';
 export {
@@ -41,16 +44,34 @@ export {
   refreshRoute,
   requestPasswordResetRoute,
   sendMagicLinkRoute,
-  signedInSchema,
   signInRoute,
   signOutRoute,
   signUpRoute,
-  tokenSessionSchema,
   updatePasswordRoute,
-  userSchema,
   verifyEmailRoute,
   verifyMagicLinkRoute,
 } from './routes/auth.js';
+export {
+  confirmPasswordResetSchemas,
+  exchangeCodeSchemas,
+  getMeSchemas,
+  refreshSchemas,
+  requestPasswordResetSchemas,
+  type SignedIn,
+  sendMagicLinkSchemas,
+  signedInSchema,
+  signInSchemas,
+  signOutSchemas,
+  signUpSchemas,
+  type TokenSession,
+  tokenSessionSchema,
+  type User,
+  updatePasswordSchemas,
+  userSchema,
+  verifyEmailSchemas,
+  verifyMagicLinkSchemas,
+} from './routes/auth.schemas.js';
 export { healthRoute } from './routes/health.js';
+export { healthSchemas } from './routes/health.schemas.js';
 export { describeIssue, issueField, type SchemaIssue } from './schema-issues.js';
 export { apiVersionPrefix, keyPrefixes, wireHeaders } from './wire.js';

@@ -1,25 +1,28 @@
-import type { Route } from './route.js';
+import { type RouteWithSchemas, withSchemas } from './route.js';
 import * as auth from './routes/auth.js';
+import * as authSchemas from './routes/auth.schemas.js';
 import { healthRoute } from './routes/health.js';
+import { healthSchemas } from './routes/health.schemas.js';
 
 /**
- * Every route of the wire contract. The server mounts exactly these; nothing else defines a
- * route. Order is the order `plinth routes` prints.
+ * Every route of the wire contract, each with its schemas. The server mounts exactly these;
+ * nothing else defines a route. Order is the order `plinth routes` prints. (Imported only by the
+ * server and by tools: it carries every schema, so browser code imports single routes instead.)
  */
-export const routeTable: readonly Route[] = /* @__PURE__ */ Object.freeze([
-  healthRoute,
-  auth.signUpRoute,
-  auth.signInRoute,
-  auth.signOutRoute,
-  auth.getMeRoute,
-  auth.refreshRoute,
-  auth.sendMagicLinkRoute,
-  auth.verifyMagicLinkRoute,
-  auth.exchangeCodeRoute,
-  auth.updatePasswordRoute,
-  auth.requestPasswordResetRoute,
-  auth.confirmPasswordResetRoute,
-  auth.verifyEmailRoute,
+export const routeTable: readonly RouteWithSchemas[] = /* @__PURE__ */ Object.freeze([
+  withSchemas(healthRoute, healthSchemas),
+  withSchemas(auth.signUpRoute, authSchemas.signUpSchemas),
+  withSchemas(auth.signInRoute, authSchemas.signInSchemas),
+  withSchemas(auth.signOutRoute, authSchemas.signOutSchemas),
+  withSchemas(auth.getMeRoute, authSchemas.getMeSchemas),
+  withSchemas(auth.refreshRoute, authSchemas.refreshSchemas),
+  withSchemas(auth.sendMagicLinkRoute, authSchemas.sendMagicLinkSchemas),
+  withSchemas(auth.verifyMagicLinkRoute, authSchemas.verifyMagicLinkSchemas),
+  withSchemas(auth.exchangeCodeRoute, authSchemas.exchangeCodeSchemas),
+  withSchemas(auth.updatePasswordRoute, authSchemas.updatePasswordSchemas),
+  withSchemas(auth.requestPasswordResetRoute, authSchemas.requestPasswordResetSchemas),
+  withSchemas(auth.confirmPasswordResetRoute, authSchemas.confirmPasswordResetSchemas),
+  withSchemas(auth.verifyEmailRoute, authSchemas.verifyEmailSchemas),
 ]);
 
 /**
@@ -31,6 +34,8 @@ export const routeTable: readonly Route[] = /* @__PURE__ */ Object.freeze([
  * auditRoutes(); // ['GET /v1/health', 'POST /v1/auth/sign-up', ...]
  * ```
  */
-export function auditRoutes(routes: readonly Route[] = routeTable): string[] {
+export function auditRoutes(
+  routes: readonly Pick<RouteWithSchemas, 'auth' | 'method' | 'path'>[] = routeTable,
+): string[] {
   return routes.filter((route) => route.auth === 'none').map((route) => `${route.method} ${route.path}`);
 }

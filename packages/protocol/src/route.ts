@@ -22,8 +22,22 @@ export type ApiKeyScope = 'data:read' | 'data:write' | 'storage:read' | 'storage
 /** A zod/mini schema, as routes use them. */
 export type RouteSchema = z.ZodMiniType;
 
-/** One entry of the wire contract: everything both sides need to agree on about a route. */
-export interface Route<TRequest extends RouteSchema = RouteSchema, TResponse extends RouteSchema = RouteSchema> {
+/** The request and response schemas of a route. */
+export interface RouteSchemas<TRequest extends RouteSchema = RouteSchema, TResponse extends RouteSchema = RouteSchema> {
+  readonly request: TRequest;
+  readonly response: TResponse;
+}
+
+/**
+ * One entry of the wire contract: everything both sides need to agree on about a route.
+ *
+ * The schemas live in a module of their own (`routes/<group>.schemas.ts`) and the route objects
+ * exported per route carry them only as a type: a browser bundle that imports `signInRoute`
+ * gets its types and its path, not the zod engine (about 6 kB gzipped). The route table joins
+ * each route with its schemas (see {@link withSchemas}); the server validates with those, and
+ * the SDK validates whenever a route object carries them.
+ */
+export interface Route<S extends RouteSchemas = RouteSchemas> {
   /** The SDK method that calls this route, as a user would write it (`auth.signIn`). */
   readonly name: string;
   readonly method: HttpMethod;
@@ -37,38 +51,52 @@ export interface Route<TRequest extends RouteSchema = RouteSchema, TResponse ext
    * deduplicates by `Idempotency-Key`. GET, HEAD, PUT and DELETE are idempotent by method.
    */
   readonly idempotent?: boolean;
-  readonly request: TRequest;
-  readonly response: TResponse;
+  /** The schemas, when this route object carries them; always declared as a type. */
+  readonly schemas?: S;
 }
 
+/** A route that carries its schemas at run time, as the route table's do. */
+export type RouteWithSchemas<S extends RouteSchemas = RouteSchemas> = Route<S> & { readonly schemas: S };
+
 /** What a caller passes for a route (before the schema's defaults and transforms). */
-export type RouteInput<R extends Route> = z.input<R['request']>;
+export type RouteInput<R extends Route> = R extends Route<infer S> ? z.input<S['request']> : never;
 
 /** What a route answers with, after the schema has validated it. */
-export type RouteOutput<R extends Route> = z.output<R['response']>;
+export type RouteOutput<R extends Route> = R extends Route<infer S> ? z.output<S['response']> : never;
 
 /**
  * Declares a route. The declaration is the only place a route exists: the server mounts it
  * and picks its auth middleware from it; the SDK derives headers, retries and the
- * missing-service-key check from it.
+ * missing-service-key check from it. Name the schemas' type to type the route without carrying
+ * them, or pass `schemas` to carry them.
  *
  * @example
  * ```ts
- * import * as z from 'zod/mini';
- * export const healthRoute = defineRoute({
+ * import type { healthSchemas } from './health.schemas.js';
+ * export const healthRoute = defineRoute<typeof healthSchemas>({
  *   name: 'health',
  *   method: 'GET',
  *   path: '/v1/health',
  *   auth: 'none',
- *   request: z.object({}),
- *   response: z.object({ status: z.literal('ok') }),
  * });
  * ```
  */
-export function defineRoute<TRequest extends RouteSchema, TResponse extends RouteSchema>(
-  route: Route<TRequest, TResponse>,
-): Route<TRequest, TResponse> {
+export function defineRoute<S extends RouteSchemas>(route: Route<S>): Route<S> {
   return Object.freeze(route);
+}
+
+/**
+ * The route with its schemas attached, for the route table, the server, and SDK callers that
+ * want every answer checked against the contract.
+ *
+ * @example
+ * ```ts
+ * const healthWithSchemas = withSchemas(healthRoute, healthSchemas);
+ * healthWithSchemas.schemas.response.safeParse(body);
+ * ```
+ */
+export function withSchemas<S extends RouteSchemas>(route: Route<S>, schemas: S): RouteWithSchemas<S> {
+  return Object.freeze({ ...route, schemas });
 }
 
 /**

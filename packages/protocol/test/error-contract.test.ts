@@ -6,7 +6,7 @@ import {
   errorKindForStatus,
   readErrorEnvelope,
   serverErrorCodes,
-  signUpRoute,
+  signUpSchemas,
 } from '@plinth/protocol';
 import { describe, expect, it } from 'vitest';
 
@@ -90,7 +90,7 @@ describe('the error envelope', () => {
 
 describe('describeIssue', () => {
   it('names the field and what is wrong, from real zod issues', () => {
-    const result = signUpRoute.request.safeParse({ email: 'not-an-email', password: 'short' });
+    const result = signUpSchemas.request.safeParse({ email: 'not-an-email', password: 'short' });
     expect(result.success).toBe(false);
     const messages = result.error?.issues.map(describeIssue);
     expect(messages).toEqual(['email: not a valid email', 'password: must be at least 8']);

@@ -29,6 +29,13 @@ describe('the route table', () => {
     expect(auditRoutes(fake)).toEqual(['GET /v1/a']);
   });
 
+  it('carries every route’s schemas (the server validates with them)', () => {
+    for (const route of routeTable) {
+      expect(typeof route.schemas.request.safeParse).toBe('function');
+      expect(typeof route.schemas.response.safeParse).toBe('function');
+    }
+  });
+
   it('has one route per method and path, and one per SDK method name', () => {
     const keys = routeTable.map((route) => `${route.method} ${route.path}`);
     expect(new Set(keys).size).toBe(keys.length);
@@ -47,7 +54,7 @@ describe('the route table', () => {
 
   it('every path parameter is a field of the request schema', () => {
     const undeclared = (route: Route) => {
-      const shape = (route.request as unknown as { def: { shape?: Record<string, unknown> } }).def.shape ?? {};
+      const shape = (route.schemas?.request as unknown as { def: { shape?: Record<string, unknown> } }).def.shape ?? {};
       return pathParams(route.path).filter((param) => !(param in shape));
     };
     for (const route of routeTable)
@@ -58,8 +65,7 @@ describe('the route table', () => {
       method: 'GET',
       path: '/v1/things/:id',
       auth: 'none',
-      request: z.object({}),
-      response: z.object({}),
+      schemas: { request: z.object({}), response: z.object({}) },
     });
     expect(undeclared(broken)).toEqual(['id']);
   });

@@ -1,0 +1,104 @@
+import * as z from 'zod/mini';
+
+// Lengths follow SECURITY.md: 8..256 accepts long passphrases without truncation; the server
+// does the common-password check.
+const email = z.string().check(z.email(), z.maxLength(254));
+const newPassword = z.string().check(z.minLength(8), z.maxLength(256));
+const anyPassword = z.string().check(z.maxLength(256));
+const redirectTo = z.optional(z.string().check(z.url()));
+const oneTimeToken = z.string().check(z.minLength(1), z.maxLength(512));
+
+/** A user as the auth routes return them. */
+export const userSchema = z.object({
+  id: z.string(),
+  email: z.string(),
+  emailVerified: z.boolean(),
+  createdAt: z.string(),
+});
+
+/**
+ * Tokens for token mode (native apps, CLIs, servers). In cookie mode the server sets an HttpOnly
+ * cookie instead and `session` is `null`: a browser never holds a token.
+ */
+export const tokenSessionSchema = z.object({
+  accessToken: z.string(),
+  refreshToken: z.string(),
+  tokenType: z.literal('bearer'),
+  /** Seconds since the epoch at which the access token expires. */
+  expiresAt: z.number(),
+});
+
+/** What every route that signs someone in answers. */
+export const signedInSchema = z.object({
+  user: userSchema,
+  session: z.nullable(tokenSessionSchema),
+});
+
+/** How a client wants its session: an HttpOnly cookie (browsers) or tokens in the body. */
+const sessionMode = z.optional(z.enum(['cookie', 'token']));
+
+/**
+ * An answer that reads the same whether or not the account exists, so the route cannot be used
+ * to learn who has an account.
+ */
+const accepted = z.object({ accepted: z.literal(true) });
+
+export const signUpSchemas = { request: z.object({ email, password: newPassword, redirectTo }), response: accepted };
+
+export const signInSchemas = {
+  request: z.object({ email, password: anyPassword, mode: sessionMode }),
+  response: signedInSchema,
+};
+
+export const signOutSchemas = {
+  request: z.object({ scope: z.optional(z.enum(['local', 'others', 'global'])) }),
+  response: z.object({ signedOut: z.number() }),
+};
+
+export const getMeSchemas = { request: z.object({}), response: z.object({ user: userSchema }) };
+
+export const refreshSchemas = {
+  request: z.object({ refreshToken: z.optional(z.string()), mode: sessionMode }),
+  response: signedInSchema,
+};
+
+export const sendMagicLinkSchemas = { request: z.object({ email, redirectTo }), response: accepted };
+
+export const verifyMagicLinkSchemas = {
+  request: z.object({ token: oneTimeToken, mode: sessionMode }),
+  response: signedInSchema,
+};
+
+export const exchangeCodeSchemas = {
+  request: z.object({
+    code: oneTimeToken,
+    // RFC 7636 §4.1: 43..128 characters of the unreserved set.
+    codeVerifier: z.string().check(z.regex(/^[A-Za-z0-9\-._~]{43,128}$/)),
+    mode: sessionMode,
+  }),
+  response: signedInSchema,
+};
+
+export const updatePasswordSchemas = {
+  request: z.object({ currentPassword: anyPassword, newPassword }),
+  response: z.object({ updated: z.literal(true) }),
+};
+
+export const requestPasswordResetSchemas = { request: z.object({ email, redirectTo }), response: accepted };
+
+export const confirmPasswordResetSchemas = {
+  request: z.object({ token: oneTimeToken, newPassword }),
+  response: z.object({ updated: z.literal(true) }),
+};
+
+export const verifyEmailSchemas = {
+  request: z.object({ token: oneTimeToken }),
+  response: z.object({ verified: z.literal(true) }),
+};
+
+/** A user, as the auth routes return them. */
+export type User = z.output<typeof userSchema>;
+/** Access and refresh tokens, in token mode. */
+export type TokenSession = z.output<typeof tokenSessionSchema>;
+/** The answer of every route that signs someone in. */
+export type SignedIn = z.output<typeof signedInSchema>;
