@@ -54,7 +54,8 @@ describe('the route table', () => {
 
   it('every path parameter is a field of the request schema', () => {
     const undeclared = (route: Route) => {
-      const shape = (route.schemas?.request as unknown as { def: { shape?: Record<string, unknown> } }).def.shape ?? {};
+      const request = route.schemas?.request as unknown as { def: { shape?: Record<string, unknown> } } | undefined;
+      const shape = request?.def.shape ?? {};
       return pathParams(route.path).filter((param) => !(param in shape));
     };
     for (const route of routeTable)
