@@ -16,6 +16,9 @@ export function packageBuild({ platform = 'neutral' }: { platform?: 'neutral' | 
   const common: Options = {
     target: 'es2022',
     platform,
+    // The server reads files beside its modules (schema/, package.json) via import.meta.url,
+    // which the CJS build needs shimmed.
+    shims: platform === 'node',
     sourcemap: true,
     dts: { entry: { index: 'src/index.ts' } },
   };

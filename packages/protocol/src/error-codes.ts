@@ -46,6 +46,11 @@ export const serverErrorCodes = {
   conflict: { status: 409, meaning: 'The change conflicts with existing data; `details` names the constraint.' },
   rate_limited: { status: 429, meaning: 'Too many requests; wait for `Retry-After` seconds.' },
   internal_error: { status: 500, meaning: 'The server failed; the request id finds it in the logs.' },
+  not_implemented: {
+    status: 501,
+    meaning:
+      'The route is in the contract, but this server does not serve it (a newer SDK, or a feature not built yet).',
+  },
   service_unavailable: { status: 503, meaning: 'The server or its database is down or shutting down.' },
   timeout: { status: 504, meaning: 'The server gave up on the work (a statement timeout, say).' },
 } as const satisfies Record<string, ErrorCodeSpec>;

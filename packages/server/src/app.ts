@@ -1,0 +1,130 @@
+import { type RouteWithSchemas, routeTable, serverErrorCodes } from '@plinth/protocol';
+import { Hono } from 'hono';
+import type { RouteHandler, ServerServices } from './handlers/define-handler.js';
+import { type Authenticators, authenticate } from './http/auth-guard.js';
+import { corsForAppOrigins } from './http/cors.js';
+import { HttpError } from './http/http-error.js';
+import { readInput } from './http/read-input.js';
+import { requestIdFor } from './http/request-id.js';
+import { securityHeaders } from './http/security-headers.js';
+
+/** How the HTTP app is put together. */
+export interface AppOptions {
+  services: ServerServices;
+  handlers: readonly RouteHandler[];
+  authenticators?: Authenticators;
+  /** App origins allowed by CORS, with credentials. */
+  corsOrigins?: readonly string[];
+  /** The cap on JSON request bodies, in bytes. Default 1 MiB. */
+  maxBodyBytes?: number;
+  /** Check every answer against the route's response schema (tests and `plinth dev`). */
+  validateResponses?: boolean;
+  /** The routes to mount; the protocol's table unless a test says otherwise. */
+  routes?: readonly RouteWithSchemas[];
+}
+
+type Env = { Variables: { requestId: string } };
+
+const pathPattern = (path: string) => new RegExp(`^${path.replace(/:[A-Za-z_]\w*/g, '[^/]+')}$`);
+
+/**
+ * The HTTP app: every route of the protocol's table mounted with the auth guard its declaration
+ * names, its input validated, every failure answered in the error envelope.
+ *
+ * @example
+ * ```ts
+ * const app = createApp({ services, handlers });
+ * serve({ fetch: app.fetch, port: 8787 });
+ * ```
+ */
+export function createApp(options: AppOptions): Hono<Env> {
+  const { services, authenticators = {}, maxBodyBytes = 1_048_576 } = options;
+  const routes = options.routes ?? routeTable;
+  const handlerFor = new Map(options.handlers.map((handler) => [handler.route.name, handler]));
+  const app = new Hono<Env>();
+
+  app.use(async (c, next) => {
+    const requestId = requestIdFor(c.req.header('x-request-id'));
+    c.set('requestId', requestId);
+    const started = performance.now();
+    await next();
+    c.res.headers.set('x-request-id', requestId);
+    // Method, path and status only: never headers, bodies or query strings (tokens live there).
+    services.logger.info(
+      {
+        requestId,
+        method: c.req.method,
+        path: new URL(c.req.url).pathname,
+        status: c.res.status,
+        ms: Math.round(performance.now() - started),
+      },
+      'request',
+    );
+  });
+  app.use(securityHeaders());
+  app.use(corsForAppOrigins(options.corsOrigins ?? []));
+
+  for (const route of routes) {
+    const handler = handlerFor.get(route.name);
+    app.on(route.method, route.path, async (c) => {
+      const requestId = c.get('requestId');
+      const caller = await authenticate(route, c.req.raw, services.keys, authenticators);
+      if (!handler) {
+        throw new HttpError(
+          'not_implemented',
+          `${route.method} ${route.path} (${route.name}) is not served by this server yet.`,
+        );
+      }
+      const input = await readInput(route, c.req.raw, c.req.param() as Record<string, string>, maxBodyBytes);
+      const result = await handler.handle({ input: input as never, caller, request: c.req.raw, requestId, services });
+      if (result instanceof Response) return result;
+      if (options.validateResponses) {
+        const checked = route.schemas.response.safeParse(result);
+        if (!checked.success)
+          throw new Error(
+            `${route.name} answered outside its response schema: ${JSON.stringify(checked.error.issues)}`,
+          );
+      }
+      return result === undefined ? c.body(null, 204) : c.json(result);
+    });
+  }
+
+  app.notFound((c) => {
+    const path = new URL(c.req.url).pathname;
+    const allowed = routes.filter((route) => pathPattern(route.path).test(path)).map((route) => route.method);
+    const error =
+      allowed.length > 0
+        ? new HttpError(
+            'method_not_allowed',
+            `${c.req.method} is not allowed on ${path}; use ${allowed.join(' or ')}.`,
+            undefined,
+            {
+              allow: allowed.join(', '),
+            },
+          )
+        : new HttpError('route_not_found', `No route ${c.req.method} ${path}. \`plinth routes\` lists them.`);
+    return error.toResponse(c.get('requestId'));
+  });
+
+  app.onError((error, c) => {
+    const requestId = c.get('requestId') ?? requestIdFor(undefined);
+    if (error instanceof HttpError) return error.toResponse(requestId);
+    services.logger.error(
+      { requestId, err: { name: error.name, message: error.message, stack: error.stack } },
+      'unhandled error',
+    );
+    return new HttpError(
+      'internal_error',
+      `The server failed on this request. Quote request id ${requestId} when you report it.`,
+    ).toResponse(requestId);
+  });
+
+  return app;
+}
+
+/** Statuses a Plinth server answers with, for tests that check nothing else slips out. */
+export const knownStatuses: ReadonlySet<number> = new Set([
+  200,
+  204,
+  ...Object.values(serverErrorCodes).map((spec) => spec.status),
+]);

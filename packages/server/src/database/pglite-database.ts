@@ -1,0 +1,32 @@
+import { PGlite, type Transaction } from '@electric-sql/pglite';
+import { applySchema } from './apply-schema.js';
+import { type Database, type Queryable, serverRole } from './database.js';
+
+const queryable = (db: PGlite | Transaction): Queryable => ({
+  query: async <Row>(text: string, params: readonly unknown[] = []) => (await db.query<Row>(text, [...params])).rows,
+  execScript: async (sql: string) => {
+    await db.exec(sql);
+  },
+});
+
+/**
+ * Embedded PostgreSQL (PGlite): in memory, or persisted in a directory. Applies the schema as the
+ * embedded superuser, then switches the one connection to `plinth_server` for everything else.
+ *
+ * @example
+ * ```ts
+ * const database = await openPgliteDatabase('memory');
+ * ```
+ */
+export async function openPgliteDatabase(location: 'memory' | string): Promise<Database> {
+  const db = location === 'memory' ? new PGlite() : new PGlite(location);
+  await db.waitReady;
+  await applySchema((work) => db.transaction((tx) => work(queryable(tx))));
+  await db.exec(`SET ROLE ${serverRole}`);
+  return {
+    kind: 'pglite',
+    ...queryable(db),
+    transaction: (work) => db.transaction((tx) => work(queryable(tx))),
+    close: () => db.close(),
+  };
+}

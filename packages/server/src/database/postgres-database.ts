@@ -1,0 +1,40 @@
+import postgres from 'postgres';
+import { applySchema } from './apply-schema.js';
+import { type Database, type Queryable, serverRole } from './database.js';
+
+type Sql = postgres.Sql | postgres.TransactionSql;
+
+const queryable = (sql: Sql): Queryable => ({
+  query: async <Row>(text: string, params: readonly unknown[] = []) =>
+    (await sql.unsafe(text, params as postgres.ParameterOrJSON<never>[])) as unknown as Row[],
+  execScript: async (script: string) => {
+    await sql.unsafe(script).simple();
+  },
+});
+
+/**
+ * PostgreSQL through `postgres` (porsager). The schema is applied over one short-lived connection
+ * as the connecting user; the pool then starts every connection as `plinth_server` (the `role`
+ * startup parameter), so no request runs with more rights than that role.
+ *
+ * @example
+ * ```ts
+ * const database = await openPostgresDatabase('postgres://plinth@db.internal:5432/plinth');
+ * ```
+ */
+export async function openPostgresDatabase(url: string, options: { max?: number } = {}): Promise<Database> {
+  const quiet = { onnotice: () => {} };
+  const admin = postgres(url, { ...quiet, max: 1 });
+  try {
+    await applySchema((work) => admin.begin((tx) => work(queryable(tx))) as Promise<never>);
+  } finally {
+    await admin.end();
+  }
+  const sql = postgres(url, { ...quiet, max: options.max ?? 10, connection: { role: serverRole } });
+  return {
+    kind: 'postgres',
+    ...queryable(sql),
+    transaction: (work) => sql.begin((tx) => work(queryable(tx))) as never,
+    close: () => sql.end({ timeout: 5 }),
+  };
+}

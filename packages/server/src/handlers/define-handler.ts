@@ -1,0 +1,48 @@
+import type { Route, RouteOutput } from '@plinth/protocol';
+import type { Logger } from 'pino';
+import type * as z from 'zod/mini';
+import type { Database } from '../database/database.js';
+import type { Caller } from '../http/caller.js';
+import type { KeyRing } from '../keys/key-ring.js';
+
+/** What every handler may use: the server's shared services. */
+export interface ServerServices {
+  readonly database: Database;
+  readonly keys: KeyRing;
+  readonly logger: Logger;
+  readonly version: string;
+}
+
+/** The validated input of a route, after its schema's defaults and transforms. */
+export type ParsedInput<R extends Route> = R extends Route<infer S> ? z.output<S['request']> : never;
+
+/** What a handler receives. */
+export interface HandlerContext<R extends Route> {
+  readonly input: ParsedInput<R>;
+  readonly caller: Caller;
+  readonly request: Request;
+  readonly requestId: string;
+  readonly services: ServerServices;
+}
+
+/** A route's handler: its typed output, or a whole `Response` (redirects, cookies). */
+export interface RouteHandler<R extends Route = Route> {
+  readonly route: R;
+  handle(context: HandlerContext<R>): Promise<RouteOutput<R> | Response>;
+}
+
+/**
+ * Declares the handler of a route from @plinth/protocol. Input and output are typed by the
+ * route's schemas; the app validates the input before, and (in tests) the output after.
+ *
+ * @example
+ * ```ts
+ * export const healthHandler = defineHandler(healthRoute, async ({ services }) => ({ status: 'ok', ... }));
+ * ```
+ */
+export function defineHandler<R extends Route>(
+  route: R,
+  handle: (context: HandlerContext<R>) => Promise<RouteOutput<R> | Response>,
+): RouteHandler<R> {
+  return { route, handle };
+}

@@ -1,0 +1,19 @@
+import { healthRoute } from '@plinth/protocol';
+import { defineHandler } from './define-handler.js';
+
+/**
+ * `GET /v1/health`. A 503 (with the same body) when the database does not answer, so a load
+ * balancer takes the instance out of rotation.
+ */
+export const healthHandler = defineHandler(healthRoute, async ({ services }) => {
+  const reachable = await services.database.query('SELECT 1').then(
+    () => true,
+    () => false,
+  );
+  const body = {
+    status: reachable ? ('ok' as const) : ('degraded' as const),
+    version: services.version,
+    database: { reachable },
+  };
+  return reachable ? body : Response.json(body, { status: 503 });
+});

@@ -1,0 +1,57 @@
+import { type AuthRequirement, type Route, wireHeaders } from '@plinth/protocol';
+import type { KeyRing } from '../keys/key-ring.js';
+import type { Caller, UserCaller } from './caller.js';
+import { HttpError } from './http-error.js';
+
+/**
+ * How the server recognises callers other than by the service key. Each is supplied by the
+ * module that owns that credential (auth owns sessions); a missing one means no request can
+ * satisfy routes of that kind.
+ */
+export interface Authenticators {
+  /** The signed-in user behind a session cookie or access token, if any. */
+  session?: (request: Request) => Promise<UserCaller | undefined>;
+}
+
+const bearer = (request: Request): string | undefined => {
+  const value = request.headers.get(wireHeaders.authorization);
+  return value?.startsWith('Bearer ') ? value.slice(7).trim() : undefined;
+};
+
+const needs: Record<Exclude<AuthRequirement, 'none'>, string> = {
+  service: 'the service key: send Authorization: Bearer sk_… from your server',
+  session: 'a signed-in user: sign in first, then send the session cookie or Authorization: Bearer <access token>',
+  ticket: 'a realtime ticket minted by your server',
+  presigned: 'a URL your server presigned',
+};
+
+/**
+ * The caller of `route`, by the credential its declaration requires; a 401 when it is missing or
+ * wrong. A publishable key, when sent, must be one of ours (a mistyped key fails loudly instead
+ * of looking anonymous).
+ *
+ * @example
+ * ```ts
+ * const caller = await authenticate(route, request, keys, authenticators);
+ * ```
+ */
+export async function authenticate(
+  route: Pick<Route, 'auth' | 'method' | 'path'>,
+  request: Request,
+  keys: KeyRing,
+  authenticators: Authenticators,
+): Promise<Caller> {
+  const publishable = request.headers.get(wireHeaders.publishableKey);
+  if (publishable !== null && !(await keys.verify('publishable', publishable))) {
+    throw new HttpError('unauthenticated', 'The publishable key (apikey header) is not one of this server’s keys.');
+  }
+  if (route.auth === 'none') return { kind: 'anonymous' };
+  if (route.auth === 'service') {
+    const token = bearer(request);
+    if (token !== undefined && (await keys.verify('service', token))) return { kind: 'service' };
+  } else if (route.auth === 'session') {
+    const user = await authenticators.session?.(request);
+    if (user) return user;
+  }
+  throw new HttpError('unauthenticated', `${route.method} ${route.path} needs ${needs[route.auth]}.`);
+}

@@ -1,0 +1,16 @@
+/**
+ * The Plinth reference server: `startServer()` for tests and embedding, and the `plinth` CLI.
+ *
+ * @packageDocumentation
+ */
+
+export {
+  defineHandler,
+  type HandlerContext,
+  type RouteHandler,
+  type ServerServices,
+} from './handlers/define-handler.js';
+export type { Authenticators } from './http/auth-guard.js';
+export type { Caller, UserCaller } from './http/caller.js';
+export { HttpError } from './http/http-error.js';
+export { type RunningServer, type StartServerOptions, startServer } from './start-server.js';

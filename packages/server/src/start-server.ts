@@ -1,0 +1,130 @@
+import { readFileSync } from 'node:fs';
+import type { ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import { createApp } from './app.js';
+import { openDatabase } from './database/open-database.js';
+import type { RouteHandler, ServerServices } from './handlers/define-handler.js';
+import { handlers as allHandlers } from './handlers/handler-list.js';
+import type { Authenticators } from './http/auth-guard.js';
+import { createKeyRing, ensureKeys } from './keys/key-ring.js';
+import { createLogger } from './logger.js';
+
+/** Options of {@link startServer}. */
+export interface StartServerOptions {
+  /** The port; 0 (the default) picks a free one. */
+  port?: number;
+  /** The interface to listen on. Default `127.0.0.1`. */
+  hostname?: string;
+  /**
+   * `memory` (throwaway PGlite), a directory (persistent PGlite), or a `postgres://` URL.
+   * Default: `DATABASE_URL`, else `.plinth/data` in the working directory.
+   */
+  database?: string;
+  /** App origins allowed by CORS, with credentials. */
+  corsOrigins?: readonly string[];
+  /** The cap on JSON request bodies, in bytes. Default 1 MiB. */
+  maxBodyBytes?: number;
+  /** Log level (pino): `silent` in tests. Default `info`. */
+  logLevel?: string;
+  /** Check every answer against its response schema. Default on outside production. */
+  validateResponses?: boolean;
+  /** How long `close()` waits for requests in flight, in ms. Default 10 000. */
+  shutdownTimeoutMs?: number;
+  /** @internal For tests: other handlers than the built-in ones. */
+  handlers?: readonly RouteHandler[];
+  /** @internal For tests: credentials beyond the service key. */
+  authenticators?: Authenticators;
+}
+
+/** A running server. */
+export interface RunningServer {
+  /** Base URL, e.g. `http://127.0.0.1:54321`. */
+  readonly url: string;
+  /**
+   * The keys made on this start, shown once. Present on a fresh database (always with
+   * `database: 'memory'`); undefined when the database already had keys, since only their
+   * hashes are stored.
+   */
+  readonly publishableKey: string | undefined;
+  readonly serviceKey: string | undefined;
+  readonly services: ServerServices;
+  /** Stops accepting, lets requests in flight finish (bounded), and closes the database. */
+  close(): Promise<void>;
+}
+
+const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string })
+  .version;
+
+/**
+ * Starts the Plinth server in this process: for tests, embedding, and `plinth dev`/`start`.
+ *
+ * @example
+ * ```ts
+ * const server = await startServer({ database: 'memory', logLevel: 'silent' });
+ * const plinth = createClient({ url: server.url, publishableKey: server.publishableKey!, serviceKey: server.serviceKey });
+ * await server.close();
+ * ```
+ */
+export async function startServer(options: StartServerOptions = {}): Promise<RunningServer> {
+  const logger = createLogger(options.logLevel ?? 'info');
+  const database = await openDatabase(options.database ?? process.env.DATABASE_URL ?? '.plinth/data');
+  const keys = createKeyRing(database);
+  const issued = await ensureKeys(database, keys);
+  const services: ServerServices = { database, keys, logger, version };
+  const app = createApp({
+    services,
+    handlers: options.handlers ?? allHandlers,
+    ...(options.authenticators ? { authenticators: options.authenticators } : {}),
+    ...(options.corsOrigins ? { corsOrigins: options.corsOrigins } : {}),
+    ...(options.maxBodyBytes ? { maxBodyBytes: options.maxBodyBytes } : {}),
+    validateResponses: options.validateResponses ?? process.env.NODE_ENV !== 'production',
+  });
+
+  const server = serve({ fetch: app.fetch, port: options.port ?? 0, hostname: options.hostname ?? '127.0.0.1' });
+  // A request is in flight until its answer is fully written, not merely until the handler
+  // returns: close() must not cut a response that is still streaming out.
+  let inFlight = 0;
+  let drained: (() => void) | undefined;
+  server.on('request', (_request, response: ServerResponse) => {
+    inFlight++;
+    response.once('close', () => {
+      if (--inFlight === 0) drained?.();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = options.hostname && options.hostname !== '0.0.0.0' ? options.hostname : '127.0.0.1';
+
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Idle keep-alive sockets would hold close() open; requests in flight keep theirs.
+      (server as unknown as { closeIdleConnections?: () => void }).closeIdleConnections?.();
+      if (inFlight > 0) {
+        await Promise.race([
+          new Promise<void>((resolve) => {
+            drained = resolve;
+          }),
+          new Promise((resolve) => setTimeout(resolve, options.shutdownTimeoutMs ?? 10_000).unref()),
+        ]);
+      }
+      (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+      await stopped;
+      await database.close();
+    })();
+    return closing;
+  };
+
+  return {
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    publishableKey: issued.publishableKey,
+    serviceKey: issued.serviceKey,
+    services,
+    close,
+  };
+}
