@@ -1,3 +1,4 @@
+import { mkdirSync } from 'node:fs';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import { applySchema } from './apply-schema.js';
 import { type Database, type Queryable, serverRole } from './database.js';
@@ -19,6 +20,8 @@ const queryable = (db: PGlite | Transaction): Queryable => ({
  * ```
  */
 export async function openPgliteDatabase(location: 'memory' | string): Promise<Database> {
+  // PGlite creates its own folder but not the ones above it (`.plinth/` on a first run).
+  if (location !== 'memory') mkdirSync(location, { recursive: true });
   const db = location === 'memory' ? new PGlite() : new PGlite(location);
   await db.waitReady;
   await applySchema((work) => db.transaction((tx) => work(queryable(tx))));

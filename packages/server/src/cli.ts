@@ -1,0 +1,118 @@
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { auditRoutes, routeTable } from '@plinth/protocol';
+import { ConfigError, readConfig, type ServerConfig } from './config.js';
+import { openDatabase } from './database/open-database.js';
+import { createKeyRing } from './keys/key-ring.js';
+import { type RunningServer, startServer } from './start-server.js';
+
+/** Where the CLI writes and reads. Injected so tests run it in-process. */
+export interface CliIo {
+  stdout: (line: string) => void;
+  stderr: (line: string) => void;
+  env: Record<string, string | undefined>;
+  cwd: string;
+  /** Resolves when the process is asked to stop (SIGTERM/SIGINT). */
+  stopSignal: Promise<unknown>;
+}
+
+const usage = `Usage: plinth <command>
+
+  dev                 the server on embedded PGlite in .plinth/, keys printed and saved to .plinth/keys.env
+  start               the server, configured by PORT, DATABASE_URL, REDIS_URL, PLINTH_* variables
+  routes [--public]   every route of the wire contract, or only those anyone may call
+  keys rotate         issue a new service key and revoke the old one`;
+
+const devOrigins = ['http://localhost:5173', 'http://127.0.0.1:5173'];
+
+/**
+ * Runs a `plinth` command; resolves with the exit code (0 ok, 1 failure, 2 bad usage or config).
+ *
+ * @example
+ * ```ts
+ * const code = await runCli(['routes', '--public'], io);
+ * ```
+ */
+export async function runCli(args: readonly string[], io: CliIo): Promise<number> {
+  const [command, ...rest] = args;
+  try {
+    switch (command) {
+      case 'routes':
+        if (rest.includes('--public')) for (const line of auditRoutes()) io.stdout(line);
+        else
+          for (const route of routeTable)
+            io.stdout(`${route.method.padEnd(6)} ${route.path.padEnd(36)} ${route.auth.padEnd(9)} ${route.name}`);
+        return 0;
+      case 'dev':
+        return await serve(
+          readConfig(io.env, { database: join(io.cwd, '.plinth', 'data'), corsOrigins: devOrigins }),
+          io,
+          true,
+        );
+      case 'start':
+        return await serve(readConfig(io.env), io, false);
+      case 'keys':
+        if (rest[0] !== 'rotate') break;
+        return await rotate(readConfig(io.env, { database: join(io.cwd, '.plinth', 'data') }), io);
+    }
+    io.stderr(usage);
+    return 2;
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      io.stderr(`plinth: ${error.message}`);
+      return 2;
+    }
+    throw error;
+  }
+}
+
+async function serve(config: ServerConfig, io: CliIo, dev: boolean): Promise<number> {
+  const server: RunningServer = await startServer({
+    port: config.port,
+    hostname: config.hostname,
+    database: config.database,
+    corsOrigins: config.corsOrigins,
+    maxBodyBytes: config.maxBodyBytes,
+    logLevel: config.logLevel,
+  });
+  io.stdout(`Plinth is listening on ${server.url}`);
+  if (server.serviceKey) {
+    io.stdout(`Publishable key: ${server.publishableKey}`);
+    io.stdout(`Service key (shown once; keep it on your server): ${server.serviceKey}`);
+  }
+  if (dev) {
+    const file = writeKeysFile(io.cwd, server);
+    if (file) io.stdout(`Keys saved to ${file} (readable by you only).`);
+  }
+  await io.stopSignal;
+  io.stdout('Stopping: finishing requests in flight…');
+  await server.close();
+  return 0;
+}
+
+function writeKeysFile(cwd: string, server: RunningServer): string | undefined {
+  if (!server.serviceKey || !server.publishableKey) return undefined;
+  const dir = join(cwd, '.plinth');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, 'keys.env');
+  writeFileSync(
+    file,
+    `PLINTH_URL=${server.url}\nPLINTH_PUBLISHABLE_KEY=${server.publishableKey}\nPLINTH_SERVICE_KEY=${server.serviceKey}\n`,
+    {
+      mode: 0o600,
+    },
+  );
+  chmodSync(file, 0o600);
+  return file;
+}
+
+async function rotate(config: ServerConfig, io: CliIo): Promise<number> {
+  const database = await openDatabase(config.database);
+  try {
+    const key = await createKeyRing(database).rotateServiceKey();
+    io.stdout(`New service key (shown once; the old one no longer works): ${key}`);
+    return 0;
+  } finally {
+    await database.close();
+  }
+}
