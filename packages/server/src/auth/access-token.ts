@@ -76,6 +76,13 @@ export interface AccessTokenSubject {
   /** The session the token belongs to; revoking the session must make the server refuse the token. */
   sessionId: string;
   role?: string;
+  /**
+   * Fixes `iat` (seconds) and `jti` instead of now and a random id. EdDSA signatures are
+   * deterministic, so the same subject, time and id give the same token byte for byte: a refresh
+   * repeated inside the grace window answers exactly what the first one did.
+   */
+  issuedAt?: number;
+  jti?: string;
 }
 
 /** The claims of a verified access token. */
@@ -158,10 +165,10 @@ export function createAccessTokens(options: AccessTokenOptions): AccessTokens {
   const clock = options.clock ?? (() => new Date());
 
   return {
-    async issue({ userId, sessionId, role }) {
+    async issue({ userId, sessionId, role, issuedAt, jti }) {
       if (!userId) throw new TypeError('An access token needs a userId');
       if (!sessionId) throw new TypeError('An access token needs a sessionId');
-      const now = Math.floor(clock().getTime() / 1000);
+      const now = issuedAt ?? Math.floor(clock().getTime() / 1000);
       const expiresAt = now + ttlSeconds;
       const token = await new SignJWT(role === undefined ? { sid: sessionId } : { sid: sessionId, role })
         .setProtectedHeader({ alg: accessTokenAlgorithm, typ: accessTokenType, kid })
@@ -171,7 +178,7 @@ export function createAccessTokens(options: AccessTokenOptions): AccessTokens {
         .setIssuedAt(now)
         .setNotBefore(now)
         .setExpirationTime(expiresAt)
-        .setJti(randomUUID())
+        .setJti(jti ?? randomUUID())
         .sign(privateKey);
       return { token, expiresAt: new Date(expiresAt * 1000) };
     },

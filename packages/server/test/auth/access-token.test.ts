@@ -186,3 +186,21 @@ describe('JWT negative corpus', () => {
     expect(accepted).toEqual([]);
   });
 });
+
+describe('deterministic re-issue', () => {
+  it('the same subject, issuedAt and jti give the same token byte for byte', async () => {
+    const keys = await generateSigningKeys();
+    const tokens = createAccessTokens({
+      ...keys,
+      issuer: 'https://plinth.test',
+      audience: 'https://plinth.test',
+      ttlSeconds: 900,
+    });
+    const subject = { userId: 'u1', sessionId: 's1', issuedAt: Math.floor(Date.now() / 1000), jti: 'rt-gen-2' };
+    const first = await tokens.issue(subject);
+    const second = await tokens.issue(subject);
+    expect(second.token).toBe(first.token);
+    expect((await tokens.issue({ ...subject, jti: 'other' })).token).not.toBe(first.token);
+    expect((await tokens.verify(first.token)).ok).toBe(true);
+  });
+});

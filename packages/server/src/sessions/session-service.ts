@@ -1,0 +1,179 @@
+import { createHmac } from 'node:crypto';
+import type { AccessTokens } from '../auth/access-token.js';
+import { createOpaqueToken, hashOpaqueToken } from '../auth/opaque-token.js';
+import type { Database, Queryable } from '../database/database.js';
+import type { UserCaller } from '../http/caller.js';
+
+/** What a client gets when a session starts or is refreshed. */
+export interface IssuedSession {
+  userId: string;
+  sessionId: string;
+  accessToken: string;
+  refreshToken: string;
+  /** Seconds since the epoch at which the access token expires. */
+  expiresAt: number;
+}
+
+/** Why a refresh was refused. Each is a 401 `session_expired` to the client. */
+export type RefreshRefusal = 'unknown' | 'revoked' | 'expired' | 'reused';
+
+export interface SessionServiceOptions {
+  database: Database;
+  accessTokens: AccessTokens;
+  refreshSecret: Buffer;
+  /** How long a used refresh token still answers with its successor (concurrent tabs, retries). Default 10 s. */
+  reuseGraceSeconds?: number;
+  /** The absolute lifetime of a session, however often it is refreshed. Default 30 days. */
+  absoluteLifetimeSeconds?: number;
+}
+
+interface TokenRow {
+  session_id: string;
+  user_id: string;
+  generation: number;
+  used_at: Date | string | null;
+  revoked_at: Date | string | null;
+  not_after: Date | string;
+  now: Date | string;
+}
+
+const epochSeconds = (value: Date | string) => Math.floor(new Date(value).getTime() / 1000);
+const refreshPrefix = 'rt_';
+
+/**
+ * Sessions: one per sign-in, each the family of its refresh tokens.
+ *
+ * A refresh token's successor is `HMAC(refreshSecret, token)`, so a refresh repeated within the
+ * grace window recomputes the very same successor without the server ever storing a token in
+ * the clear; with the access token re-issued from the same `iat` and `jti` (EdDSA is
+ * deterministic), concurrent refreshes get identical answers. Every refresh is one transaction
+ * holding the token's row `FOR UPDATE`, so exactly one of them rotates.
+ *
+ * @example
+ * ```ts
+ * const sessions = createSessionService({ database, accessTokens, refreshSecret });
+ * const issued = await sessions.start(user.id);
+ * ```
+ */
+export function createSessionService(options: SessionServiceOptions) {
+  const { database, accessTokens, refreshSecret } = options;
+  const grace = options.reuseGraceSeconds ?? 10;
+  const lifetime = options.absoluteLifetimeSeconds ?? 30 * 24 * 3600;
+
+  const successorOf = (token: string) =>
+    refreshPrefix + createHmac('sha256', refreshSecret).update(token).digest('base64url');
+
+  async function answer(
+    userId: string,
+    sessionId: string,
+    refreshToken: string,
+    issuedAt: number,
+  ): Promise<IssuedSession> {
+    const jti = hashOpaqueToken(refreshToken).slice(0, 32);
+    const { token, expiresAt } = await accessTokens.issue({ userId, sessionId, issuedAt, jti });
+    return { userId, sessionId, accessToken: token, refreshToken, expiresAt: Math.floor(expiresAt.getTime() / 1000) };
+  }
+
+  async function revokeFamily(tx: Queryable, sessionId: string, reason: string) {
+    await tx.query(
+      'UPDATE plinth.sessions SET revoked_at = now(), revoked_reason = $2 WHERE id = $1 AND revoked_at IS NULL',
+      [sessionId, reason],
+    );
+  }
+
+  return {
+    /** Starts a new session (a new id at every sign-in) with its first refresh token. */
+    async start(userId: string): Promise<IssuedSession> {
+      const { token } = createOpaqueToken(refreshPrefix);
+      const [row] = await database.transaction(async (tx) => {
+        const [session] = await tx.query<{ id: string }>(
+          `INSERT INTO plinth.sessions (user_id, not_after) VALUES ($1, now() + make_interval(secs => $2)) RETURNING id`,
+          [userId, lifetime],
+        );
+        if (!session) throw new Error('session insert returned nothing');
+        return tx.query<{ id: string; issued_at: Date | string }>(
+          `INSERT INTO plinth.refresh_tokens (token_hash, session_id, generation) VALUES ($1, $2, 0)
+           RETURNING session_id AS id, issued_at`,
+          [hashOpaqueToken(token), session.id],
+        );
+      });
+      if (!row) throw new Error('refresh token insert returned nothing');
+      return answer(userId, row.id, token, epochSeconds(row.issued_at));
+    },
+
+    /** Trades a refresh token for the next one: rotation, grace-window repeat, or family revocation. */
+    async refresh(refreshToken: string): Promise<IssuedSession | { refused: RefreshRefusal }> {
+      return database.transaction(async (tx) => {
+        const [row] = await tx.query<TokenRow>(
+          `SELECT t.session_id, s.user_id, t.generation, t.used_at, s.revoked_at, s.not_after, now() AS now
+             FROM plinth.refresh_tokens t JOIN plinth.sessions s ON s.id = t.session_id
+            WHERE t.token_hash = $1
+              FOR UPDATE OF t, s`,
+          [hashOpaqueToken(refreshToken)],
+        );
+        if (!row) return { refused: 'unknown' as const };
+        if (row.revoked_at !== null) return { refused: 'revoked' as const };
+        const now = epochSeconds(row.now);
+        if (epochSeconds(row.not_after) <= now) return { refused: 'expired' as const };
+        const successor = successorOf(refreshToken);
+        if (row.used_at !== null) {
+          if (now - epochSeconds(row.used_at) > grace) {
+            // A token used long ago came back: it was stolen, or the thief already used it.
+            await revokeFamily(tx, row.session_id, 'refresh_token_reuse');
+            return { refused: 'reused' as const };
+          }
+          const [next] = await tx.query<{ issued_at: Date | string }>(
+            'SELECT issued_at FROM plinth.refresh_tokens WHERE token_hash = $1',
+            [hashOpaqueToken(successor)],
+          );
+          if (!next) return { refused: 'unknown' as const };
+          return answer(row.user_id, row.session_id, successor, epochSeconds(next.issued_at));
+        }
+        await tx.query('UPDATE plinth.refresh_tokens SET used_at = now() WHERE token_hash = $1', [
+          hashOpaqueToken(refreshToken),
+        ]);
+        const [next] = await tx.query<{ issued_at: Date | string }>(
+          `INSERT INTO plinth.refresh_tokens (token_hash, session_id, generation) VALUES ($1, $2, $3) RETURNING issued_at`,
+          [hashOpaqueToken(successor), row.session_id, row.generation + 1],
+        );
+        await tx.query('UPDATE plinth.sessions SET refreshed_at = now() WHERE id = $1', [row.session_id]);
+        if (!next) throw new Error('refresh token insert returned nothing');
+        return answer(row.user_id, row.session_id, successor, epochSeconds(next.issued_at));
+      });
+    },
+
+    /** The user behind an access token, if the token is valid and its session still active. */
+    async authenticate(accessToken: string): Promise<UserCaller | undefined> {
+      const verified = await accessTokens.verify(accessToken);
+      if (!verified.ok) return undefined;
+      const [active] = await database.query(
+        'SELECT 1 FROM plinth.sessions WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL AND not_after > now()',
+        [verified.claims.sid, verified.claims.sub],
+      );
+      return active ? { kind: 'user', userId: verified.claims.sub, sessionId: verified.claims.sid } : undefined;
+    },
+
+    /** Revokes this session, the user's other sessions, or all of them; returns how many. */
+    async revoke(caller: UserCaller, scope: 'local' | 'others' | 'global', reason = 'sign_out'): Promise<number> {
+      const condition = scope === 'local' ? 'id = $2' : scope === 'others' ? 'id <> $2' : '$2::uuid IS NOT NULL';
+      const rows = await database.query(
+        `UPDATE plinth.sessions SET revoked_at = now(), revoked_reason = $3
+          WHERE user_id = $1 AND revoked_at IS NULL AND ${condition} RETURNING id`,
+        [caller.userId, caller.sessionId, reason],
+      );
+      return rows.length;
+    },
+
+    /** Revokes every session of a user (password change or reset, disable, delete). */
+    async revokeAll(userId: string, reason: string): Promise<number> {
+      const rows = await database.query(
+        'UPDATE plinth.sessions SET revoked_at = now(), revoked_reason = $2 WHERE user_id = $1 AND revoked_at IS NULL RETURNING id',
+        [userId, reason],
+      );
+      return rows.length;
+    },
+  };
+}
+
+/** The session service. */
+export type SessionService = ReturnType<typeof createSessionService>;
