@@ -7,6 +7,8 @@ import { HttpError } from './http/http-error.js';
 import { readInput } from './http/read-input.js';
 import { requestIdFor } from './http/request-id.js';
 import { securityHeaders } from './http/security-headers.js';
+import { rateLimit } from './rate-limit/rate-limit-middleware.js';
+import type { RateRule } from './rate-limit/rate-limiter.js';
 
 /** How the HTTP app is put together. */
 export interface AppOptions {
@@ -19,6 +21,10 @@ export interface AppOptions {
   maxBodyBytes?: number;
   /** Check every answer against the route's response schema (tests and `plinth dev`). */
   validateResponses?: boolean;
+  /** The header a trusted reverse proxy sets to the client's IP; unset, only the socket address counts. */
+  trustedProxyHeader?: string | undefined;
+  /** Rate rules by route name, laid over the defaults. */
+  rateRules?: Readonly<Record<string, RateRule>>;
   /** The routes to mount; the protocol's table unless a test says otherwise. */
   routes?: readonly RouteWithSchemas[];
 }
@@ -64,8 +70,16 @@ export function createApp(options: AppOptions): Hono<Env> {
   app.use(securityHeaders());
   app.use(corsForAppOrigins(options.corsOrigins ?? []));
 
+  const limit = rateLimit({
+    limiter: services.rateLimiter,
+    ...(options.trustedProxyHeader ? { trustedProxyHeader: options.trustedProxyHeader } : {}),
+    ...(options.rateRules ? { rules: options.rateRules } : {}),
+  });
+
   for (const route of routes) {
     const handler = handlerFor.get(route.name);
+    // Before the auth guard and the body read: a refused request costs no key check, parse or hash.
+    app.on(route.method, route.path, limit(route.name));
     app.on(route.method, route.path, async (c) => {
       const requestId = c.get('requestId');
       const caller = await authenticate(route, c.req.raw, services.keys, authenticators);

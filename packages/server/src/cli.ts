@@ -74,6 +74,9 @@ async function serve(config: ServerConfig, io: CliIo, dev: boolean): Promise<num
     corsOrigins: config.corsOrigins,
     maxBodyBytes: config.maxBodyBytes,
     logLevel: config.logLevel,
+    ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}),
+    ...(config.smtpUrl ? { smtpUrl: config.smtpUrl } : {}),
+    ...(config.trustedProxyHeader ? { trustedProxyHeader: config.trustedProxyHeader } : {}),
   });
   io.stdout(`Plinth is listening on ${server.url}`);
   if (server.serviceKey) {

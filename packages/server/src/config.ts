@@ -4,6 +4,8 @@ export interface ServerConfig {
   hostname: string;
   database: string;
   redisUrl: string | undefined;
+  smtpUrl: string | undefined;
+  trustedProxyHeader: string | undefined;
   corsOrigins: string[];
   maxBodyBytes: number;
   logLevel: string;
@@ -18,6 +20,17 @@ export class ConfigError extends Error {
     super(`${variable}: ${problem}`);
     this.name = 'ConfigError';
   }
+}
+
+function trustedProxyHeader(raw: string | undefined): string | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  if (!/^[A-Za-z0-9-]+$/.test(raw)) {
+    throw new ConfigError(
+      'PLINTH_TRUSTED_PROXY_HEADER',
+      `must be a header name such as x-forwarded-for; got ${JSON.stringify(raw)}.`,
+    );
+  }
+  return raw.toLowerCase();
 }
 
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -94,6 +107,8 @@ export function readConfig(
       defaults.database ??
       '.plinth/data',
     redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:'], 'redis://127.0.0.1:6379'),
+    smtpUrl: url(env, 'SMTP_URL', ['smtp:', 'smtps:'], 'smtps://user:password@smtp.example.com:465'),
+    trustedProxyHeader: trustedProxyHeader(env.PLINTH_TRUSTED_PROXY_HEADER),
     corsOrigins: corsOrigins.length > 0 ? corsOrigins : (defaults.corsOrigins ?? []),
     maxBodyBytes: integer(env, 'PLINTH_MAX_BODY_BYTES', defaults.maxBodyBytes ?? 1_048_576, 1024, 100 * 1_048_576),
     logLevel,

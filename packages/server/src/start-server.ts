@@ -6,9 +6,10 @@ import { createApp } from './app.js';
 import { openDatabase } from './database/open-database.js';
 import type { RouteHandler, ServerServices } from './handlers/define-handler.js';
 import { handlers as allHandlers } from './handlers/handler-list.js';
-import type { Authenticators } from './http/auth-guard.js';
-import { createKeyRing, ensureKeys } from './keys/key-ring.js';
 import { createLogger } from './logger.js';
+import type { Mailer } from './mail/mailer.js';
+import type { RateRule } from './rate-limit/rate-limiter.js';
+import { createServerServices } from './server-services.js';
 
 /** Options of {@link startServer}. */
 export interface StartServerOptions {
@@ -31,10 +32,20 @@ export interface StartServerOptions {
   validateResponses?: boolean;
   /** How long `close()` waits for requests in flight, in ms. Default 10 000. */
   shutdownTimeoutMs?: number;
+  /** SMTP for outgoing mail (`smtp://…`); default `SMTP_URL`, else the dev outbox. */
+  smtpUrl?: string;
+  /** A mailer object instead (tests pass the outbox to read what was sent). */
+  mailer?: Mailer;
+  /** Redis for rate limits shared by every instance; default `REDIS_URL`, else in memory. */
+  redisUrl?: string;
+  /** The header a trusted reverse proxy sets to the client's IP (e.g. `x-forwarded-for`). */
+  trustedProxyHeader?: string;
+  /** Rate rules by route name over the defaults (see rate-limit-rules.ts). */
+  rateRules?: Readonly<Record<string, RateRule>>;
+  /** `__Host-` + Secure session cookies (default true). Off only for plain http off localhost. */
+  secureCookies?: boolean;
   /** @internal For tests: other handlers than the built-in ones. */
   handlers?: readonly RouteHandler[];
-  /** @internal For tests: credentials beyond the service key. */
-  authenticators?: Authenticators;
 }
 
 /** A running server. */
@@ -69,13 +80,26 @@ const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.
 export async function startServer(options: StartServerOptions = {}): Promise<RunningServer> {
   const logger = createLogger(options.logLevel ?? 'info');
   const database = await openDatabase(options.database ?? process.env.DATABASE_URL ?? '.plinth/data');
-  const keys = createKeyRing(database);
-  const issued = await ensureKeys(database, keys);
-  const services: ServerServices = { database, keys, logger, version };
+  const {
+    services,
+    authenticators,
+    issuedKeys: issued,
+  } = await createServerServices({
+    database,
+    logger,
+    version,
+    appOrigins: options.corsOrigins ?? [],
+    smtpUrl: options.smtpUrl ?? process.env.SMTP_URL,
+    redisUrl: options.redisUrl ?? process.env.REDIS_URL,
+    ...(options.mailer ? { mailer: options.mailer } : {}),
+    ...(options.secureCookies === undefined ? {} : { secureCookies: options.secureCookies }),
+  });
   const app = createApp({
     services,
     handlers: options.handlers ?? allHandlers,
-    ...(options.authenticators ? { authenticators: options.authenticators } : {}),
+    authenticators,
+    trustedProxyHeader: options.trustedProxyHeader,
+    ...(options.rateRules ? { rateRules: options.rateRules } : {}),
     ...(options.corsOrigins ? { corsOrigins: options.corsOrigins } : {}),
     ...(options.maxBodyBytes ? { maxBodyBytes: options.maxBodyBytes } : {}),
     validateResponses: options.validateResponses ?? process.env.NODE_ENV !== 'production',
@@ -115,6 +139,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       }
       (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
       await stopped;
+      await services.auth.mailer.close();
+      await services.rateLimiter.close();
       await database.close();
     })();
     return closing;

@@ -4,9 +4,9 @@ import * as z from 'zod/mini';
 import { createApp } from '../src/app.js';
 import type { Database } from '../src/database/database.js';
 import { openDatabase } from '../src/database/open-database.js';
-import { defineHandler, type ServerServices } from '../src/handlers/define-handler.js';
-import { createKeyRing, ensureKeys } from '../src/keys/key-ring.js';
+import { defineHandler } from '../src/handlers/define-handler.js';
 import { createLogger } from '../src/logger.js';
+import { createServerServices } from '../src/server-services.js';
 
 const echoSchemas = {
   request: z.object({
@@ -46,11 +46,13 @@ let publishableKey: string;
 
 beforeAll(async () => {
   database = await openDatabase('memory');
-  const keys = createKeyRing(database);
-  const issued = await ensureKeys(database, keys);
-  serviceKey = issued.serviceKey as string;
-  publishableKey = issued.publishableKey as string;
-  const services: ServerServices = { database, keys, logger: createLogger('silent'), version: 'test' };
+  const { services, issuedKeys } = await createServerServices({
+    database,
+    logger: createLogger('silent'),
+    version: 'test',
+  });
+  serviceKey = issuedKeys.serviceKey as string;
+  publishableKey = issuedKeys.publishableKey as string;
   app = createApp({
     services,
     routes: [echoRoute, adminRoute, brokenRoute, throwsRoute] as RouteWithSchemas[],

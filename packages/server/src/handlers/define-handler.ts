@@ -1,9 +1,24 @@
 import type { Route, RouteOutput } from '@plinth/protocol';
 import type { Logger } from 'pino';
 import type * as z from 'zod/mini';
+import type { PasswordHasher } from '../auth/password-hasher.js';
 import type { Database } from '../database/database.js';
 import type { Caller } from '../http/caller.js';
 import type { KeyRing } from '../keys/key-ring.js';
+import type { Mailer } from '../mail/mailer.js';
+import type { RateLimiter } from '../rate-limit/rate-limiter.js';
+import type { CookieSettings } from '../sessions/session-cookies.js';
+import type { SessionService } from '../sessions/session-service.js';
+
+/** What the auth handlers use. */
+export interface AuthServices {
+  readonly sessions: SessionService;
+  readonly passwords: PasswordHasher;
+  readonly mailer: Mailer;
+  readonly cookies: CookieSettings;
+  /** App origins: CORS, CSRF and where email links may point. */
+  readonly appOrigins: readonly string[];
+}
 
 /** What every handler may use: the server's shared services. */
 export interface ServerServices {
@@ -11,6 +26,9 @@ export interface ServerServices {
   readonly keys: KeyRing;
   readonly logger: Logger;
   readonly version: string;
+  readonly auth: AuthServices;
+  /** Where rate-limit buckets live: memory, or Redis shared by every instance. */
+  readonly rateLimiter: RateLimiter;
 }
 
 /** The validated input of a route, after its schema's defaults and transforms. */

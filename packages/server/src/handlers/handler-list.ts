@@ -1,3 +1,11 @@
+import { getMeHandler } from './auth/get-me.js';
+import { sendMagicLinkHandler, verifyMagicLinkHandler } from './auth/magic-link.js';
+import { confirmPasswordResetHandler, requestPasswordResetHandler, updatePasswordHandler } from './auth/passwords.js';
+import { refreshHandler } from './auth/refresh.js';
+import { signInHandler } from './auth/sign-in.js';
+import { signOutHandler } from './auth/sign-out.js';
+import { signUpHandler } from './auth/sign-up.js';
+import { verifyEmailHandler } from './auth/verify-email.js';
 import type { RouteHandler } from './define-handler.js';
 import { healthHandler } from './health.js';
 
@@ -5,4 +13,17 @@ import { healthHandler } from './health.js';
  * Every handler the server has, one per route of @plinth/protocol's table. A route without one
  * answers 501 `not_implemented`; a test pins which routes those are.
  */
-export const handlers: readonly RouteHandler[] = [healthHandler as RouteHandler];
+export const handlers: readonly RouteHandler[] = [
+  healthHandler,
+  signUpHandler,
+  signInHandler,
+  signOutHandler,
+  getMeHandler,
+  refreshHandler,
+  sendMagicLinkHandler,
+  verifyMagicLinkHandler,
+  updatePasswordHandler,
+  requestPasswordResetHandler,
+  confirmPasswordResetHandler,
+  verifyEmailHandler,
+] as RouteHandler[];

@@ -1,0 +1,35 @@
+import type { Queryable } from '../database/database.js';
+
+/** Audited actions. Never put a secret, token or password in `details`. */
+export type AuditAction =
+  | 'auth.sign_up'
+  | 'auth.sign_in'
+  | 'auth.sign_in_failed'
+  | 'auth.sign_out'
+  | 'auth.refresh'
+  | 'auth.refresh_reuse'
+  | 'auth.password_changed'
+  | 'auth.password_reset'
+  | 'auth.email_verified'
+  | 'auth.magic_link_used';
+
+/**
+ * Appends to the audit log (UTC timestamps by the database).
+ *
+ * @example
+ * ```ts
+ * await audit(database, 'auth.sign_in', { userId, requestId });
+ * ```
+ */
+export async function audit(
+  db: Queryable,
+  action: AuditAction,
+  entry: { userId?: string | undefined; requestId?: string; details?: Record<string, unknown> },
+): Promise<void> {
+  await db.query('INSERT INTO plinth.audit_log (action, user_id, request_id, details) VALUES ($1, $2, $3, $4::jsonb)', [
+    action,
+    entry.userId ?? null,
+    entry.requestId ?? null,
+    JSON.stringify(entry.details ?? {}),
+  ]);
+}

@@ -1,0 +1,11 @@
+import { getMeRoute } from '@plinth/protocol';
+import { HttpError } from '../../http/http-error.js';
+import { defineHandler } from '../define-handler.js';
+import { loadUser } from './session-answer.js';
+
+/** `GET /v1/auth/me`: the signed-in user. */
+export const getMeHandler = defineHandler(getMeRoute, async ({ caller, services }) => {
+  const user = caller.kind === 'user' ? await loadUser(services.database, caller.userId) : undefined;
+  if (!user) throw new HttpError('session_expired', 'The session has ended; sign in again.');
+  return { user };
+});

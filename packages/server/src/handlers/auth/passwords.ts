@@ -1,0 +1,74 @@
+import { confirmPasswordResetRoute, requestPasswordResetRoute, updatePasswordRoute } from '@plinth/protocol';
+import { emailLink } from '../../accounts/email-links.js';
+import { consumeOneTimeToken, issueOneTimeToken } from '../../accounts/one-time-tokens.js';
+import { audit } from '../../audit/audit-log.js';
+import { HttpError } from '../../http/http-error.js';
+import { deliverLater } from '../../mail/deliver-later.js';
+import { defineHandler } from '../define-handler.js';
+import { assertAcceptablePassword } from './password-rules.js';
+
+/** `POST /v1/auth/password`: changes the password and signs out every other session. */
+export const updatePasswordHandler = defineHandler(
+  updatePasswordRoute,
+  async ({ input, caller, services, requestId }) => {
+    if (caller.kind !== 'user') throw new HttpError('unauthenticated', 'Sign in first.');
+    assertAcceptablePassword(input.newPassword, 'newPassword');
+    const { auth, database } = services;
+    const [row] = await database.query<{ password_hash: string | null }>(
+      'SELECT password_hash FROM plinth.users WHERE id = $1',
+      [caller.userId],
+    );
+    const verdict = row?.password_hash
+      ? await auth.passwords.verify(row.password_hash, input.currentPassword)
+      : { ok: false };
+    if (!verdict.ok)
+      throw new HttpError('invalid_credentials', 'currentPassword: that is not your current password.', {
+        field: 'currentPassword',
+      });
+    await database.query('UPDATE plinth.users SET password_hash = $2, updated_at = now() WHERE id = $1', [
+      caller.userId,
+      await auth.passwords.hash(input.newPassword),
+    ]);
+    await auth.sessions.revoke(caller, 'others', 'password_changed');
+    await audit(database, 'auth.password_changed', { userId: caller.userId, requestId });
+    return { updated: true as const };
+  },
+);
+
+/** `POST /v1/auth/recover`: emails a reset link if the account exists; answers the same either way. */
+export const requestPasswordResetHandler = defineHandler(requestPasswordResetRoute, async ({ input, services }) => {
+  const { auth, database, logger } = services;
+  emailLink(input.redirectTo, auth.appOrigins, 'reset_password', 'check');
+  const [user] = await database.query<{ id: string }>(
+    'SELECT id FROM plinth.users WHERE lower(email) = lower($1) AND disabled_at IS NULL',
+    [input.email],
+  );
+  if (user) {
+    const token = await issueOneTimeToken(database, 'reset_password', user.id);
+    deliverLater(auth.mailer, logger, {
+      to: input.email,
+      subject: 'Reset your password',
+      text: `Set a new password with this link (it works once, for 10 minutes):\n\n${emailLink(input.redirectTo, auth.appOrigins, 'reset_password', token)}\n\nIf you did not ask for this, ignore this message.\n`,
+    });
+  }
+  return { accepted: true as const };
+});
+
+/** `POST /v1/auth/recover/confirm`: sets the new password and signs out every session. */
+export const confirmPasswordResetHandler = defineHandler(
+  confirmPasswordResetRoute,
+  async ({ input, services, requestId }) => {
+    assertAcceptablePassword(input.newPassword, 'newPassword');
+    const { auth, database } = services;
+    const userId = await consumeOneTimeToken(database, 'reset_password', input.token);
+    if (!userId)
+      throw new HttpError('invalid_credentials', 'This link is invalid, used, or expired; ask for a new one.');
+    await database.query(
+      'UPDATE plinth.users SET password_hash = $2, email_verified_at = coalesce(email_verified_at, now()), updated_at = now() WHERE id = $1',
+      [userId, await auth.passwords.hash(input.newPassword)],
+    );
+    await auth.sessions.revokeAll(userId, 'password_reset');
+    await audit(database, 'auth.password_reset', { userId, requestId });
+    return { updated: true as const };
+  },
+);

@@ -1,0 +1,33 @@
+import { refreshRoute } from '@plinth/protocol';
+import { audit } from '../../audit/audit-log.js';
+import { HttpError } from '../../http/http-error.js';
+import { assertTrustedOrigin } from '../../sessions/session-authenticator.js';
+import { cookieNames, readCookie } from '../../sessions/session-cookies.js';
+import { defineHandler } from '../define-handler.js';
+import { loadUser, sessionAnswer, withClearedCookies } from './session-answer.js';
+
+/**
+ * `POST /v1/auth/refresh`: a refresh token (body, token mode; or the HttpOnly cookie, cookie
+ * mode) for the next pair. Refusals clear the cookies and say `session_expired`.
+ */
+export const refreshHandler = defineHandler(refreshRoute, async ({ input, request, services, requestId }) => {
+  const { auth, database } = services;
+  const fromCookie = readCookie(request.headers.get('cookie'), cookieNames(auth.cookies).refresh);
+  const token = input.refreshToken ?? fromCookie;
+  const mode = input.mode ?? (input.refreshToken === undefined && fromCookie !== undefined ? 'cookie' : 'token');
+  if (token === undefined)
+    throw new HttpError('unauthenticated', 'No refresh token: send it in the body, or sign in first.');
+  if (input.refreshToken === undefined) assertTrustedOrigin(request, new Set(auth.appOrigins));
+  const result = await auth.sessions.refresh(token);
+  if ('refused' in result) {
+    if (result.refused === 'reused') await audit(database, 'auth.refresh_reuse', { requestId });
+    const error = new HttpError('session_expired', 'The session has ended; sign in again.');
+    return mode === 'cookie'
+      ? withClearedCookies({ error: { code: error.code, message: error.message, requestId } }, 401, auth)
+      : Promise.reject(error);
+  }
+  const user = await loadUser(database, result.userId);
+  if (!user) throw new HttpError('session_expired', 'The account no longer exists.');
+  await audit(database, 'auth.refresh', { userId: result.userId, requestId });
+  return sessionAnswer(result, user, mode, auth);
+});

@@ -1,0 +1,121 @@
+import { Redis } from 'ioredis';
+import { type RateDecision, type RateLimiter, type RateRule, tokenEpsilon } from './rate-limiter.js';
+
+/** Options of {@link createRedisRateLimiter}. */
+export interface RedisRateLimiterOptions {
+  /** Put before every bucket key, so rate limits share a Redis with other data safely. Default `plinth:rl:`. */
+  keyPrefix?: string;
+  /**
+   * Told of connection failures, which ioredis reports as events (it reconnects on its own).
+   * A request made while Redis is unreachable fails on its own: see {@link createRedisRateLimiter}.
+   */
+  onError?: (error: Error) => void;
+  /** How long one request waits for Redis before failing, in ms. Default 2000. */
+  commandTimeoutMs?: number;
+}
+
+// Redis can forget a bucket once it has refilled (a new bucket starts full, so nothing changes),
+// hence the TTL. The cap only matters for absurdly slow rules, whose TTL would overflow PEXPIRE.
+const longestTtlMs = 365 * 24 * 60 * 60 * 1000;
+
+/**
+ * The token-bucket step of `token-bucket.ts`, in Lua so that reading, refilling and taking are
+ * one atomic step however many instances hit the same bucket at once. The time is Redis's own
+ * (TIME), so instances whose clocks disagree still agree on every bucket.
+ *
+ * KEYS[1] the bucket; ARGV: capacity, refillPerSecond, tokenEpsilon, longestTtlMs.
+ * Returns { allowed (0|1), remaining, retryAfterSeconds }, integers.
+ */
+const takeTokenLua = `
+local capacity = tonumber(ARGV[1])
+local refill_per_second = tonumber(ARGV[2])
+local epsilon = tonumber(ARGV[3])
+local longest_ttl_ms = tonumber(ARGV[4])
+
+local time = redis.call('TIME')
+local now_ms = tonumber(time[1]) * 1000 + tonumber(time[2]) / 1000
+
+local stored = redis.call('HMGET', KEYS[1], 'tokens', 'updatedAtMs')
+local tokens = tonumber(stored[1])
+local updated_at_ms = tonumber(stored[2])
+if tokens == nil or updated_at_ms == nil then
+  tokens = capacity
+  updated_at_ms = now_ms
+else
+  -- A failover to a replica with an earlier clock must neither mint tokens nor rewind the bucket.
+  local elapsed_ms = math.max(0, now_ms - updated_at_ms)
+  tokens = math.min(capacity, tokens + (elapsed_ms / 1000) * refill_per_second)
+  updated_at_ms = math.max(updated_at_ms, now_ms)
+end
+
+if tokens + epsilon < 1 then
+  -- Refused: nothing is written. The stored state already implies this refill, so a flood of
+  -- refused requests costs Redis no writes.
+  return { 0, 0, math.max(1, math.ceil((1 - tokens) / refill_per_second - epsilon)) }
+end
+
+tokens = math.max(0, tokens - 1)
+-- Numbers passed to redis.call are written with full precision (%.17g or shortest round-trip),
+-- so the fractional token count survives the round-trip exactly.
+redis.call('HSET', KEYS[1], 'tokens', tokens, 'updatedAtMs', updated_at_ms)
+local ms_until_full = math.ceil((capacity - tokens) / refill_per_second * 1000)
+redis.call('PEXPIRE', KEYS[1], math.max(1, math.min(ms_until_full, longest_ttl_ms)))
+return { 1, math.floor(tokens + epsilon), 0 }
+`;
+
+type RedisWithTokenBucket = Redis & {
+  plinthTakeToken(
+    key: string,
+    capacity: number,
+    refillPerSecond: number,
+    epsilon: number,
+    longestTtlMs: number,
+  ): Promise<[number, number, number]>;
+};
+
+/**
+ * Token buckets in Redis, shared by every instance pointed at it: what `REDIS_URL` turns on, so
+ * N instances behind a load balancer enforce one limit rather than N. Bucket keys are prefixed
+ * `plinth:rl:` and expire once full.
+ *
+ * The script is sent once and then run by hash (ioredis `defineCommand`: EVALSHA, falling back
+ * to EVAL when Redis has lost its script cache, e.g. after a restart).
+ *
+ * When Redis is unreachable, `consume` rejects after a bounded wait (one retry, then the command
+ * timeout) rather than letting requests through unlimited: an outage shows as 500s with request
+ * ids in the log, not as a silent loss of brute-force protection.
+ *
+ * @example
+ * ```ts
+ * const limiter = createRedisRateLimiter('redis://127.0.0.1:6379');
+ * const decision = await limiter.consume('auth.signIn|ip:203.0.113.7', { capacity: 10, refillPerSecond: 10 / 60 });
+ * await limiter.close();
+ * ```
+ */
+export function createRedisRateLimiter(url: string, options: RedisRateLimiterOptions = {}): RateLimiter {
+  const keyPrefix = options.keyPrefix ?? 'plinth:rl:';
+  const redis = new Redis(url, {
+    maxRetriesPerRequest: 1,
+    commandTimeout: options.commandTimeoutMs ?? 2000,
+  }) as RedisWithTokenBucket;
+  // Without a listener ioredis prints every reconnection failure to stderr.
+  redis.on('error', options.onError ?? (() => {}));
+  redis.defineCommand('plinthTakeToken', { numberOfKeys: 1, lua: takeTokenLua });
+
+  return {
+    async consume(key: string, rule: RateRule): Promise<RateDecision> {
+      const [allowed, remaining, retryAfterSeconds] = await redis.plinthTakeToken(
+        keyPrefix + key,
+        rule.capacity,
+        rule.refillPerSecond,
+        tokenEpsilon,
+        longestTtlMs,
+      );
+      return { allowed: allowed === 1, remaining, retryAfterSeconds };
+    },
+    async close(): Promise<void> {
+      // quit() lets commands in flight finish; it fails only if the connection is already gone.
+      await redis.quit().catch(() => redis.disconnect());
+    },
+  };
+}

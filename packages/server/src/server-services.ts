@@ -1,0 +1,97 @@
+import type { Logger } from 'pino';
+import { createAccessTokens } from './auth/access-token.js';
+import { createPasswordHasher } from './auth/password-hasher.js';
+import type { Database } from './database/database.js';
+import type { ServerServices } from './handlers/define-handler.js';
+import type { Authenticators } from './http/auth-guard.js';
+import { createKeyRing, ensureKeys, type IssuedKeys } from './keys/key-ring.js';
+import type { Mailer } from './mail/mailer.js';
+import { createOutboxMailer } from './mail/outbox-mailer.js';
+import { createSmtpMailer } from './mail/smtp-mailer.js';
+import { createMemoryRateLimiter } from './rate-limit/memory-rate-limiter.js';
+import type { RateLimiter } from './rate-limit/rate-limiter.js';
+import { createRedisRateLimiter } from './rate-limit/redis-rate-limiter.js';
+import { loadServerSecrets } from './sessions/server-secrets.js';
+import { sessionAuthenticator } from './sessions/session-authenticator.js';
+import { createSessionService } from './sessions/session-service.js';
+
+/** What the services are built from. */
+export interface ServiceSettings {
+  database: Database;
+  logger: Logger;
+  version: string;
+  /** App origins: CORS, the CSRF check, and where email links may point. */
+  appOrigins?: readonly string[];
+  /** A mailer; else SMTP when `smtpUrl` is set, else the dev outbox. */
+  mailer?: Mailer;
+  smtpUrl?: string | undefined;
+  mailFrom?: string;
+  /** `__Host-` + Secure cookies (default). Off only for plain-http deployments off localhost. */
+  secureCookies?: boolean;
+  /** Access-token lifetime in seconds, 300..3600. Default 900. */
+  accessTokenTtlSeconds?: number;
+  /** `iss` and `aud` of access tokens. Default `plinth`. */
+  tokenIssuer?: string;
+  /** Rate limits shared through Redis; in memory when unset. */
+  redisUrl?: string | undefined;
+  /** A limiter object instead (tests). */
+  rateLimiter?: RateLimiter;
+}
+
+/**
+ * Builds the server's services over an open database: keys (made on the first start), the
+ * signing keys and refresh secret, sessions, password hashing, mail, and the authenticators the
+ * route guards use.
+ *
+ * @example
+ * ```ts
+ * const { services, authenticators, issuedKeys } = await createServerServices({ database, logger, version });
+ * ```
+ */
+export async function createServerServices(settings: ServiceSettings): Promise<{
+  services: ServerServices;
+  authenticators: Authenticators;
+  issuedKeys: IssuedKeys;
+}> {
+  const { database, logger } = settings;
+  const keys = createKeyRing(database);
+  const issuedKeys = await ensureKeys(database, keys);
+  const secrets = await loadServerSecrets(database);
+  const issuer = settings.tokenIssuer ?? 'plinth';
+  const accessTokens = createAccessTokens({
+    ...secrets.signingKeys,
+    issuer,
+    audience: issuer,
+    ttlSeconds: settings.accessTokenTtlSeconds ?? 900,
+  });
+  const absoluteLifetimeSeconds = 30 * 24 * 3600;
+  const sessions = createSessionService({
+    database,
+    accessTokens,
+    refreshSecret: secrets.refreshSecret,
+    absoluteLifetimeSeconds,
+  });
+  const mailer =
+    settings.mailer ??
+    (settings.smtpUrl
+      ? createSmtpMailer(settings.smtpUrl, settings.mailFrom ?? 'Plinth <no-reply@localhost>')
+      : createOutboxMailer(logger));
+  const cookies = { secure: settings.secureCookies ?? true, refreshMaxAge: absoluteLifetimeSeconds };
+  const appOrigins = settings.appOrigins ?? [];
+  const rateLimiter =
+    settings.rateLimiter ??
+    (settings.redisUrl
+      ? createRedisRateLimiter(settings.redisUrl, {
+          onError: (error) => logger.warn({ err: { message: error.message } }, 'rate-limit redis'),
+        })
+      : createMemoryRateLimiter());
+  const services: ServerServices = {
+    rateLimiter,
+    database,
+    keys,
+    logger,
+    version: settings.version,
+    auth: { sessions, passwords: createPasswordHasher(), mailer, cookies, appOrigins },
+  };
+  return { services, authenticators: { session: sessionAuthenticator(sessions, cookies, appOrigins) }, issuedKeys };
+}
