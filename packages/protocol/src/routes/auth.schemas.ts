@@ -69,11 +69,29 @@ export const verifyMagicLinkSchemas = {
   response: signedInSchema,
 };
 
+// RFC 7636 §4.1: 43..128 characters of the unreserved set. The SDK's PKCE verifier and its
+// OAuth `state` are both base64url of 32 random bytes: 43 characters.
+const pkceString = z.string().check(z.regex(/^[A-Za-z0-9\-._~]{43,128}$/));
+
+export const oauthAuthorizeSchemas = {
+  request: z.object({
+    provider: z.string().check(z.regex(/^[a-z0-9_-]{1,64}$/)),
+    // Required, and matched exactly against the server's allow-list (SECURITY.md, OAuth).
+    redirectTo: z.string().check(z.url()),
+    // BASE64URL(SHA-256(verifier)) is always 43 characters (RFC 7636 §4.2).
+    codeChallenge: z.string().check(z.regex(/^[A-Za-z0-9_-]{43}$/)),
+    // S256 only: `plain` would let whoever sees the authorize URL redeem the code.
+    codeChallengeMethod: z.literal('S256'),
+    state: pkceString,
+  }),
+  // The server answers with a redirect to the provider; there is no body to read.
+  response: z.undefined(),
+};
+
 export const exchangeCodeSchemas = {
   request: z.object({
     code: oneTimeToken,
-    // RFC 7636 §4.1: 43..128 characters of the unreserved set.
-    codeVerifier: z.string().check(z.regex(/^[A-Za-z0-9\-._~]{43,128}$/)),
+    codeVerifier: pkceString,
     mode: sessionMode,
   }),
   response: signedInSchema,

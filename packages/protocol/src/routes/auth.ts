@@ -62,6 +62,18 @@ export const verifyMagicLinkRoute = /* @__PURE__ */ defineRoute<typeof schemas.v
   auth: 'none',
 });
 
+/**
+ * `GET /v1/auth/oauth/:provider/authorize`: starts an OAuth sign-in. The browser navigates here
+ * (the server answers with a redirect to the provider), so the SDK builds the URL from this path
+ * and never fetches it. PKCE S256 only; `state` comes back to `redirectTo` with the code.
+ */
+export const oauthAuthorizeRoute = /* @__PURE__ */ defineRoute<typeof schemas.oauthAuthorizeSchemas>({
+  name: 'auth.signInWithOAuth',
+  method: 'GET',
+  path: '/v1/auth/oauth/:provider/authorize',
+  auth: 'none',
+});
+
 /** `POST /v1/auth/oauth/token`: exchanges an OAuth code and its PKCE verifier for a session. */
 export const exchangeCodeRoute = /* @__PURE__ */ defineRoute<typeof schemas.exchangeCodeSchemas>({
   name: 'auth.exchangeCode',

@@ -1,0 +1,42 @@
+import { type CookieMethods, cookieForwardingFetch, cookieStore } from '@plinth/auth';
+import { type ClientOptions, createClient, type PlinthClient } from './create-client.js';
+
+/** Options of {@link createServerClient}. */
+export interface ServerClientOptions extends Omit<ClientOptions, 'auth'> {
+  /** The incoming request's cookies and the response's, through your framework's cookie API. */
+  cookies: CookieMethods;
+}
+
+/**
+ * A client for server-side rendering, made per incoming request: it acts as the user whose
+ * browser sent the request. Requests to the Plinth server carry the request's cookies
+ * (`cookies.getAll()`), and every `Set-Cookie` the server answers is passed to `cookies.setAll()`
+ * for your response, so a sign-in, refresh or sign-out made here reaches the browser. Auth runs in
+ * cookie mode; an OAuth sign-in keeps its PKCE verifier in an HttpOnly cookie until the callback.
+ *
+ * @example
+ * ```ts
+ * // Next.js (app router)
+ * import { cookies } from 'next/headers';
+ * import { createServerClient } from '@plinth/client';
+ *
+ * const jar = await cookies();
+ * const plinth = createServerClient({
+ *   url: process.env.PLINTH_URL,
+ *   publishableKey: process.env.PLINTH_PUBLISHABLE_KEY,
+ *   cookies: {
+ *     getAll: () => jar.getAll(),
+ *     setAll: (list) => list.forEach(({ name, value, options }) => jar.set(name, value, options)),
+ *   },
+ * });
+ * const user = await plinth.auth.getMe();
+ * ```
+ */
+export function createServerClient({ cookies, ...options }: ServerClientOptions): PlinthClient {
+  return createClient({
+    ...options,
+    fetch: cookieForwardingFetch(options.url, cookies, options.fetch),
+    // A server serves many users: no tab sync, and the session is the browser's cookie.
+    auth: { mode: 'cookie', store: cookieStore(cookies), tabSync: false },
+  });
+}
