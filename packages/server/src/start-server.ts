@@ -105,7 +105,14 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     validateResponses: options.validateResponses ?? process.env.NODE_ENV !== 'production',
   });
 
-  const server = serve({ fetch: app.fetch, port: options.port ?? 0, hostname: options.hostname ?? '127.0.0.1' });
+  // overrideGlobalObjects: false keeps the real Response global, so handlers' Response.json(...)
+  // answers are recognised as Responses.
+  const server = serve({
+    fetch: app.fetch,
+    port: options.port ?? 0,
+    hostname: options.hostname ?? '127.0.0.1',
+    overrideGlobalObjects: false,
+  });
   // A request is in flight until its answer is fully written, not merely until the handler
   // returns: close() must not cut a response that is still streaming out.
   let inFlight = 0;

@@ -51,28 +51,15 @@ describe('unknown routes and methods', () => {
   it('routes in the contract without a handler yet answer 501 not_implemented (pinned)', async () => {
     const served = new Set(handlers.map((handler) => handler.route.name));
     const unserved = routeTable.filter((route) => !served.has(route.name)).map((route) => route.name);
-    // The auth handlers land with the rest of the server issue; this list shrinks to [] then.
-    expect(unserved).toEqual([
-      'auth.signUp',
-      'auth.signIn',
-      'auth.signOut',
-      'auth.getMe',
-      'auth.refresh',
-      'auth.signInWithMagicLink',
-      'auth.verifyMagicLink',
-      'auth.exchangeCode',
-      'auth.updatePassword',
-      'auth.resetPassword',
-      'auth.confirmPasswordReset',
-      'auth.verifyEmail',
-    ]);
-    const signIn = await get('/v1/auth/sign-in', {
+    // OAuth lands with the rest of the server issue; this list shrinks to [] then.
+    expect(unserved.sort()).toEqual(['auth.exchangeCode', 'auth.signInWithOAuth']);
+    const exchange = await get('/v1/auth/oauth/token', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: '{}',
     });
-    expect(signIn.status).toBe(501);
-    expect(await signIn.json()).toMatchObject({ error: { code: 'not_implemented' } });
+    expect(exchange.status).toBe(501);
+    expect(await exchange.json()).toMatchObject({ error: { code: 'not_implemented' } });
   });
 
   it('mounts exactly the protocol’s public routes', () => {
