@@ -13,4 +13,6 @@ export {
 export type { Authenticators } from './http/auth-guard.js';
 export type { Caller, UserCaller } from './http/caller.js';
 export { HttpError } from './http/http-error.js';
+export type { Mail, Mailer } from './mail/mailer.js';
+export { createOutboxMailer, type OutboxMailer } from './mail/outbox-mailer.js';
 export { type RunningServer, type StartServerOptions, startServer } from './start-server.js';

@@ -1,0 +1,107 @@
+import { createClient } from '@plinth/client';
+import { createOutboxMailer, type RunningServer, startServer } from '@plinth/server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+// The SDK against the real server, in-process, on PGlite — and on PostgreSQL and Redis when
+// DATABASE_URL / REDIS_URL are set (startServer reads them; each run uses a fresh database).
+const outbox = createOutboxMailer({ info: () => {} } as never);
+let server: RunningServer;
+let database: string | undefined;
+
+beforeAll(async () => {
+  database = process.env.DATABASE_URL ? await freshPostgresDatabase(process.env.DATABASE_URL) : 'memory';
+  server = await startServer({ database, logLevel: 'silent', mailer: outbox, corsOrigins: ['http://localhost:5173'] });
+}, 30_000);
+afterAll(async () => {
+  await server?.close();
+  if (process.env.DATABASE_URL && database !== 'memory')
+    await dropPostgresDatabase(process.env.DATABASE_URL, database as string);
+});
+
+async function freshPostgresDatabase(adminUrl: string): Promise<string> {
+  const { default: postgres } = await import('postgres');
+  const name = `plinth_sdk_${Math.random().toString(36).slice(2, 10)}`;
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return url.href;
+}
+
+async function dropPostgresDatabase(adminUrl: string, url: string): Promise<void> {
+  const { default: postgres } = await import('postgres');
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`DROP DATABASE IF EXISTS ${new URL(url).pathname.slice(1)} WITH (FORCE)`);
+  await admin.end();
+}
+
+async function mailedToken(to: string, type: string): Promise<string> {
+  let token: string | undefined;
+  await expect
+    .poll(() => {
+      token = [...outbox.messages]
+        .reverse()
+        .find((m) => m.to === to && m.text.includes(`type=${type}`))
+        ?.text.match(/token=([\w-]+)/)?.[1];
+      return token;
+    })
+    .toBeTruthy();
+  return token as string;
+}
+
+describe('@plinth/client → @plinth/server', () => {
+  const password = 'correct horse battery staple';
+
+  it('signs up, verifies, signs in, reads the user, refreshes, and signs out (token mode)', async () => {
+    const plinth = createClient({
+      url: server.url,
+      publishableKey: server.publishableKey as string,
+      auth: { mode: 'token' },
+    });
+    const events: string[] = [];
+    plinth.auth.onAuthStateChange((event) => events.push(event));
+
+    expect(await plinth.auth.signUp({ email: 'grace@example.com', password })).toEqual({ accepted: true });
+    await plinth.auth.verifyEmail({ token: await mailedToken('grace@example.com', 'verify_email') });
+    const signedIn = await plinth.auth.signIn({ email: 'grace@example.com', password });
+    expect(signedIn.user.email).toBe('grace@example.com');
+    expect(await plinth.auth.getMe()).toMatchObject({ email: 'grace@example.com', emailVerified: true });
+
+    // 50 concurrent refreshes from the SDK: one request (single flight), one rotation.
+    const answers = await Promise.all(Array.from({ length: 50 }, () => plinth.auth.refresh()));
+    expect(new Set(answers.map((a) => a.session?.refreshToken)).size).toBe(1);
+    expect(answers[0]?.session?.refreshToken).not.toBe(signedIn.session?.refreshToken);
+    expect(await plinth.auth.getMe()).toMatchObject({ email: 'grace@example.com' });
+
+    await plinth.auth.signOut();
+    expect(await plinth.auth.getMe()).toBeNull();
+    expect(events).toEqual(['SIGNED_IN', 'TOKEN_REFRESHED', 'SIGNED_OUT']);
+  });
+
+  it('a wrong password is an AuthError with a stable code, and no account is revealed', async () => {
+    const plinth = createClient({
+      url: server.url,
+      publishableKey: server.publishableKey as string,
+      auth: { mode: 'token' },
+    });
+    const unknown = await plinth.auth.signIn({ email: 'nobody@example.com', password }).catch((e: unknown) => e);
+    const wrong = await plinth.auth
+      .signIn({ email: 'grace@example.com', password: 'not it at all' })
+      .catch((e: unknown) => e);
+    expect(unknown).toMatchObject({ name: 'AuthError', code: 'invalid_credentials', status: 401 });
+    expect((wrong as Error).message).toBe((unknown as Error).message);
+  });
+
+  it('bad input comes back as a ValidationError naming the field', async () => {
+    const plinth = createClient({
+      url: server.url,
+      publishableKey: server.publishableKey as string,
+      auth: { mode: 'token' },
+    });
+    const error = await plinth.auth
+      .signUp({ email: 'x@example.com', password: 'password123' })
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'ValidationError', code: 'validation_failed', details: { field: 'password' } });
+  });
+});
