@@ -1,40 +1,35 @@
 import { createClient } from '@plinth/client';
 import { createOutboxMailer, type RunningServer, startServer } from '@plinth/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type TestDatabaseLocation, testDatabaseLocations } from '../../../test/fixtures/test-database.js';
 
 // The SDK against the real server, in-process, on PGlite — and on PostgreSQL and Redis when
-// DATABASE_URL / REDIS_URL are set (startServer reads them; each run uses a fresh database).
+// DATABASE_URL / REDIS_URL are set (each run uses a fresh database).
 const outbox = createOutboxMailer({ info: () => {} } as never);
+// PGlite in memory, or a fresh PostgreSQL database when DATABASE_URL is set (dropped after).
+const location = testDatabaseLocations().find(
+  (l) => l.label === (process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite (memory)'),
+);
 let server: RunningServer;
-let database: string | undefined;
 
 beforeAll(async () => {
-  database = process.env.DATABASE_URL ? await freshPostgresDatabase(process.env.DATABASE_URL) : 'memory';
-  server = await startServer({ database, logLevel: 'silent', mailer: outbox, corsOrigins: ['http://localhost:5173'] });
+  server = await startServer({
+    database: await (location as TestDatabaseLocation).create(),
+    logLevel: 'silent',
+    mailer: outbox,
+    corsOrigins: ['http://localhost:5173'],
+    // Redis buckets outlive a test run; the limits themselves are tested in the server package.
+    rateRules: Object.fromEntries(
+      ['auth.signIn', 'auth.signIn.perAccount', 'auth.signUp', 'auth.refresh'].map((name) => [
+        name,
+        { capacity: 10_000, refillPerSecond: 1_000 },
+      ]),
+    ),
+  });
 }, 30_000);
 afterAll(async () => {
   await server?.close();
-  if (process.env.DATABASE_URL && database !== 'memory')
-    await dropPostgresDatabase(process.env.DATABASE_URL, database as string);
 });
-
-async function freshPostgresDatabase(adminUrl: string): Promise<string> {
-  const { default: postgres } = await import('postgres');
-  const name = `plinth_sdk_${Math.random().toString(36).slice(2, 10)}`;
-  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  return url.href;
-}
-
-async function dropPostgresDatabase(adminUrl: string, url: string): Promise<void> {
-  const { default: postgres } = await import('postgres');
-  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`DROP DATABASE IF EXISTS ${new URL(url).pathname.slice(1)} WITH (FORCE)`);
-  await admin.end();
-}
 
 async function mailedToken(to: string, type: string): Promise<string> {
   let token: string | undefined;

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { testDatabaseLocations } from '../../../test/fixtures/test-database.js';
 import { applySchema, schemaVersion } from '../src/database/apply-schema.js';
 import type { Database } from '../src/database/database.js';
 import { openDatabase } from '../src/database/open-database.js';
-import { testDatabaseLocations } from './fixtures/test-database.js';
 
 const opened: Database[] = [];
 afterEach(async () => {

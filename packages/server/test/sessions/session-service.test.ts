@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testDatabaseLocations } from '../../../../test/fixtures/test-database.js';
 import { createAccessTokens } from '../../src/auth/access-token.js';
 import { hashOpaqueToken } from '../../src/auth/opaque-token.js';
 import type { Database } from '../../src/database/database.js';
 import { openDatabase } from '../../src/database/open-database.js';
 import { loadServerSecrets } from '../../src/sessions/server-secrets.js';
 import { createSessionService, type IssuedSession, type SessionService } from '../../src/sessions/session-service.js';
-import { testDatabaseLocations } from '../fixtures/test-database.js';
 
 describe.each(testDatabaseLocations().filter((l) => l.label !== 'PGlite (directory)'))(
   'sessions on $label',
