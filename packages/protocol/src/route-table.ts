@@ -24,6 +24,8 @@ export const routeTable: readonly RouteWithSchemas[] = /* @__PURE__ */ Object.fr
   withSchemas(auth.requestPasswordResetRoute, authSchemas.requestPasswordResetSchemas),
   withSchemas(auth.confirmPasswordResetRoute, authSchemas.confirmPasswordResetSchemas),
   withSchemas(auth.verifyEmailRoute, authSchemas.verifyEmailSchemas),
+  withSchemas(auth.listSessionsRoute, authSchemas.listSessionsSchemas),
+  withSchemas(auth.revokeSessionRoute, authSchemas.revokeSessionSchemas),
 ]);
 
 /**

@@ -198,3 +198,29 @@ describe('passwords and links', () => {
     expect(away.body?.error.details.field).toBe('redirectTo');
   });
 });
+
+describe('a user lists and revokes their own sessions', () => {
+  it('sees every active session, marks the current one, and can end another, but not someone else’s', async () => {
+    await verifiedUser('lister@example.com');
+    const a = await call('POST', '/v1/auth/sign-in', { email: 'lister@example.com', password });
+    const b = await call('POST', '/v1/auth/sign-in', { email: 'lister@example.com', password });
+    const bearer = (answer: typeof a) => ({ authorization: `Bearer ${answer.body?.session.accessToken}` });
+    const listed = await call('GET', '/v1/auth/sessions', undefined, bearer(a));
+    expect(listed.body?.sessions).toHaveLength(2);
+    const other = listed.body?.sessions.find((s: { current: boolean }) => !s.current);
+    expect(listed.body?.sessions.filter((s: { current: boolean }) => s.current)).toHaveLength(1);
+
+    await verifiedUser('stranger@example.com');
+    const stranger = await call('POST', '/v1/auth/sign-in', { email: 'stranger@example.com', password });
+    expect((await call('DELETE', `/v1/auth/sessions/${other.id}`, undefined, bearer(stranger))).body).toEqual({
+      revoked: false,
+    });
+    expect((await call('GET', '/v1/auth/me', undefined, bearer(b))).status).toBe(200);
+
+    expect((await call('DELETE', `/v1/auth/sessions/${other.id}`, undefined, bearer(a))).body).toEqual({
+      revoked: true,
+    });
+    expect((await call('GET', '/v1/auth/me', undefined, bearer(b))).status).toBe(401);
+    expect((await call('GET', '/v1/auth/sessions', undefined, bearer(a))).body?.sessions).toHaveLength(1);
+  });
+});

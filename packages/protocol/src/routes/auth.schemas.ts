@@ -114,9 +114,30 @@ export const verifyEmailSchemas = {
   response: z.object({ verified: z.literal(true) }),
 };
 
+/** A session as its owner sees it: enough to recognise and revoke it, nothing secret. */
+export const sessionInfoSchema = z.object({
+  id: z.string(),
+  createdAt: z.string(),
+  refreshedAt: z.string(),
+  /** The session this request was made with. */
+  current: z.boolean(),
+});
+
+export const listSessionsSchemas = {
+  request: z.object({}),
+  response: z.object({ sessions: z.array(sessionInfoSchema) }),
+};
+
+export const revokeSessionSchemas = {
+  request: z.object({ id: z.string().check(z.uuid()) }),
+  response: z.object({ revoked: z.boolean() }),
+};
+
 /** A user, as the auth routes return them. */
 export type User = z.output<typeof userSchema>;
 /** Access and refresh tokens, in token mode. */
 export type TokenSession = z.output<typeof tokenSessionSchema>;
 /** The answer of every route that signs someone in. */
 export type SignedIn = z.output<typeof signedInSchema>;
+/** One of the user's sessions. */
+export type SessionInfo = z.output<typeof sessionInfoSchema>;

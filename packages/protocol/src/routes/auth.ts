@@ -113,3 +113,19 @@ export const verifyEmailRoute = /* @__PURE__ */ defineRoute<typeof schemas.verif
   path: '/v1/auth/verify-email',
   auth: 'none',
 });
+
+/** `GET /v1/auth/sessions`: the signed-in user's active sessions. */
+export const listSessionsRoute = /* @__PURE__ */ defineRoute<typeof schemas.listSessionsSchemas>({
+  name: 'auth.listSessions',
+  method: 'GET',
+  path: '/v1/auth/sessions',
+  auth: 'session',
+});
+
+/** `DELETE /v1/auth/sessions/:id`: ends one of the signed-in user's sessions. */
+export const revokeSessionRoute = /* @__PURE__ */ defineRoute<typeof schemas.revokeSessionSchemas>({
+  name: 'auth.revokeSession',
+  method: 'DELETE',
+  path: '/v1/auth/sessions/:id',
+  auth: 'session',
+});

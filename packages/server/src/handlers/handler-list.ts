@@ -2,6 +2,7 @@ import { getMeHandler } from './auth/get-me.js';
 import { sendMagicLinkHandler, verifyMagicLinkHandler } from './auth/magic-link.js';
 import { confirmPasswordResetHandler, requestPasswordResetHandler, updatePasswordHandler } from './auth/passwords.js';
 import { refreshHandler } from './auth/refresh.js';
+import { listSessionsHandler, revokeSessionHandler } from './auth/sessions.js';
 import { signInHandler } from './auth/sign-in.js';
 import { signOutHandler } from './auth/sign-out.js';
 import { signUpHandler } from './auth/sign-up.js';
@@ -26,4 +27,6 @@ export const handlers: readonly RouteHandler[] = [
   requestPasswordResetHandler,
   confirmPasswordResetHandler,
   verifyEmailHandler,
+  listSessionsHandler,
+  revokeSessionHandler,
 ] as RouteHandler[];

@@ -1,0 +1,44 @@
+import { listSessionsRoute, revokeSessionRoute } from '@plinth/protocol';
+import { audit } from '../../audit/audit-log.js';
+import { HttpError } from '../../http/http-error.js';
+import { defineHandler } from '../define-handler.js';
+
+const iso = (value: Date | string) => new Date(value).toISOString();
+
+/** `GET /v1/auth/sessions`: the signed-in user's active sessions, newest first. */
+export const listSessionsHandler = defineHandler(listSessionsRoute, async ({ caller, services }) => {
+  if (caller.kind !== 'user') throw new HttpError('unauthenticated', 'Sign in first.');
+  const rows = await services.database.query<{ id: string; created_at: Date | string; refreshed_at: Date | string }>(
+    `SELECT id, created_at, refreshed_at FROM plinth.sessions
+      WHERE user_id = $1 AND revoked_at IS NULL AND not_after > now() ORDER BY created_at DESC`,
+    [caller.userId],
+  );
+  return {
+    sessions: rows.map((row) => ({
+      id: row.id,
+      createdAt: iso(row.created_at),
+      refreshedAt: iso(row.refreshed_at),
+      current: row.id === caller.sessionId,
+    })),
+  };
+});
+
+/** `DELETE /v1/auth/sessions/:id`: ends one of the user's own sessions (another user's: `revoked: false`). */
+export const revokeSessionHandler = defineHandler(
+  revokeSessionRoute,
+  async ({ input, caller, services, requestId }) => {
+    if (caller.kind !== 'user') throw new HttpError('unauthenticated', 'Sign in first.');
+    const rows = await services.database.query(
+      `UPDATE plinth.sessions SET revoked_at = now(), revoked_reason = 'revoked_by_user'
+      WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL RETURNING id`,
+      [input.id, caller.userId],
+    );
+    if (rows.length > 0)
+      await audit(services.database, 'auth.sign_out', {
+        userId: caller.userId,
+        requestId,
+        details: { sessionId: input.id },
+      });
+    return { revoked: rows.length > 0 };
+  },
+);
