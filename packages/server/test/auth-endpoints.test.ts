@@ -224,3 +224,30 @@ describe('a user lists and revokes their own sessions', () => {
     expect((await call('GET', '/v1/auth/sessions', undefined, bearer(a))).body?.sessions).toHaveLength(1);
   });
 });
+
+describe('one-time links expire', () => {
+  it('live at most 10 minutes, and an expired link is refused', async () => {
+    await verifiedUser('expiry@example.com');
+    await call('POST', '/v1/auth/magic-link', { email: 'expiry@example.com' });
+    const token = await tokenFromMail(outbox, 'expiry@example.com', 'magic_link');
+    const [row] = await server().services.database.query<{ seconds: number }>(
+      `SELECT extract(epoch FROM expires_at - now())::int AS seconds FROM plinth.one_time_tokens
+        WHERE purpose = 'magic_link' AND used_at IS NULL ORDER BY expires_at DESC LIMIT 1`,
+    );
+    expect(row?.seconds).toBeGreaterThan(590);
+    expect(row?.seconds).toBeLessThanOrEqual(600);
+    await server().services.database.query(
+      `UPDATE plinth.one_time_tokens SET expires_at = now() - interval '1 second' WHERE purpose = 'magic_link' AND used_at IS NULL`,
+    );
+    const expired = await call('POST', '/v1/auth/magic-link/verify', { token });
+    expect(expired.status).toBe(401);
+    expect(expired.body?.error.code).toBe('invalid_credentials');
+  });
+
+  it('the raw token is never stored', async () => {
+    await call('POST', '/v1/auth/magic-link', { email: 'expiry@example.com' });
+    const token = await tokenFromMail(outbox, 'expiry@example.com', 'magic_link');
+    const stored = JSON.stringify(await server().services.database.query('SELECT * FROM plinth.one_time_tokens'));
+    expect(stored).not.toContain(token);
+  });
+});
