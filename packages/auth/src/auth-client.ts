@@ -11,11 +11,14 @@ import {
   confirmPasswordResetRoute,
   exchangeCodeRoute,
   getMeRoute,
+  listSessionsRoute,
   oauthAuthorizeRoute,
   type RouteInput,
   type RouteOutput,
   refreshRoute,
   requestPasswordResetRoute,
+  revokeSessionRoute,
+  type SessionInfo,
   type SignedIn,
   sendMagicLinkRoute,
   signInRoute,
@@ -121,6 +124,10 @@ export interface AuthClient {
     input: RouteInput<typeof verifyEmailRoute>,
     options?: AuthCallOptions,
   ): Promise<RouteOutput<typeof verifyEmailRoute>>;
+  /** The signed-in user's active sessions (devices), the current one marked. */
+  listSessions(options?: AuthCallOptions): Promise<SessionInfo[]>;
+  /** Ends one of the signed-in user's sessions, e.g. a lost device's; `false` if it was not theirs or already ended. */
+  revokeSession(id: string, options?: AuthCallOptions): Promise<boolean>;
   /** Calls `listener` on every change, synchronously; returns the function that unsubscribes it. */
   onAuthStateChange(listener: AuthStateListener): () => void;
 }
@@ -149,7 +156,14 @@ export function authMode({ mode = isBrowserLike() ? 'cookie' : 'token', store }:
 const is401 = (error: unknown) => isPlinthError(error) && error.status === 401;
 
 // transport.call's rest-args typing cannot be satisfied for a generic route; this is the same call.
-type Call = <R extends typeof getMeRoute | typeof signOutRoute | typeof updatePasswordRoute>(
+type Call = <
+  R extends
+    | typeof getMeRoute
+    | typeof signOutRoute
+    | typeof updatePasswordRoute
+    | typeof listSessionsRoute
+    | typeof revokeSessionRoute,
+>(
   route: R,
   input: RouteInput<R>,
   options?: CallOptions,
@@ -355,6 +369,8 @@ export function createAuthClient(transport: Transport, options: AuthOptions = {}
     resetPassword: (input, callOptions) => transport.call(requestPasswordResetRoute, input, callOptions),
     confirmPasswordReset: (input, callOptions) => transport.call(confirmPasswordResetRoute, input, callOptions),
     verifyEmail: (input, callOptions) => transport.call(verifyEmailRoute, input, callOptions),
+    listSessions: async (callOptions) => (await sessionCall(listSessionsRoute, {}, callOptions)).sessions,
+    revokeSession: async (id, callOptions) => (await sessionCall(revokeSessionRoute, { id }, callOptions)).revoked,
     onAuthStateChange: events.subscribe,
   };
 }

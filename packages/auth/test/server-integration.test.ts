@@ -74,6 +74,27 @@ describe('@plinth/client → @plinth/server', () => {
     expect(events).toEqual(['SIGNED_IN', 'TOKEN_REFRESHED', 'SIGNED_OUT']);
   });
 
+  it('lists the user’s sessions and ends another device’s', async () => {
+    const laptop = createClient({
+      url: server.url,
+      publishableKey: server.publishableKey as string,
+      auth: { mode: 'token' },
+    });
+    const phone = createClient({
+      url: server.url,
+      publishableKey: server.publishableKey as string,
+      auth: { mode: 'token' },
+    });
+    await laptop.auth.signIn({ email: 'grace@example.com', password });
+    await phone.auth.signIn({ email: 'grace@example.com', password });
+    const sessions = await laptop.auth.listSessions();
+    expect(sessions.filter((s) => s.current)).toHaveLength(1);
+    const phoneSession = sessions.find((s) => !s.current) as { id: string };
+    expect(await laptop.auth.revokeSession(phoneSession.id)).toBe(true);
+    expect(await phone.auth.getMe()).toBeNull();
+    expect(await laptop.auth.getMe()).toMatchObject({ email: 'grace@example.com' });
+  });
+
   it('a wrong password is an AuthError with a stable code, and no account is revealed', async () => {
     const plinth = createClient({
       url: server.url,
