@@ -1,15 +1,8 @@
-import {
-  authMode,
-  createAuthClient,
-  localStorageStore,
-  memoryStore,
-  type SessionStore,
-  type WebStorage,
-} from '@plinth/auth';
+import { authMode, createAuthClient, localStorageStore, memoryStore, type SessionStore } from '@plinth/auth';
 import { ConfigurationError, createTransport } from '@plinth/core';
 import { HttpResponse, http } from 'msw';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { signedIn, tokens, unauthenticated, user } from '../../../test/fixtures/auth.js';
+import { fakeStorage, signedIn, tokens, unauthenticated, user } from '../../../test/fixtures/auth.js';
 import { apiUrl, useMockServer } from '../../../test/fixtures/msw-server.js';
 
 const mock = useMockServer();
@@ -20,17 +13,6 @@ afterEach(() => {
 
 const transport = () => createTransport({ url: apiUrl, publishableKey: 'pk_test', retry: false });
 const paths = () => mock.requests.map((request) => `${request.method} ${new URL(request.url).pathname}`);
-
-/** A Web Storage double whose contents a test can read. */
-function fakeStorage(): WebStorage & { entries: Map<string, string> } {
-  const entries = new Map<string, string>();
-  return {
-    entries,
-    getItem: (key) => entries.get(key) ?? null,
-    setItem: (key, value) => void entries.set(key, value),
-    removeItem: (key) => void entries.delete(key),
-  };
-}
 
 /** A store that records everything written to it. */
 function recordingStore(): SessionStore & { writes: string[] } {

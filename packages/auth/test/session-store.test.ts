@@ -1,20 +1,11 @@
-import { cookieStore, localStorageStore, memoryStore, sessionStorageStore, type WebStorage } from '@plinth/auth';
+import { cookieStore, localStorageStore, memoryStore, sessionStorageStore } from '@plinth/auth';
 import { ConfigurationError } from '@plinth/core';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { fakeStorage } from '../../../test/fixtures/auth.js';
 
 afterEach(() => {
   vi.unstubAllGlobals();
 });
-
-function fakeStorage(): WebStorage & { entries: Map<string, string> } {
-  const entries = new Map<string, string>();
-  return {
-    entries,
-    getItem: (key) => entries.get(key) ?? null,
-    setItem: (key, value) => void entries.set(key, value),
-    removeItem: (key) => void entries.delete(key),
-  };
-}
 
 describe('memoryStore', () => {
   it('gets, sets and removes, per instance', async () => {
