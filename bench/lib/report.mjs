@@ -1,0 +1,94 @@
+// The table `pnpm bench` prints: the same figures as results/latest.json.
+
+const fixed = (value, digits) => (value === undefined ? '' : value.toFixed(digits));
+const whole = (value) => (value === undefined ? '' : Math.round(value).toLocaleString('en-US'));
+
+/** Left-aligned first column, right-aligned others, two spaces between. */
+function table(header, rows) {
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column].length)));
+  const line = (cells) =>
+    cells
+      .map((cell, column) => (column === 0 ? cell.padEnd(widths[column]) : cell.padStart(widths[column])))
+      .join('  ')
+      .trimEnd();
+  return [line(header), line(widths.map((width) => '-'.repeat(width))), ...rows.map(line)].map((row) => `  ${row}`);
+}
+
+function hashingSection({ params, concurrencyCap, uvThreadpoolSize, slices, sequential, concurrent, ratio }) {
+  const row = (name, run, ratio) => [
+    name,
+    fixed(run.hashesPerSecond, 1),
+    fixed(run.msPerHash, 1),
+    fixed(run.latencyMs, 1),
+    fixed(run.rssPeakGrowthMiB, 0),
+    String(run.hashes),
+    fixed(ratio, 2),
+  ];
+  return [
+    `argon2id with the server's hasher: m=${params.memoryCost} KiB, t=${params.timeCost}, p=${params.parallelism}, v=${params.version}; cap ${concurrencyCap} at once; libuv pool ${uvThreadpoolSize} threads; ${sequential.seconds} s + ${concurrent.seconds} s in ${slices} alternating slices`,
+    ...table(
+      ['run', 'hashes/s', 'ms/hash', 'latency ms', 'RSS peak +MiB', 'hashes', 'ratio'],
+      [row('sequential (baseline)', sequential, 1), row(`${concurrencyCap} at once`, concurrent, ratio)],
+    ),
+    '  ms/hash: elapsed time / hashes (cost per hash at that throughput); latency: what one caller waits.',
+  ];
+}
+
+function httpSection(http) {
+  const measured = (target, ratio, goal) => [
+    target.label,
+    target.request,
+    whole(target.requestsPerSecond),
+    fixed(target.latencyMs.p50, 1),
+    fixed(target.latencyMs.p99, 1),
+    String(target.non2xx),
+    String(target.errors),
+    fixed(target.serverRssMiB, 0),
+    fixed(ratio, 2),
+    goal,
+  ];
+  const rows = [measured(http.baseline, 1, '')];
+  for (const target of http.targets) {
+    if (target.skipped) rows.push([target.label, 'skipped', '', '', '', '', '', '', '', '']);
+    else rows.push(measured(target, target.ratio, target.goalMet ? 'met' : 'NOT met'));
+  }
+  const skipped = http.targets
+    .filter((target) => target.skipped)
+    .map((target) => `  ${target.label}: ${target.skipped}`);
+  return [
+    `HTTP, autocannon: ${http.connections} connections; per target ${http.warmupSeconds} s warm-up, then ${http.seconds} s in ${http.rounds} interleaved slices; each server in its own child process on 127.0.0.1`,
+    `  rate limits: ${http.rateLimits}`,
+    `  response validation: ${http.responseValidation}`,
+    ...table(
+      [
+        'target',
+        'request',
+        'req/s',
+        'p50 ms',
+        'p99 ms',
+        'non-2xx',
+        'errors',
+        'server RSS MiB',
+        'ratio',
+        `goal ≥ ${http.goalRatio}`,
+      ],
+      rows,
+    ),
+    ...skipped,
+  ];
+}
+
+/** The report as text: machine, then one section per benchmark. */
+export function formatReport({ date, machine, runSeconds, hashing, http }) {
+  return [
+    '',
+    `Plinth benchmarks, ${date} (${runSeconds} s after the build)`,
+    `  ${machine.cpuModel}, nproc ${machine.nproc}, ${machine.memoryGiB} GiB, Node ${machine.node}, ${machine.platform}, commit ${machine.commit}`,
+    `  load average at start: ${machine.loadAverageAtStart.join(' ')}. One run on this machine: compare ratios, not absolute figures.`,
+    '',
+    ...hashingSection(hashing),
+    '',
+    ...httpSection(http),
+    '',
+  ].join('\n');
+}

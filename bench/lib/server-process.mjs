@@ -1,0 +1,114 @@
+// One server to load, in its own process (forked by http.mjs), so that autocannon in the parent
+// and the server never share an event loop. argv[2] is JSON: `{ kind: 'baseline' }` for the
+// constant-JSON Hono route, or `{ kind: 'plinth', database, rateRules }` for Plinth's
+// `GET /v1/auth/me` with a session cookie. Answers over IPC with `{ type: 'ready', url, headers }`
+// (or `{ type: 'error', message }`); on `{ type: 'close' }` it reports its RSS, stops and exits.
+import { serve } from '@hono/node-server';
+import { createOutboxMailer, startServer } from '@plinth/server';
+import { Hono } from 'hono';
+import { createLogger } from '../../packages/server/dist/logger.js';
+
+const config = JSON.parse(process.argv[2] ?? '{}');
+// If the parent goes away (Ctrl-C, a crash), so does this server.
+process.on('disconnect', () => process.exit(0));
+const appOrigin = 'http://localhost:5173';
+const email = 'bench@example.com';
+const password = 'correct horse battery staple';
+
+async function startBaseline() {
+  const app = new Hono();
+  app.get('/constant', (c) => c.json({ ok: true }));
+  // The same serve() options as startServer's, so the two differ only in what the app does.
+  const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1', overrideGlobalObjects: false });
+  await new Promise((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  const url = `http://127.0.0.1:${server.address().port}/constant`;
+  const answer = await fetch(url);
+  const body = await answer.json();
+  if (answer.status !== 200 || body.ok !== true) throw new Error(`baseline answered ${answer.status}`);
+  return {
+    url,
+    headers: {},
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+async function call(base, method, path, body, headers = {}) {
+  const response = await fetch(`${base}${path}`, {
+    method,
+    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await response.text();
+  return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined };
+}
+
+function expectStatus(step, answer, status) {
+  if (answer.status !== status) {
+    throw new Error(`${step} answered ${answer.status}, not ${status}: ${JSON.stringify(answer.body)}`);
+  }
+}
+
+/** The token in the newest mail to `to` of `type`; mail is sent in the background, so it waits (≤ 10 s). */
+async function tokenFromMail(outbox, to, type) {
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    const message = [...outbox.messages].reverse().find((m) => m.to === to && m.text.includes(`type=${type}`));
+    const token = message?.text.match(/token=([A-Za-z0-9_-]+)/)?.[1];
+    if (token) return token;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`no ${type} mail to ${to} within 10 s`);
+}
+
+async function startPlinth() {
+  const outbox = createOutboxMailer(createLogger('silent'));
+  const server = await startServer({
+    database: config.database,
+    logLevel: 'silent',
+    mailer: outbox,
+    corsOrigins: [appOrigin],
+    rateRules: config.rateRules,
+    // As in production (NODE_ENV=production): answers are not re-checked against their schemas.
+    validateResponses: false,
+  });
+  const base = server.url;
+  // Sign up, verify through the outbox, sign in in cookie mode, keep the access cookie.
+  expectStatus('sign-up', await call(base, 'POST', '/v1/auth/sign-up', { email, password }), 200);
+  const token = await tokenFromMail(outbox, email, 'verify_email');
+  expectStatus('verify-email', await call(base, 'POST', '/v1/auth/verify-email', { token }), 200);
+  const signIn = await call(
+    base,
+    'POST',
+    '/v1/auth/sign-in',
+    { email, password, mode: 'cookie' },
+    { origin: appOrigin },
+  );
+  expectStatus('sign-in', signIn, 200);
+  const cookie = signIn.headers
+    .getSetCookie()
+    .find((value) => value.startsWith('__Host-plinth-access='))
+    ?.split(';')[0];
+  if (!cookie) throw new Error('sign-in set no __Host-plinth-access cookie');
+  const me = await call(base, 'GET', '/v1/auth/me', undefined, { cookie });
+  expectStatus('GET /v1/auth/me', me, 200);
+  if (me.body?.user?.email !== email) throw new Error(`GET /v1/auth/me answered ${JSON.stringify(me.body)}`);
+  return { url: `${base}/v1/auth/me`, headers: { cookie }, close: () => server.close() };
+}
+
+try {
+  const running = config.kind === 'baseline' ? await startBaseline() : await startPlinth();
+  process.on('message', async (message) => {
+    if (message?.type !== 'close') return;
+    const rssMiB = process.memoryUsage.rss() / (1024 * 1024);
+    await running.close();
+    process.send({ type: 'closed', rssMiB }, () => process.exit(0));
+  });
+  process.send({ type: 'ready', url: running.url, headers: running.headers });
+} catch (error) {
+  process.send({ type: 'error', message: error instanceof Error ? error.message : String(error) }, () =>
+    process.exit(1),
+  );
+}

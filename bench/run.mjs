@@ -1,0 +1,56 @@
+// `pnpm bench`: Plinth's benchmarks against the built packages (the root script builds first).
+// Every figure comes with a ratio to a baseline measured in this same run: absolute numbers move
+// with the machine and its load, ratios are what to compare between runs. See docs/benchmarks.md.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { benchHashing } from './lib/hashing.mjs';
+import { benchHttp } from './lib/http.mjs';
+import { describeMachine } from './lib/machine.mjs';
+import { formatReport } from './lib/report.mjs';
+
+const settings = {
+  // 3 s one at a time and 3 s four at once, alternating in 0.5 s slices.
+  hashing: { seconds: 3, slices: 6 },
+  // Per target: 2 s warm-up, then 8 s measured as 4 slices of 2 s, interleaved with the others.
+  http: { connections: 10, warmupSeconds: 2, seconds: 8, rounds: 4 },
+};
+
+const log = (line) => process.stderr.write(`· ${line}\n`);
+
+// What must run even on Ctrl-C (dropping the PostgreSQL database the run made). The server
+// processes exit by themselves when this one goes (they watch their IPC channel).
+const cleanups = [];
+process.once('SIGINT', async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
+  process.exit(130);
+});
+
+const started = performance.now();
+const machine = describeMachine();
+const hashing = await benchHashing({ ...settings.hashing, log });
+const http = await benchHttp({ ...settings.http, log, cleanups });
+
+const results = {
+  date: new Date().toISOString(),
+  note: 'One run on the machine below. Absolute figures depend on the machine and its load; compare the ratios.',
+  machine,
+  runSeconds: Math.round((performance.now() - started) / 100) / 10,
+  hashing,
+  http,
+};
+
+const resultsFile = fileURLToPath(new URL('./results/latest.json', import.meta.url));
+mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
+writeFileSync(resultsFile, `${JSON.stringify(results, null, 2)}\n`);
+
+process.stdout.write(`${formatReport(results)}\nResults: ${resultsFile}\n`);
+
+// A run whose requests were refused or failed measured the wrong thing: say so in the exit code.
+const failed = http.targets.filter((target) => !target.skipped && (target.non2xx > 0 || target.errors > 0));
+if (http.baseline.non2xx > 0 || http.baseline.errors > 0) failed.push(http.baseline);
+if (failed.length > 0) {
+  process.stderr.write(
+    `\nNot every response was a 2xx: ${failed.map((target) => target.label).join(', ')}. These figures do not measure the intended path.\n`,
+  );
+  process.exitCode = 1;
+}
