@@ -19,6 +19,7 @@ export const routeTable: readonly RouteWithSchemas[] = /* @__PURE__ */ Object.fr
   withSchemas(auth.sendMagicLinkRoute, authSchemas.sendMagicLinkSchemas),
   withSchemas(auth.verifyMagicLinkRoute, authSchemas.verifyMagicLinkSchemas),
   withSchemas(auth.oauthAuthorizeRoute, authSchemas.oauthAuthorizeSchemas),
+  withSchemas(auth.oauthCallbackRoute, authSchemas.oauthCallbackSchemas),
   withSchemas(auth.exchangeCodeRoute, authSchemas.exchangeCodeSchemas),
   withSchemas(auth.updatePasswordRoute, authSchemas.updatePasswordSchemas),
   withSchemas(auth.requestPasswordResetRoute, authSchemas.requestPasswordResetSchemas),

@@ -14,6 +14,7 @@ describe('the route table', () => {
       'POST /v1/auth/magic-link',
       'POST /v1/auth/magic-link/verify',
       'GET /v1/auth/oauth/:provider/authorize',
+      'GET /v1/auth/oauth/:provider/callback',
       'POST /v1/auth/oauth/token',
       'POST /v1/auth/recover',
       'POST /v1/auth/recover/confirm',

@@ -140,5 +140,6 @@ export function createApp(options: AppOptions): Hono<Env> {
 export const knownStatuses: ReadonlySet<number> = new Set([
   200,
   204,
+  302,
   ...Object.values(serverErrorCodes).map((spec) => spec.status),
 ]);

@@ -19,7 +19,7 @@ export interface CliIo {
 const usage = `Usage: plinth <command>
 
   dev                 the server on embedded PGlite in .plinth/, keys printed and saved to .plinth/keys.env
-  start               the server, configured by PORT, DATABASE_URL, REDIS_URL, PLINTH_* variables
+  start               the server, configured by PORT, DATABASE_URL, REDIS_URL, PLINTH_* variables (PLINTH_OAUTH_* for OAuth)
   routes [--public]   every route of the wire contract, or only those anyone may call
   keys rotate         issue a new service key and revoke the old one`;
 
@@ -77,6 +77,8 @@ async function serve(config: ServerConfig, io: CliIo, dev: boolean): Promise<num
     ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}),
     ...(config.smtpUrl ? { smtpUrl: config.smtpUrl } : {}),
     ...(config.trustedProxyHeader ? { trustedProxyHeader: config.trustedProxyHeader } : {}),
+    ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
+    ...(config.oauth ? { oauth: config.oauth } : {}),
   });
   io.stdout(`Plinth is listening on ${server.url}`);
   if (server.serviceKey) {

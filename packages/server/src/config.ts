@@ -1,3 +1,10 @@
+import {
+  type OAuthOptions,
+  type OAuthProviderOptions,
+  redirectUrlProblem,
+  serverUrlProblem,
+} from './oauth/provider-config.js';
+
 /** The server's configuration, from the environment (`plinth start`) or flags (`plinth dev`). */
 export interface ServerConfig {
   port: number;
@@ -9,6 +16,10 @@ export interface ServerConfig {
   corsOrigins: string[];
   maxBodyBytes: number;
   logLevel: string;
+  /** The server's URL as browsers and providers reach it (OAuth callbacks). */
+  publicUrl: string | undefined;
+  /** OAuth providers and the redirect allow-list, when any are configured. */
+  oauth: OAuthOptions | undefined;
 }
 
 /** A configuration mistake: which variable, and how to fix it. The CLI prints it and exits 2. */
@@ -69,6 +80,78 @@ function url(
   return raw;
 }
 
+const providerVariable = /^PLINTH_OAUTH_([A-Z0-9_]+?)_(ISSUER|CLIENT_ID|CLIENT_SECRET|PRESET)$/;
+
+/**
+ * OAuth from `PLINTH_OAUTH_REDIRECT_URLS` (comma-separated, matched exactly) and, per provider
+ * `<NAME>` (the route's `:provider`, lower-cased), `PLINTH_OAUTH_<NAME>_CLIENT_ID`,
+ * `_CLIENT_SECRET`, `_ISSUER` (an OpenID Connect issuer) and `_PRESET` (`github` or `google`;
+ * implied by the names GITHUB and GOOGLE, where `_ISSUER` is optional).
+ */
+function oauthConfig(env: Record<string, string | undefined>): OAuthOptions | undefined {
+  const redirectUrls = (env.PLINTH_OAUTH_REDIRECT_URLS ?? '')
+    .split(',')
+    .map((url) => url.trim())
+    .filter(Boolean);
+  for (const url of redirectUrls) {
+    const problem = redirectUrlProblem(url);
+    if (problem) {
+      throw new ConfigError(
+        'PLINTH_OAUTH_REDIRECT_URLS',
+        `"${url}" ${problem}; list the app's callback URLs like https://app.example.com/auth/callback.`,
+      );
+    }
+  }
+  const names = new Set<string>();
+  for (const [key, value] of Object.entries(env)) {
+    const name = providerVariable.exec(key)?.[1];
+    if (name && value) names.add(name);
+  }
+  const providers: Record<string, OAuthProviderOptions> = {};
+  for (const name of [...names].sort()) {
+    const variable = (suffix: string) => `PLINTH_OAUTH_${name}_${suffix}`;
+    const read = (suffix: string) => env[variable(suffix)] || undefined;
+    if (name.length > 64) throw new ConfigError(variable('CLIENT_ID'), 'the provider name is over 64 characters.');
+    const clientId = read('CLIENT_ID');
+    const clientSecret = read('CLIENT_SECRET');
+    if (!clientId)
+      throw new ConfigError(variable('CLIENT_ID'), 'required: the client id of the app registered with the provider.');
+    if (!clientSecret)
+      throw new ConfigError(
+        variable('CLIENT_SECRET'),
+        'required: the client secret of the app registered with the provider.',
+      );
+    const preset = read('PRESET') ?? (name === 'GITHUB' || name === 'GOOGLE' ? name.toLowerCase() : undefined);
+    if (preset !== undefined && preset !== 'github' && preset !== 'google')
+      throw new ConfigError(variable('PRESET'), `must be github or google; got ${JSON.stringify(preset)}.`);
+    const issuer = read('ISSUER');
+    if (issuer === undefined && preset === undefined) {
+      throw new ConfigError(
+        variable('ISSUER'),
+        'required: the OpenID Connect issuer URL, like https://idp.example.com (or set the _PRESET to github or google).',
+      );
+    }
+    const problem = issuer === undefined ? undefined : serverUrlProblem(issuer);
+    if (problem) throw new ConfigError(variable('ISSUER'), `${problem}; set it like https://idp.example.com.`);
+    providers[name.toLowerCase()] = {
+      clientId,
+      clientSecret,
+      ...(issuer === undefined ? {} : { issuer }),
+      ...(preset === undefined ? {} : { preset }),
+    };
+  }
+  if (redirectUrls.length === 0 && names.size === 0) return undefined;
+  return { redirectUrls, providers };
+}
+
+function publicUrl(env: Record<string, string | undefined>): string | undefined {
+  const raw = env.PLINTH_PUBLIC_URL;
+  if (raw === undefined || raw === '') return undefined;
+  const problem = serverUrlProblem(raw);
+  if (problem) throw new ConfigError('PLINTH_PUBLIC_URL', `${problem}; set it like https://api.example.com.`);
+  return raw;
+}
+
 /**
  * Reads the configuration from environment variables, checking each. Defaults suit one instance
  * on one machine.
@@ -112,5 +195,7 @@ export function readConfig(
     corsOrigins: corsOrigins.length > 0 ? corsOrigins : (defaults.corsOrigins ?? []),
     maxBodyBytes: integer(env, 'PLINTH_MAX_BODY_BYTES', defaults.maxBodyBytes ?? 1_048_576, 1024, 100 * 1_048_576),
     logLevel,
+    publicUrl: publicUrl(env),
+    oauth: oauthConfig(env),
   };
 }

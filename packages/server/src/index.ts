@@ -15,4 +15,5 @@ export type { Caller, UserCaller } from './http/caller.js';
 export { HttpError } from './http/http-error.js';
 export type { Mail, Mailer } from './mail/mailer.js';
 export { createOutboxMailer, type OutboxMailer } from './mail/outbox-mailer.js';
+export type { OAuthOptions, OAuthProviderOptions } from './oauth/provider-config.js';
 export { type RunningServer, type StartServerOptions, startServer } from './start-server.js';

@@ -8,6 +8,8 @@ import { createKeyRing, ensureKeys, type IssuedKeys } from './keys/key-ring.js';
 import type { Mailer } from './mail/mailer.js';
 import { createOutboxMailer } from './mail/outbox-mailer.js';
 import { createSmtpMailer } from './mail/smtp-mailer.js';
+import { assertPublicUrl, createOAuthService } from './oauth/oauth-service.js';
+import type { OAuthOptions } from './oauth/provider-config.js';
 import { createMemoryRateLimiter } from './rate-limit/memory-rate-limiter.js';
 import type { RateLimiter } from './rate-limit/rate-limiter.js';
 import { createRedisRateLimiter } from './rate-limit/redis-rate-limiter.js';
@@ -36,6 +38,13 @@ export interface ServiceSettings {
   redisUrl?: string | undefined;
   /** A limiter object instead (tests). */
   rateLimiter?: RateLimiter;
+  /** OAuth providers and the redirect allow-list; none by default (every OAuth sign-in refused). */
+  oauth?: OAuthOptions | undefined;
+  /**
+   * The server's URL as browsers and providers reach it (OAuth callbacks). A function when it is
+   * known only once the server listens.
+   */
+  publicUrl?: string | (() => string | undefined) | undefined;
 }
 
 /**
@@ -85,13 +94,20 @@ export async function createServerServices(settings: ServiceSettings): Promise<{
           onError: (error) => logger.warn({ err: { message: error.message } }, 'rate-limit redis'),
         })
       : createMemoryRateLimiter());
+  const { publicUrl } = settings;
+  if (typeof publicUrl === 'string') assertPublicUrl(publicUrl);
+  const oauth = createOAuthService(settings.oauth, () => {
+    const url = typeof publicUrl === 'function' ? publicUrl() : publicUrl;
+    if (url === undefined) throw new Error('OAuth needs the server’s public URL (publicUrl, PLINTH_PUBLIC_URL).');
+    return url;
+  });
   const services: ServerServices = {
     rateLimiter,
     database,
     keys,
     logger,
     version: settings.version,
-    auth: { sessions, passwords: createPasswordHasher(), mailer, cookies, appOrigins },
+    auth: { sessions, passwords: createPasswordHasher(), mailer, cookies, appOrigins, oauth },
   };
   return { services, authenticators: { session: sessionAuthenticator(sessions, cookies, appOrigins) }, issuedKeys };
 }

@@ -8,6 +8,8 @@ import type { RouteHandler, ServerServices } from './handlers/define-handler.js'
 import { handlers as allHandlers } from './handlers/handler-list.js';
 import { createLogger } from './logger.js';
 import type { Mailer } from './mail/mailer.js';
+import { assertPublicUrl } from './oauth/oauth-service.js';
+import { type OAuthOptions, resolveOAuthProviders } from './oauth/provider-config.js';
 import type { RateRule } from './rate-limit/rate-limiter.js';
 import { createServerServices } from './server-services.js';
 
@@ -44,6 +46,17 @@ export interface StartServerOptions {
   rateRules?: Readonly<Record<string, RateRule>>;
   /** `__Host-` + Secure session cookies (default true). Off only for plain http off localhost. */
   secureCookies?: boolean;
+  /**
+   * OAuth sign-in: the providers (an OpenID Connect issuer, or the `github`/`google` presets) and
+   * the app URLs a sign-in may return to, matched exactly. Default: none.
+   */
+  oauth?: OAuthOptions;
+  /**
+   * The server's URL as browsers and providers reach it, e.g. behind a proxy; OAuth callbacks are
+   * `${publicUrl}/v1/auth/oauth/:provider/callback`. Default `PLINTH_PUBLIC_URL`, else the URL
+   * this server listens on.
+   */
+  publicUrl?: string;
   /** @internal For tests: other handlers than the built-in ones. */
   handlers?: readonly RouteHandler[];
 }
@@ -79,6 +92,12 @@ const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.
  */
 export async function startServer(options: StartServerOptions = {}): Promise<RunningServer> {
   const logger = createLogger(options.logLevel ?? 'info');
+  // Known once the server listens, unless configured.
+  let ownUrl: string | undefined;
+  const configuredUrl = options.publicUrl ?? (process.env.PLINTH_PUBLIC_URL || undefined);
+  // Checked before the database opens, so a typo fails the start without leaving it open.
+  if (configuredUrl !== undefined) assertPublicUrl(configuredUrl);
+  if (options.oauth) resolveOAuthProviders(options.oauth);
   const database = await openDatabase(options.database ?? process.env.DATABASE_URL ?? '.plinth/data');
   const {
     services,
@@ -93,6 +112,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     redisUrl: options.redisUrl ?? process.env.REDIS_URL,
     ...(options.mailer ? { mailer: options.mailer } : {}),
     ...(options.secureCookies === undefined ? {} : { secureCookies: options.secureCookies }),
+    ...(options.oauth ? { oauth: options.oauth } : {}),
+    publicUrl: configuredUrl ?? (() => ownUrl),
   });
   const app = createApp({
     services,
@@ -153,8 +174,10 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     return closing;
   };
 
+  ownUrl = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+
   return {
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    url: ownUrl,
     publishableKey: issued.publishableKey,
     serviceKey: issued.serviceKey,
     services,

@@ -73,9 +73,11 @@ export const verifyMagicLinkSchemas = {
 // OAuth `state` are both base64url of 32 random bytes: 43 characters.
 const pkceString = z.string().check(z.regex(/^[A-Za-z0-9\-._~]{43,128}$/));
 
+const providerName = z.string().check(z.regex(/^[a-z0-9_-]{1,64}$/));
+
 export const oauthAuthorizeSchemas = {
   request: z.object({
-    provider: z.string().check(z.regex(/^[a-z0-9_-]{1,64}$/)),
+    provider: providerName,
     // Required, and matched exactly against the server's allow-list (SECURITY.md, OAuth).
     redirectTo: z.string().check(z.url()),
     // BASE64URL(SHA-256(verifier)) is always 43 characters (RFC 7636 §4.2).
@@ -85,6 +87,21 @@ export const oauthAuthorizeSchemas = {
     state: pkceString,
   }),
   // The server answers with a redirect to the provider; there is no body to read.
+  response: z.undefined(),
+};
+
+// RFC 6749 §4.1.2: the provider's answer. `code` on success; `error` (and no code) when the user
+// declined or the provider failed. `iss` is RFC 9207's mix-up defence, checked when present.
+export const oauthCallbackSchemas = {
+  request: z.object({
+    provider: providerName,
+    code: z.optional(z.string().check(z.minLength(1), z.maxLength(2048))),
+    state: z.string().check(z.minLength(1), z.maxLength(512)),
+    error: z.optional(z.string().check(z.maxLength(256))),
+    error_description: z.optional(z.string().check(z.maxLength(2048))),
+    iss: z.optional(z.string().check(z.maxLength(2048))),
+  }),
+  // The server answers with a redirect to the app; there is no body to read.
   response: z.undefined(),
 };
 

@@ -74,6 +74,19 @@ export const oauthAuthorizeRoute = /* @__PURE__ */ defineRoute<typeof schemas.oa
   auth: 'none',
 });
 
+/**
+ * `GET /v1/auth/oauth/:provider/callback`: where the provider sends the browser back after the
+ * user signed in there. Not an SDK call: the server finishes the provider's leg (its own state,
+ * PKCE and nonce), then redirects to the app's `redirectTo` with a Plinth code and the app's
+ * `state`, or with `error`. Carries no code when the provider answers with an error.
+ */
+export const oauthCallbackRoute = /* @__PURE__ */ defineRoute<typeof schemas.oauthCallbackSchemas>({
+  name: 'auth.oauthCallback',
+  method: 'GET',
+  path: '/v1/auth/oauth/:provider/callback',
+  auth: 'none',
+});
+
 /** `POST /v1/auth/oauth/token`: exchanges an OAuth code and its PKCE verifier for a session. */
 export const exchangeCodeRoute = /* @__PURE__ */ defineRoute<typeof schemas.exchangeCodeSchemas>({
   name: 'auth.exchangeCode',

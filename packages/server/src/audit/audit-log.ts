@@ -11,7 +11,9 @@ export type AuditAction =
   | 'auth.password_changed'
   | 'auth.password_reset'
   | 'auth.email_verified'
-  | 'auth.magic_link_used';
+  | 'auth.magic_link_used'
+  | 'auth.oauth_linked'
+  | 'auth.oauth_code_reuse';
 
 /**
  * Appends to the audit log (UTC timestamps by the database).

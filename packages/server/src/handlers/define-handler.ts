@@ -6,6 +6,7 @@ import type { Database } from '../database/database.js';
 import type { Caller } from '../http/caller.js';
 import type { KeyRing } from '../keys/key-ring.js';
 import type { Mailer } from '../mail/mailer.js';
+import type { OAuthService } from '../oauth/oauth-service.js';
 import type { RateLimiter } from '../rate-limit/rate-limiter.js';
 import type { CookieSettings } from '../sessions/session-cookies.js';
 import type { SessionService } from '../sessions/session-service.js';
@@ -18,6 +19,8 @@ export interface AuthServices {
   readonly cookies: CookieSettings;
   /** App origins: CORS, CSRF and where email links may point. */
   readonly appOrigins: readonly string[];
+  /** OAuth sign-in: the configured providers, the redirect allow-list, the calls to providers. */
+  readonly oauth: OAuthService;
 }
 
 /** What every handler may use: the server's shared services. */

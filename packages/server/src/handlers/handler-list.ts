@@ -1,5 +1,6 @@
 import { getMeHandler } from './auth/get-me.js';
 import { sendMagicLinkHandler, verifyMagicLinkHandler } from './auth/magic-link.js';
+import { exchangeCodeHandler, oauthAuthorizeHandler, oauthCallbackHandler } from './auth/oauth.js';
 import { confirmPasswordResetHandler, requestPasswordResetHandler, updatePasswordHandler } from './auth/passwords.js';
 import { refreshHandler } from './auth/refresh.js';
 import { listSessionsHandler, revokeSessionHandler } from './auth/sessions.js';
@@ -12,7 +13,7 @@ import { healthHandler } from './health.js';
 
 /**
  * Every handler the server has, one per route of @plinth/protocol's table. A route without one
- * answers 501 `not_implemented`; a test pins which routes those are.
+ * would answer 501 `not_implemented`; a test pins that there is none.
  */
 export const handlers: readonly RouteHandler[] = [
   healthHandler,
@@ -23,6 +24,9 @@ export const handlers: readonly RouteHandler[] = [
   refreshHandler,
   sendMagicLinkHandler,
   verifyMagicLinkHandler,
+  oauthAuthorizeHandler,
+  oauthCallbackHandler,
+  exchangeCodeHandler,
   updatePasswordHandler,
   requestPasswordResetHandler,
   confirmPasswordResetHandler,

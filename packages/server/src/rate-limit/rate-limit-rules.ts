@@ -37,6 +37,9 @@ export const defaultRateRules: RateRules = {
   'auth.updatePassword': perMinute(10),
   'auth.verifyEmail': perMinute(10),
   'auth.exchangeCode': perMinute(20),
+  // Each authorize stores a flow; each callback calls the provider. A person needs a few.
+  'auth.signInWithOAuth': perMinute(30),
+  'auth.oauthCallback': perMinute(30),
   default: perMinute(600),
 };
 

@@ -82,10 +82,14 @@ export function createSessionService(options: SessionServiceOptions) {
   }
 
   return {
-    /** Starts a new session (a new id at every sign-in) with its first refresh token. */
-    async start(userId: string): Promise<IssuedSession> {
+    /**
+     * Starts a new session (a new id at every sign-in) with its first refresh token. `within`
+     * runs the inserts in a transaction the caller already holds (an OAuth code exchange records
+     * the session on the code in the same transaction).
+     */
+    async start(userId: string, within?: Queryable): Promise<IssuedSession> {
       const { token } = createOpaqueToken(refreshPrefix);
-      const [row] = await database.transaction(async (tx) => {
+      const insert = async (tx: Queryable) => {
         const [session] = await tx.query<{ id: string }>(
           `INSERT INTO plinth.sessions (user_id, not_after) VALUES ($1, now() + make_interval(secs => $2)) RETURNING id`,
           [userId, lifetime],
@@ -96,7 +100,8 @@ export function createSessionService(options: SessionServiceOptions) {
            RETURNING session_id AS id, issued_at`,
           [hashOpaqueToken(token), session.id],
         );
-      });
+      };
+      const [row] = within ? await insert(within) : await database.transaction(insert);
       if (!row) throw new Error('refresh token insert returned nothing');
       return answer(userId, row.id, token, epochSeconds(row.issued_at));
     },

@@ -1,0 +1,82 @@
+import type { Database } from '../database/database.js';
+import type { ProviderIdentity } from './id-token.js';
+
+/** Why a provider sign-in does not get an account. Sent to the app as `error=…`. */
+export type LinkRefusal = 'account_exists_unverified' | 'email_required' | 'account_disabled';
+
+/** The outcome of {@link findOrCreateUser}. */
+export type LinkResult =
+  | { userId: string; outcome: 'signed_in' | 'linked' | 'created' }
+  | { refused: LinkRefusal; userId?: string };
+
+/**
+ * The user a provider sign-in belongs to.
+ *
+ * 1. An identity already linked (provider, subject) signs in its user.
+ * 2. Else, an account with the same email gets the identity linked only when BOTH the provider
+ *    says `email_verified` and the account's own email is verified. Otherwise linking would let
+ *    whoever controls the provider account take over an account they never proved to own, or
+ *    take over one squatted by someone who never proved the address (SECURITY.md; PocketBase
+ *    CVE-2024-38351): refused with `account_exists_unverified`.
+ * 3. Else a new account, its email verified only if the provider says so, with no password.
+ *
+ * One transaction; racing sign-ins of the same new identity or email end with one account.
+ *
+ * @example
+ * ```ts
+ * const result = await findOrCreateUser(database, 'google', { subject: '1089…', email: 'ada@example.com', emailVerified: true });
+ * ```
+ */
+export async function findOrCreateUser(
+  database: Database,
+  provider: string,
+  identity: ProviderIdentity,
+): Promise<LinkResult> {
+  return database.transaction(async (tx): Promise<LinkResult> => {
+    const [known] = await tx.query<{ user_id: string; disabled: boolean }>(
+      `SELECT i.user_id, u.disabled_at IS NOT NULL AS disabled
+         FROM plinth.identities i JOIN plinth.users u ON u.id = i.user_id
+        WHERE i.provider = $1 AND i.subject = $2`,
+      [provider, identity.subject],
+    );
+    if (known) {
+      return known.disabled
+        ? { refused: 'account_disabled', userId: known.user_id }
+        : { userId: known.user_id, outcome: 'signed_in' };
+    }
+    if (identity.email === undefined) return { refused: 'email_required' };
+
+    const [created] = await tx.query<{ id: string }>(
+      `INSERT INTO plinth.users (email, email_verified_at) VALUES ($1, CASE WHEN $2 THEN now() END)
+       ON CONFLICT (lower(email)) DO NOTHING RETURNING id`,
+      [identity.email, identity.emailVerified],
+    );
+    let userId: string;
+    let outcome: 'linked' | 'created';
+    if (created) {
+      userId = created.id;
+      outcome = 'created';
+    } else {
+      // Locked, so a concurrent verification or disable cannot change the answer under us.
+      const [existing] = await tx.query<{ id: string; verified: boolean; disabled: boolean }>(
+        `SELECT id, email_verified_at IS NOT NULL AS verified, disabled_at IS NOT NULL AS disabled
+           FROM plinth.users WHERE lower(email) = lower($1) FOR UPDATE`,
+        [identity.email],
+      );
+      if (!existing) throw new Error('a user with this email vanished during the sign-in');
+      if (!(identity.emailVerified && existing.verified)) return { refused: 'account_exists_unverified' };
+      if (existing.disabled) return { refused: 'account_disabled', userId: existing.id };
+      userId = existing.id;
+      outcome = 'linked';
+    }
+    const [inserted] = await tx.query<{ user_id: string }>(
+      `INSERT INTO plinth.identities (provider, subject, user_id, email) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (provider, subject) DO NOTHING RETURNING user_id`,
+      [provider, identity.subject, userId, identity.email],
+    );
+    // A concurrent sign-in of the same identity linked it first; the transaction retried by the
+    // user's next attempt finds it in step 1.
+    if (!inserted) throw new Error('the identity was linked concurrently; sign in again');
+    return { userId, outcome };
+  });
+}
