@@ -8,7 +8,6 @@ import { readInput } from './http/read-input.js';
 import { requestIdFor } from './http/request-id.js';
 import { securityHeaders } from './http/security-headers.js';
 import { rateLimit } from './rate-limit/rate-limit-middleware.js';
-import type { RateRule } from './rate-limit/rate-limiter.js';
 
 /** How the HTTP app is put together. */
 export interface AppOptions {
@@ -23,8 +22,6 @@ export interface AppOptions {
   validateResponses?: boolean;
   /** The header a trusted reverse proxy sets to the client's IP; unset, only the socket address counts. */
   trustedProxyHeader?: string | undefined;
-  /** Rate rules by route name, laid over the defaults. */
-  rateRules?: Readonly<Record<string, RateRule>>;
   /** The routes to mount; the protocol's table unless a test says otherwise. */
   routes?: readonly RouteWithSchemas[];
 }
@@ -73,7 +70,7 @@ export function createApp(options: AppOptions): Hono<Env> {
   const limit = rateLimit({
     limiter: services.rateLimiter,
     ...(options.trustedProxyHeader ? { trustedProxyHeader: options.trustedProxyHeader } : {}),
-    ...(options.rateRules ? { rules: options.rateRules } : {}),
+    rules: services.rateRules,
   });
 
   for (const route of routes) {

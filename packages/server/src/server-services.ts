@@ -11,7 +11,8 @@ import { createSmtpMailer } from './mail/smtp-mailer.js';
 import { assertPublicUrl, createOAuthService } from './oauth/oauth-service.js';
 import type { OAuthOptions } from './oauth/provider-config.js';
 import { createMemoryRateLimiter } from './rate-limit/memory-rate-limiter.js';
-import type { RateLimiter } from './rate-limit/rate-limiter.js';
+import { withRateRules } from './rate-limit/rate-limit-rules.js';
+import type { RateLimiter, RateRule } from './rate-limit/rate-limiter.js';
 import { createRedisRateLimiter } from './rate-limit/redis-rate-limiter.js';
 import { loadServerSecrets } from './sessions/server-secrets.js';
 import { sessionAuthenticator } from './sessions/session-authenticator.js';
@@ -38,6 +39,8 @@ export interface ServiceSettings {
   redisUrl?: string | undefined;
   /** A limiter object instead (tests). */
   rateLimiter?: RateLimiter;
+  /** Rate rules by route name, laid over the defaults. */
+  rateRules?: Readonly<Record<string, RateRule>>;
   /** OAuth providers and the redirect allow-list; none by default (every OAuth sign-in refused). */
   oauth?: OAuthOptions | undefined;
   /**
@@ -103,6 +106,7 @@ export async function createServerServices(settings: ServiceSettings): Promise<{
   });
   const services: ServerServices = {
     rateLimiter,
+    rateRules: withRateRules(settings.rateRules),
     database,
     keys,
     logger,

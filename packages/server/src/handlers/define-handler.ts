@@ -7,6 +7,7 @@ import type { Caller } from '../http/caller.js';
 import type { KeyRing } from '../keys/key-ring.js';
 import type { Mailer } from '../mail/mailer.js';
 import type { OAuthService } from '../oauth/oauth-service.js';
+import type { RateRules } from '../rate-limit/rate-limit-rules.js';
 import type { RateLimiter } from '../rate-limit/rate-limiter.js';
 import type { CookieSettings } from '../sessions/session-cookies.js';
 import type { SessionService } from '../sessions/session-service.js';
@@ -32,6 +33,8 @@ export interface ServerServices {
   readonly auth: AuthServices;
   /** Where rate-limit buckets live: memory, or Redis shared by every instance. */
   readonly rateLimiter: RateLimiter;
+  /** The rate rules in force: the defaults with the configured overrides laid over them. */
+  readonly rateRules: RateRules;
 }
 
 /** The validated input of a route, after its schema's defaults and transforms. */

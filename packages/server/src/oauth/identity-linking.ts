@@ -2,7 +2,7 @@ import type { Database } from '../database/database.js';
 import type { ProviderIdentity } from './id-token.js';
 
 /** Why a provider sign-in does not get an account. Sent to the app as `error=…`. */
-export type LinkRefusal = 'account_exists_unverified' | 'email_required' | 'account_disabled';
+export type LinkRefusal = 'account_exists_unverified' | 'email_unverified' | 'email_required' | 'account_disabled';
 
 /** The outcome of {@link findOrCreateUser}. */
 export type LinkResult =
@@ -18,7 +18,10 @@ export type LinkResult =
  *    whoever controls the provider account take over an account they never proved to own, or
  *    take over one squatted by someone who never proved the address (SECURITY.md; PocketBase
  *    CVE-2024-38351): refused with `account_exists_unverified`.
- * 3. Else a new account, its email verified only if the provider says so, with no password.
+ * 3. Else a new account with no password, but only for an email the provider has verified:
+ *    an account holding an unproven address would let its creator squat it, and stay linked
+ *    after the address's real owner resets the password (pre-account hijacking). Refused with
+ *    `email_unverified`.
  *
  * One transaction; racing sign-ins of the same new identity or email end with one account.
  *
@@ -45,6 +48,8 @@ export async function findOrCreateUser(
         : { userId: known.user_id, outcome: 'signed_in' };
     }
     if (identity.email === undefined) return { refused: 'email_required' };
+    const [taken] = await tx.query('SELECT 1 FROM plinth.users WHERE lower(email) = lower($1)', [identity.email]);
+    if (!taken && !identity.emailVerified) return { refused: 'email_unverified' };
 
     const [created] = await tx.query<{ id: string }>(
       `INSERT INTO plinth.users (email, email_verified_at) VALUES ($1, CASE WHEN $2 THEN now() END)

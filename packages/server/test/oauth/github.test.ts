@@ -149,13 +149,13 @@ describe('the GitHub preset', () => {
     expect(form?.get('code_verifier')).not.toBe(verifier);
   });
 
-  it('a primary email GitHub has not verified makes an unverified account', async () => {
-    const { query, verifier } = await signInWithGitHub({
+  it('a primary email GitHub has not verified makes no account', async () => {
+    const { query } = await signInWithGitHub({
       id: 77,
       emails: [{ email: 'fresh@octo.example', primary: true, verified: false }],
     });
-    const answer = await call('POST', '/v1/auth/oauth/token', { code: query.get('code'), codeVerifier: verifier });
-    expect(answer.body?.user).toMatchObject({ email: 'fresh@octo.example', emailVerified: false });
+    expect(query.get('error')).toBe('email_unverified');
+    expect(query.get('code')).toBeNull();
   });
 
   it('a token endpoint error (GitHub refuses the code) → back to the app with error=provider_error', async () => {

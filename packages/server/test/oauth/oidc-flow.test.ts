@@ -192,11 +192,12 @@ describe('the full flow', () => {
     expect(idp.hits.get('/me')).toBeGreaterThan(0);
   });
 
-  it('a provider email that is not verified makes an account whose email is not verified', async () => {
-    const { code, verifier } = await signIn({ sub: 'bob-1', email: 'bob@oidc.example', email_verified: false });
-    const answer = await exchange(code, verifier);
-    expect(answer.status).toBe(200);
-    expect(answer.body?.user).toMatchObject({ email: 'bob@oidc.example', emailVerified: false });
+  it('a provider email that is not verified makes no account (no pre-account hijacking)', async () => {
+    const { landing, state } = await startSignIn({ sub: 'bob-1', email: 'bob@oidc.example', email_verified: false });
+    expect(Object.fromEntries(appQuery(landing))).toEqual({ error: 'email_unverified', state });
+    const users = await db().query("SELECT 1 FROM plinth.users WHERE email = 'bob@oidc.example'");
+    expect(users).toEqual([]);
+    expect(await identitiesOf('bob@oidc.example')).toEqual([]);
   });
 
   it('cookie mode: the session in HttpOnly cookies, no token in the body', async () => {

@@ -16,7 +16,7 @@ export const signInHandler = defineHandler(signInRoute, async ({ input, services
   // many addresses runs out too. Counted for every email tried, known or not.
   const perAccount = await services.rateLimiter.consume(
     accountRateLimitKey('auth.signIn.perAccount', input.email),
-    ruleFor('auth.signIn.perAccount'),
+    ruleFor('auth.signIn.perAccount', services.rateRules),
   );
   if (!perAccount.allowed) {
     throw new HttpError(
