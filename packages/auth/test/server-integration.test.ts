@@ -1,4 +1,4 @@
-import { createClient } from '@plinth/client';
+import { createClient, createServerClient } from '@plinth/client';
 import { createOutboxMailer, type RunningServer, startServer } from '@plinth/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestDatabaseLocation, testDatabaseLocations } from '../../../test/fixtures/test-database.js';
@@ -93,6 +93,28 @@ describe('@plinth/client → @plinth/server', () => {
     expect(await laptop.auth.revokeSession(phoneSession.id)).toBe(true);
     expect(await phone.auth.getMe()).toBeNull();
     expect(await laptop.auth.getMe()).toMatchObject({ email: 'grace@example.com' });
+  });
+
+  it('createServerClient signs in for a browser and relays the cookies both ways (SSR)', async () => {
+    // The framework's cookie jar for one browser: what the browser sent, and what to set on it.
+    const jar = new Map<string, string>();
+    const cookies = {
+      getAll: () => [...jar].map(([name, value]) => ({ name, value })),
+      setAll: (list: { name: string; value: string; options?: { maxAge?: number } }[]) => {
+        for (const { name, value, options } of list) {
+          if (options?.maxAge === 0 || value === '') jar.delete(name);
+          else jar.set(name, value);
+        }
+      },
+    };
+    const ssr = () => createServerClient({ url: server.url, publishableKey: server.publishableKey as string, cookies });
+    await ssr().auth.signIn({ email: 'grace@example.com', password });
+    expect([...jar.keys()].sort()).toEqual(['__Host-plinth-access', '__Host-plinth-refresh']);
+    // A later request of the same browser: a new server client, the cookies from the jar.
+    expect(await ssr().auth.getMe()).toMatchObject({ email: 'grace@example.com' });
+    await ssr().auth.signOut();
+    expect(jar.size).toBe(0);
+    expect(await ssr().auth.getMe()).toBeNull();
   });
 
   it('a wrong password is an AuthError with a stable code, and no account is revealed', async () => {
