@@ -147,15 +147,32 @@ export function createSessionService(options: SessionServiceOptions) {
       });
     },
 
-    /** The user behind an access token, if the token is valid and its session still active. */
+    /**
+     * The user behind an access token, if the token is valid and its session still active. The
+     * revocation check and the user's record are one query: every session request pays it.
+     */
     async authenticate(accessToken: string): Promise<UserCaller | undefined> {
       const verified = await accessTokens.verify(accessToken);
       if (!verified.ok) return undefined;
-      const [active] = await database.query(
-        'SELECT 1 FROM plinth.sessions WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL AND not_after > now()',
+      const [row] = await database.query<{
+        id: string;
+        email: string;
+        email_verified_at: Date | string | null;
+        created_at: Date | string;
+      }>(
+        `SELECT u.id, u.email, u.email_verified_at, u.created_at
+           FROM plinth.sessions s JOIN plinth.users u ON u.id = s.user_id
+          WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND s.not_after > now()`,
         [verified.claims.sid, verified.claims.sub],
       );
-      return active ? { kind: 'user', userId: verified.claims.sub, sessionId: verified.claims.sid } : undefined;
+      if (!row) return undefined;
+      const profile = {
+        id: row.id,
+        email: row.email,
+        emailVerified: row.email_verified_at !== null,
+        createdAt: new Date(row.created_at).toISOString(),
+      };
+      return { kind: 'user', userId: verified.claims.sub, sessionId: verified.claims.sid, profile };
     },
 
     /** Revokes this session, the user's other sessions, or all of them; returns how many. */

@@ -5,7 +5,9 @@ import { loadUser } from './session-answer.js';
 
 /** `GET /v1/auth/me`: the signed-in user. */
 export const getMeHandler = defineHandler(getMeRoute, async ({ caller, services }) => {
-  const user = caller.kind === 'user' ? await loadUser(services.database, caller.userId) : undefined;
+  if (caller.kind !== 'user') throw new HttpError('session_expired', 'The session has ended; sign in again.');
+  // The session check already read the user; reading it again would double the per-request work.
+  const user = caller.profile ?? (await loadUser(services.database, caller.userId));
   if (!user) throw new HttpError('session_expired', 'The session has ended; sign in again.');
   return { user };
 });
