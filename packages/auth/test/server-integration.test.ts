@@ -17,6 +17,8 @@ beforeAll(async () => {
     database: await (location as TestDatabaseLocation).create(),
     logLevel: 'silent',
     mailer: outbox,
+    // Redis buckets outlive a run: a fresh prefix, so no run sees another's counts.
+    rateLimitKeyPrefix: `plinth:test:${Math.random().toString(36).slice(2)}:`,
     corsOrigins: ['http://localhost:5173'],
     // Redis buckets outlive a test run; the limits themselves are tested in the server package.
     rateRules: Object.fromEntries(

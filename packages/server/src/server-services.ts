@@ -37,6 +37,8 @@ export interface ServiceSettings {
   tokenIssuer?: string;
   /** Rate limits shared through Redis; in memory when unset. */
   redisUrl?: string | undefined;
+  /** Prefix of the Redis rate-limit keys: deployments sharing one Redis each need their own. */
+  rateLimitKeyPrefix?: string | undefined;
   /** A limiter object instead (tests). */
   rateLimiter?: RateLimiter;
   /** Rate rules by route name, laid over the defaults. */
@@ -94,6 +96,7 @@ export async function createServerServices(settings: ServiceSettings): Promise<{
     settings.rateLimiter ??
     (settings.redisUrl
       ? createRedisRateLimiter(settings.redisUrl, {
+          ...(settings.rateLimitKeyPrefix ? { keyPrefix: settings.rateLimitKeyPrefix } : {}),
           onError: (error) => logger.warn({ err: { message: error.message } }, 'rate-limit redis'),
         })
       : createMemoryRateLimiter());

@@ -40,6 +40,8 @@ export interface StartServerOptions {
   mailer?: Mailer;
   /** Redis for rate limits shared by every instance; default `REDIS_URL`, else in memory. */
   redisUrl?: string;
+  /** Prefix of the Redis rate-limit keys (default `plinth:rl:`): one per deployment sharing a Redis. */
+  rateLimitKeyPrefix?: string;
   /** The header a trusted reverse proxy sets to the client's IP (e.g. `x-forwarded-for`). */
   trustedProxyHeader?: string;
   /** Rate rules by route name over the defaults (see rate-limit-rules.ts). */
@@ -110,6 +112,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     appOrigins: options.corsOrigins ?? [],
     smtpUrl: options.smtpUrl ?? process.env.SMTP_URL,
     redisUrl: options.redisUrl ?? process.env.REDIS_URL,
+    rateLimitKeyPrefix: options.rateLimitKeyPrefix,
     ...(options.rateRules ? { rateRules: options.rateRules } : {}),
     ...(options.mailer ? { mailer: options.mailer } : {}),
     ...(options.secureCookies === undefined ? {} : { secureCookies: options.secureCookies }),
