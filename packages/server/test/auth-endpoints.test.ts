@@ -84,6 +84,18 @@ describe('no account enumeration', () => {
     expect(unknown.status).toBe(401);
   });
 
+  it('a redirectTo off the app origins is refused alike for a known and an unknown email', async () => {
+    await verifiedUser('known-redirect@example.com');
+    const redirectTo = 'https://evil.example/';
+    for (const path of ['/v1/auth/sign-up', '/v1/auth/magic-link', '/v1/auth/recover']) {
+      const known = await call('POST', path, { email: 'known-redirect@example.com', password, redirectTo });
+      const unknown = await call('POST', path, { email: 'nobody-redirect@example.com', password, redirectTo });
+      expect(comparable(known)).toEqual(comparable(unknown));
+      expect(known.status).toBe(400);
+      expect(known.body?.error.details.field).toBe('redirectTo');
+    }
+  });
+
   it('sign-up and recovery: a known and an unknown email get the same status and body', async () => {
     await verifiedUser('taken@example.com');
     const known = await call('POST', '/v1/auth/sign-up', { email: 'taken@example.com', password });

@@ -1,30 +1,22 @@
 import { HttpError } from '../http/http-error.js';
 
 /**
- * The link an email carries back to the app: `redirectTo` (which must be on one of the app
- * origins, so a link can never send a token elsewhere) or the first app origin, with the token
- * and its type in the query.
+ * Where an email link leads: `redirectTo`, which must be on one of the app origins (so a link
+ * can never carry a token elsewhere), or the first app origin. Checked before anything else a
+ * route does, so a bad `redirectTo` is refused alike whether or not the account exists.
  *
  * @example
  * ```ts
- * emailLink('https://app.example.com/welcome', appOrigins, 'verify_email', token);
- * // 'https://app.example.com/welcome?type=verify_email&token=ot_…'
+ * const base = emailLinkBase(input.redirectTo, auth.appOrigins); // throws a 400 naming redirectTo
  * ```
  */
-export function emailLink(
-  redirectTo: string | undefined,
-  appOrigins: readonly string[],
-  type: string,
-  token: string,
-): string {
+export function emailLinkBase(redirectTo: string | undefined, appOrigins: readonly string[]): URL {
   const base = redirectTo ?? appOrigins[0];
   if (base === undefined) {
     throw new HttpError(
       'validation_failed',
       'redirectTo: required, since the server has no app origin configured (PLINTH_CORS_ORIGINS).',
-      {
-        field: 'redirectTo',
-      },
+      { field: 'redirectTo' },
     );
   }
   const url = new URL(base);
@@ -37,6 +29,19 @@ export function emailLink(
       },
     );
   }
+  return url;
+}
+
+/**
+ * The link an email carries: the checked base with the token and its type in the query.
+ *
+ * @example
+ * ```ts
+ * emailLink(base, 'verify_email', token); // 'https://app.example.com/welcome?type=verify_email&token=ot_…'
+ * ```
+ */
+export function emailLink(base: URL, type: string, token: string): string {
+  const url = new URL(base);
   url.searchParams.set('type', type);
   url.searchParams.set('token', token);
   return url.href;

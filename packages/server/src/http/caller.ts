@@ -1,3 +1,5 @@
+import type { PublicUser } from '../accounts/public-user.js';
+
 /** Who made a request, as the route's auth guard established it. */
 export type Caller =
   | { readonly kind: 'anonymous' }
@@ -7,16 +9,8 @@ export type Caller =
       readonly userId: string;
       readonly sessionId: string;
       /** The user's public record, read with the session check in the same query. */
-      readonly profile?: UserProfile;
+      readonly profile?: PublicUser;
     };
-
-/** A user's public record, as the auth routes show it. */
-export interface UserProfile {
-  readonly id: string;
-  readonly email: string;
-  readonly emailVerified: boolean;
-  readonly createdAt: string;
-}
 
 /** A signed-in user. */
 export type UserCaller = Extract<Caller, { kind: 'user' }>;

@@ -9,9 +9,9 @@
  * if (!isTrustedOrigin(request, appOrigins)) throw new HttpError('origin_rejected', '…');
  * ```
  */
-export function isTrustedOrigin(request: Request, appOrigins: ReadonlySet<string>): boolean {
+export function isTrustedOrigin(request: Request, appOrigins: readonly string[]): boolean {
   const origin = request.headers.get('origin');
-  if (origin !== null) return origin === new URL(request.url).origin || appOrigins.has(origin);
+  if (origin !== null) return origin === new URL(request.url).origin || appOrigins.includes(origin);
   const site = request.headers.get('sec-fetch-site');
   if (site !== null) return site === 'same-origin' || site === 'none';
   return true;

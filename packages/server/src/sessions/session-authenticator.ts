@@ -15,14 +15,13 @@ import type { SessionService } from './session-service.js';
  * ```
  */
 export function sessionAuthenticator(sessions: SessionService, cookies: CookieSettings, appOrigins: readonly string[]) {
-  const trusted = new Set(appOrigins);
   const { access } = cookieNames(cookies);
   return async (request: Request): Promise<UserCaller | undefined> => {
     const authorization = request.headers.get('authorization');
     if (authorization?.startsWith('Bearer ')) return sessions.authenticate(authorization.slice(7).trim());
     const token = readCookie(request.headers.get('cookie'), access);
     if (token === undefined) return undefined;
-    if (request.method !== 'GET' && request.method !== 'HEAD') assertTrustedOrigin(request, trusted);
+    if (request.method !== 'GET' && request.method !== 'HEAD') assertTrustedOrigin(request, appOrigins);
     return sessions.authenticate(token);
   };
 }
@@ -32,10 +31,10 @@ export function sessionAuthenticator(sessions: SessionService, cookies: CookieSe
  *
  * @example
  * ```ts
- * assertTrustedOrigin(request, new Set(['https://app.example.com']));
+ * assertTrustedOrigin(request, ['https://app.example.com']);
  * ```
  */
-export function assertTrustedOrigin(request: Request, trusted: ReadonlySet<string>): void {
+export function assertTrustedOrigin(request: Request, trusted: readonly string[]): void {
   if (!isTrustedOrigin(request, trusted)) {
     throw new HttpError(
       'origin_rejected',

@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import { publicUser, type UserRow, userColumns } from '../accounts/public-user.js';
 import type { AccessTokens } from '../auth/access-token.js';
 import { createOpaqueToken, hashOpaqueToken } from '../auth/opaque-token.js';
 import type { Database, Queryable } from '../database/database.js';
@@ -154,24 +155,15 @@ export function createSessionService(options: SessionServiceOptions) {
     async authenticate(accessToken: string): Promise<UserCaller | undefined> {
       const verified = await accessTokens.verify(accessToken);
       if (!verified.ok) return undefined;
-      const [row] = await database.query<{
-        id: string;
-        email: string;
-        email_verified_at: Date | string | null;
-        created_at: Date | string;
-      }>(
-        `SELECT u.id, u.email, u.email_verified_at, u.created_at
-           FROM plinth.sessions s JOIN plinth.users u ON u.id = s.user_id
-          WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND s.not_after > now()`,
+      const [row] = await database.query<UserRow>(
+        `SELECT ${userColumns} FROM plinth.users
+          WHERE id = $2 AND EXISTS (
+            SELECT 1 FROM plinth.sessions s
+             WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND s.not_after > now())`,
         [verified.claims.sid, verified.claims.sub],
       );
       if (!row) return undefined;
-      const profile = {
-        id: row.id,
-        email: row.email,
-        emailVerified: row.email_verified_at !== null,
-        createdAt: new Date(row.created_at).toISOString(),
-      };
+      const profile = publicUser(row);
       return { kind: 'user', userId: verified.claims.sub, sessionId: verified.claims.sid, profile };
     },
 

@@ -1,5 +1,5 @@
 import { confirmPasswordResetRoute, requestPasswordResetRoute, updatePasswordRoute } from '@plinth/protocol';
-import { emailLink } from '../../accounts/email-links.js';
+import { emailLink, emailLinkBase } from '../../accounts/email-links.js';
 import { consumeOneTimeToken, issueOneTimeToken } from '../../accounts/one-time-tokens.js';
 import { audit } from '../../audit/audit-log.js';
 import { HttpError } from '../../http/http-error.js';
@@ -38,7 +38,7 @@ export const updatePasswordHandler = defineHandler(
 /** `POST /v1/auth/recover`: emails a reset link if the account exists; answers the same either way. */
 export const requestPasswordResetHandler = defineHandler(requestPasswordResetRoute, async ({ input, services }) => {
   const { auth, database, logger } = services;
-  emailLink(input.redirectTo, auth.appOrigins, 'reset_password', 'check');
+  const base = emailLinkBase(input.redirectTo, auth.appOrigins);
   const [user] = await database.query<{ id: string }>(
     'SELECT id FROM plinth.users WHERE lower(email) = lower($1) AND disabled_at IS NULL',
     [input.email],
@@ -48,7 +48,7 @@ export const requestPasswordResetHandler = defineHandler(requestPasswordResetRou
     deliverLater(auth.mailer, logger, {
       to: input.email,
       subject: 'Reset your password',
-      text: `Set a new password with this link (it works once, for 10 minutes):\n\n${emailLink(input.redirectTo, auth.appOrigins, 'reset_password', token)}\n\nIf you did not ask for this, ignore this message.\n`,
+      text: `Set a new password with this link (it works once, for 10 minutes):\n\n${emailLink(base, 'reset_password', token)}\n\nIf you did not ask for this, ignore this message.\n`,
     });
   }
   return { accepted: true as const };

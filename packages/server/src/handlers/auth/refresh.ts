@@ -17,7 +17,7 @@ export const refreshHandler = defineHandler(refreshRoute, async ({ input, reques
   const mode = input.mode ?? (input.refreshToken === undefined && fromCookie !== undefined ? 'cookie' : 'token');
   if (token === undefined)
     throw new HttpError('unauthenticated', 'No refresh token: send it in the body, or sign in first.');
-  if (input.refreshToken === undefined) assertTrustedOrigin(request, new Set(auth.appOrigins));
+  if (input.refreshToken === undefined) assertTrustedOrigin(request, auth.appOrigins);
   const result = await auth.sessions.refresh(token);
   if ('refused' in result) {
     if (result.refused === 'reused') await audit(database, 'auth.refresh_reuse', { requestId });

@@ -1,42 +1,8 @@
+import { type PublicUser, publicUser, type UserRow, userColumns } from '../../accounts/public-user.js';
 import type { Database } from '../../database/database.js';
 import { clearedSessionCookies, sessionCookies } from '../../sessions/session-cookies.js';
 import type { IssuedSession } from '../../sessions/session-service.js';
 import type { AuthServices } from '../define-handler.js';
-
-/** A user as the auth routes return them. */
-export interface PublicUser {
-  id: string;
-  email: string;
-  emailVerified: boolean;
-  createdAt: string;
-}
-
-interface UserRow {
-  id: string;
-  email: string;
-  email_verified_at: Date | string | null;
-  created_at: Date | string;
-}
-
-/** The user row the auth routes read. */
-export const userColumns = 'id, email, email_verified_at, created_at';
-
-/**
- * A user row as the wire contract shows it.
- *
- * @example
- * ```ts
- * publicUser(row); // { id, email, emailVerified: true, createdAt: '2026-…Z' }
- * ```
- */
-export function publicUser(row: UserRow): PublicUser {
-  return {
-    id: row.id,
-    email: row.email,
-    emailVerified: row.email_verified_at !== null,
-    createdAt: new Date(row.created_at).toISOString(),
-  };
-}
 
 /**
  * Loads a user for an answer.

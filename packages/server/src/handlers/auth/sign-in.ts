@@ -1,9 +1,10 @@
 import { signInRoute } from '@plinth/protocol';
+import { publicUser, type UserRow, userColumns } from '../../accounts/public-user.js';
 import { audit } from '../../audit/audit-log.js';
 import { HttpError } from '../../http/http-error.js';
 import { accountRateLimitKey, ruleFor } from '../../rate-limit/rate-limit-rules.js';
 import { defineHandler } from '../define-handler.js';
-import { publicUser, sessionAnswer, userColumns } from './session-answer.js';
+import { sessionAnswer } from './session-answer.js';
 
 // One message for every failure, so it cannot tell an unknown email from a wrong password.
 const refused = () =>
@@ -26,11 +27,10 @@ export const signInHandler = defineHandler(signInRoute, async ({ input, services
       { 'retry-after': String(perAccount.retryAfterSeconds) },
     );
   }
-  const [row] = await database.query<
-    Parameters<typeof publicUser>[0] & { password_hash: string | null; disabled_at: unknown }
-  >(`SELECT ${userColumns}, password_hash, disabled_at FROM plinth.users WHERE lower(email) = lower($1)`, [
-    input.email,
-  ]);
+  const [row] = await database.query<UserRow & { password_hash: string | null; disabled_at: unknown }>(
+    `SELECT ${userColumns}, password_hash, disabled_at FROM plinth.users WHERE lower(email) = lower($1)`,
+    [input.email],
+  );
   if (!row?.password_hash) {
     // Same cost as a real check: timing must not reveal that the account does not exist.
     await auth.passwords.verifyDummy(input.password);

@@ -1,5 +1,5 @@
 import { signUpRoute } from '@plinth/protocol';
-import { emailLink } from '../../accounts/email-links.js';
+import { emailLink, emailLinkBase } from '../../accounts/email-links.js';
 import { issueOneTimeToken } from '../../accounts/one-time-tokens.js';
 import { audit } from '../../audit/audit-log.js';
 import { deliverLater } from '../../mail/deliver-later.js';
@@ -14,7 +14,8 @@ import { assertAcceptablePassword } from './password-rules.js';
 export const signUpHandler = defineHandler(signUpRoute, async ({ input, services, requestId }) => {
   assertAcceptablePassword(input.password, 'password');
   const { auth, database, logger } = services;
-  const link = (token: string) => emailLink(input.redirectTo, auth.appOrigins, 'verify_email', token);
+  // Checked before anything else, for known and unknown emails alike.
+  const base = emailLinkBase(input.redirectTo, auth.appOrigins);
   const hash = await auth.passwords.hash(input.password);
   const created = await database.transaction(async (tx) => {
     const [user] = await tx.query<{ id: string }>(
@@ -30,7 +31,7 @@ export const signUpHandler = defineHandler(signUpRoute, async ({ input, services
     deliverLater(auth.mailer, logger, {
       to: input.email,
       subject: 'Confirm your email',
-      text: `Confirm your email to finish signing up (the link works once, for 10 minutes):\n\n${link(created.token)}\n`,
+      text: `Confirm your email to finish signing up (the link works once, for 10 minutes):\n\n${emailLink(base, 'verify_email', created.token)}\n`,
     });
   } else {
     deliverLater(auth.mailer, logger, {
