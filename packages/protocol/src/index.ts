@@ -81,6 +81,35 @@ export {
   verifyEmailSchemas,
   verifyMagicLinkSchemas,
 } from './routes/auth.schemas.js';
+export { batchRoute, queryRoute, schemaRoute, sqlRoute } from './routes/data.js';
+export {
+  batchRequestSchema,
+  batchResponseSchema,
+  batchSchemas,
+  batchStepSchema,
+  type Condition,
+  conditionSchema,
+  type DatabaseSchema,
+  type FilterOperator,
+  filterOperators,
+  type JsonValue,
+  orderSchema,
+  type QueryRequest,
+  type QueryResponse,
+  queryRequestSchema,
+  queryResponseSchema,
+  querySchemas,
+  resultColumnSchema,
+  type SqlRequest,
+  type SqlResponse,
+  schemaColumnSchema,
+  schemaResponseSchema,
+  schemaSchemas,
+  schemaTableSchema,
+  sqlRequestSchema,
+  sqlResponseSchema,
+  sqlSchemas,
+} from './routes/data.schemas.js';
 export { healthRoute } from './routes/health.js';
 export { healthSchemas } from './routes/health.schemas.js';
 export { describeIssue, issueField, type SchemaIssue } from './schema-issues.js';

@@ -1,6 +1,8 @@
 import { type RouteWithSchemas, withSchemas } from './route.js';
 import * as auth from './routes/auth.js';
 import * as authSchemas from './routes/auth.schemas.js';
+import * as data from './routes/data.js';
+import * as dataSchemas from './routes/data.schemas.js';
 import { healthRoute } from './routes/health.js';
 import { healthSchemas } from './routes/health.schemas.js';
 
@@ -27,6 +29,10 @@ export const routeTable: readonly RouteWithSchemas[] = /* @__PURE__ */ Object.fr
   withSchemas(auth.verifyEmailRoute, authSchemas.verifyEmailSchemas),
   withSchemas(auth.listSessionsRoute, authSchemas.listSessionsSchemas),
   withSchemas(auth.revokeSessionRoute, authSchemas.revokeSessionSchemas),
+  withSchemas(data.queryRoute, dataSchemas.querySchemas),
+  withSchemas(data.sqlRoute, dataSchemas.sqlSchemas),
+  withSchemas(data.batchRoute, dataSchemas.batchSchemas),
+  withSchemas(data.schemaRoute, dataSchemas.schemaSchemas),
 ]);
 
 /**

@@ -10,6 +10,11 @@ export const wireHeaders = {
   /** Sent on retry-safe POSTs so the server can answer a retried request from its first run. */
   idempotencyKey: 'idempotency-key',
   retryAfter: 'retry-after',
+  /**
+   * On a service call: the access token of the user the server should act as. The statement
+   * then runs under row-level security with that user's claims (`auth.uid()`).
+   */
+  actAs: 'x-plinth-act-as',
 } as const;
 
 /** Readable prefixes that tell, at a glance, which kind of key a string is. */

@@ -1,0 +1,42 @@
+import { defineRoute } from '../route.js';
+import type * as schemas from './data.schemas.js';
+
+// Every data route needs the service key: the browser never queries directly (DESIGN.md §1).
+// A service call may act as a user by also sending the user's access token in
+// `wireHeaders.actAs`; the statement then runs under row-level security with that user's claims.
+
+/** `POST /v1/query`: one query AST → one parameterised statement. */
+export const queryRoute = /* @__PURE__ */ defineRoute<typeof schemas.querySchemas>({
+  name: 'from',
+  method: 'POST',
+  path: '/v1/query',
+  auth: 'service',
+  scope: 'data:write',
+});
+
+/** `POST /v1/sql`: one statement built by the `sql` tag, values as parameters only. */
+export const sqlRoute = /* @__PURE__ */ defineRoute<typeof schemas.sqlSchemas>({
+  name: 'sql',
+  method: 'POST',
+  path: '/v1/sql',
+  auth: 'service',
+  scope: 'data:write',
+});
+
+/** `POST /v1/batch`: queries and statements in one transaction, all or nothing. */
+export const batchRoute = /* @__PURE__ */ defineRoute<typeof schemas.batchSchemas>({
+  name: 'batch',
+  method: 'POST',
+  path: '/v1/batch',
+  auth: 'service',
+  scope: 'data:write',
+});
+
+/** `GET /v1/schema`: the exposed tables and columns, for `plinth gen types`. */
+export const schemaRoute = /* @__PURE__ */ defineRoute<typeof schemas.schemaSchemas>({
+  name: 'schema',
+  method: 'GET',
+  path: '/v1/schema',
+  auth: 'service',
+  scope: 'data:read',
+});
