@@ -11,8 +11,9 @@ export const wireHeaders = {
   idempotencyKey: 'idempotency-key',
   retryAfter: 'retry-after',
   /**
-   * On a service call: the access token of the user the server should act as. The statement
-   * then runs under row-level security with that user's claims (`auth.uid()`).
+   * On a service call: the access token of the user the server should act as, or `anon` for
+   * nobody signed in. The statement then runs under row-level security with that user's claims
+   * (`auth.uid()`), or as the anonymous role. Without it, a service call runs as the service role.
    */
   actAs: 'x-plinth-act-as',
 } as const;
