@@ -38,6 +38,22 @@ export {
 } from './route.js';
 export { auditRoutes, routeTable } from './route-table.js';
 export {
+  adminDeleteUserRoute,
+  adminListSessionsRoute,
+  adminRevokeSessionRoute,
+  adminUpdateUserRoute,
+} from './routes/admin.js';
+export {
+  type AdminSession,
+  type AdminUser,
+  adminDeleteUserSchemas,
+  adminListSessionsSchemas,
+  adminRevokeSessionSchemas,
+  adminSessionSchema,
+  adminUpdateUserSchemas,
+  adminUserSchema,
+} from './routes/admin.schemas.js';
+export {
   confirmPasswordResetRoute,
   exchangeCodeRoute,
   getMeRoute,

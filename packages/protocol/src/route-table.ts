@@ -1,4 +1,6 @@
 import { type RouteWithSchemas, withSchemas } from './route.js';
+import * as admin from './routes/admin.js';
+import * as adminSchemas from './routes/admin.schemas.js';
 import * as auth from './routes/auth.js';
 import * as authSchemas from './routes/auth.schemas.js';
 import * as data from './routes/data.js';
@@ -29,6 +31,10 @@ export const routeTable: readonly RouteWithSchemas[] = /* @__PURE__ */ Object.fr
   withSchemas(auth.verifyEmailRoute, authSchemas.verifyEmailSchemas),
   withSchemas(auth.listSessionsRoute, authSchemas.listSessionsSchemas),
   withSchemas(auth.revokeSessionRoute, authSchemas.revokeSessionSchemas),
+  withSchemas(admin.adminListSessionsRoute, adminSchemas.adminListSessionsSchemas),
+  withSchemas(admin.adminRevokeSessionRoute, adminSchemas.adminRevokeSessionSchemas),
+  withSchemas(admin.adminUpdateUserRoute, adminSchemas.adminUpdateUserSchemas),
+  withSchemas(admin.adminDeleteUserRoute, adminSchemas.adminDeleteUserSchemas),
   withSchemas(data.queryRoute, dataSchemas.querySchemas),
   withSchemas(data.sqlRoute, dataSchemas.sqlSchemas),
   withSchemas(data.batchRoute, dataSchemas.batchSchemas),

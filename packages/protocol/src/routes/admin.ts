@@ -1,0 +1,42 @@
+import { defineRoute } from '../route.js';
+import type * as schemas from './admin.schemas.js';
+
+// Administration runs on the app's server with the service key (or an API key with the `admin`
+// scope), never in a browser.
+
+/** `GET /v1/admin/users/:userId/sessions`: a user's active sessions, newest first. */
+export const adminListSessionsRoute = /* @__PURE__ */ defineRoute<typeof schemas.adminListSessionsSchemas>({
+  name: 'admin.listSessions',
+  method: 'GET',
+  path: '/v1/admin/users/:userId/sessions',
+  auth: 'service',
+  scope: 'admin',
+});
+
+/** `DELETE /v1/admin/users/:userId/sessions/:id`: ends one of a user's sessions. */
+export const adminRevokeSessionRoute = /* @__PURE__ */ defineRoute<typeof schemas.adminRevokeSessionSchemas>({
+  name: 'admin.revokeSession',
+  method: 'DELETE',
+  path: '/v1/admin/users/:userId/sessions/:id',
+  auth: 'service',
+  scope: 'admin',
+});
+
+/** `PATCH /v1/admin/users/:userId`: disables (revoking every session) or enables an account. */
+export const adminUpdateUserRoute = /* @__PURE__ */ defineRoute<typeof schemas.adminUpdateUserSchemas>({
+  name: 'admin.updateUser',
+  method: 'PATCH',
+  path: '/v1/admin/users/:userId',
+  auth: 'service',
+  scope: 'admin',
+  idempotent: true,
+});
+
+/** `DELETE /v1/admin/users/:userId`: deletes an account; its sessions end with it. */
+export const adminDeleteUserRoute = /* @__PURE__ */ defineRoute<typeof schemas.adminDeleteUserSchemas>({
+  name: 'admin.deleteUser',
+  method: 'DELETE',
+  path: '/v1/admin/users/:userId',
+  auth: 'service',
+  scope: 'admin',
+});
