@@ -16,6 +16,7 @@ import type { RateLimiter, RateRule } from './rate-limit/rate-limiter.js';
 import { createRedisRateLimiter } from './rate-limit/redis-rate-limiter.js';
 import { loadServerSecrets } from './sessions/server-secrets.js';
 import { sessionAuthenticator } from './sessions/session-authenticator.js';
+import { authChangesChannel, createSessionCheckCache } from './sessions/session-check-cache.js';
 import { createSessionService } from './sessions/session-service.js';
 
 /** What the services are built from. */
@@ -43,6 +44,8 @@ export interface ServiceSettings {
   rateLimiter?: RateLimiter;
   /** Rate rules by route name, laid over the defaults. */
   rateRules?: Readonly<Record<string, RateRule>>;
+  /** How long a successful session check is remembered, in ms; 0 turns it off. Default 2000. */
+  sessionCheckTtlMs?: number;
   /** OAuth providers and the redirect allow-list; none by default (every OAuth sign-in refused). */
   oauth?: OAuthOptions | undefined;
   /**
@@ -79,11 +82,23 @@ export async function createServerServices(settings: ServiceSettings): Promise<{
     ttlSeconds: settings.accessTokenTtlSeconds ?? 900,
   });
   const absoluteLifetimeSeconds = 30 * 24 * 3600;
+  const ttlMs = settings.sessionCheckTtlMs ?? 2000;
+  const checkCache = ttlMs > 0 ? createSessionCheckCache({ ttlMs }) : undefined;
+  if (checkCache) {
+    // Every instance hears every revocation; until the channel is up, nothing is remembered.
+    await database.listen(
+      authChangesChannel,
+      (payload) => checkCache.applyNotification(payload),
+      () => checkCache.setLive(true),
+    );
+    checkCache.setLive(true);
+  }
   const sessions = createSessionService({
     database,
     accessTokens,
     refreshSecret: secrets.refreshSecret,
     absoluteLifetimeSeconds,
+    ...(checkCache ? { checkCache } : {}),
   });
   const mailer =
     settings.mailer ??

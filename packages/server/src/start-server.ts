@@ -46,6 +46,12 @@ export interface StartServerOptions {
   trustedProxyHeader?: string;
   /** Rate rules by route name over the defaults (see rate-limit-rules.ts). */
   rateRules?: Readonly<Record<string, RateRule>>;
+  /**
+   * How long a successful session check is remembered, in ms (default 2000; 0 turns it off).
+   * Revocations on any instance reach it at once through the database's notifications; see
+   * docs/server.md, "Session checks".
+   */
+  sessionCheckTtlMs?: number;
   /** `__Host-` + Secure session cookies (default true). Off only for plain http off localhost. */
   secureCookies?: boolean;
   /**
@@ -114,6 +120,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     redisUrl: options.redisUrl ?? process.env.REDIS_URL,
     rateLimitKeyPrefix: options.rateLimitKeyPrefix,
     ...(options.rateRules ? { rateRules: options.rateRules } : {}),
+    ...(options.sessionCheckTtlMs === undefined ? {} : { sessionCheckTtlMs: options.sessionCheckTtlMs }),
     ...(options.mailer ? { mailer: options.mailer } : {}),
     ...(options.secureCookies === undefined ? {} : { secureCookies: options.secureCookies }),
     ...(options.oauth ? { oauth: options.oauth } : {}),

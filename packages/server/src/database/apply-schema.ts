@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { Queryable } from './database.js';
 
 /** Bumped whenever a file under schema/ changes. */
-export const schemaVersion = 3;
+export const schemaVersion = 4;
 
 /**
  * The folder of Plinth's declarative schema: `schema/` at the package root, found by walking up

@@ -1,6 +1,27 @@
+/** A result column as the driver describes it: its name and its Postgres type's oid. */
+export interface ResultField {
+  readonly name: string;
+  readonly typeOid: number;
+}
+
+/** Everything one statement answered: rows, their columns, the command tag and its row count. */
+export interface StatementResult {
+  readonly rows: Record<string, unknown>[];
+  readonly fields: readonly ResultField[];
+  /** The command tag's verb: `SELECT`, `INSERT`, `CREATE`, … (empty when the driver gives none). */
+  readonly command: string;
+  /** Rows returned by a SELECT or touched by a change, from the command tag. */
+  readonly rowCount: number;
+}
+
 /** Runs parameterised SQL. Values are always bound parameters, never spliced into text. */
 export interface Queryable {
   query<Row = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<Row[]>;
+  /**
+   * Runs exactly one statement (the extended protocol refuses several) and answers its columns
+   * and command tag too: the data API's statements, whose text varies per request, so unprepared.
+   */
+  run(text: string, params?: readonly unknown[]): Promise<StatementResult>;
   /** Runs a script of several statements, without parameters (schema files). */
   execScript(sql: string): Promise<void>;
 }
@@ -14,6 +35,13 @@ export interface Database extends Queryable {
   readonly kind: 'pglite' | 'postgres';
   /** Runs `work` in one transaction: committed if it resolves, rolled back if it throws. */
   transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T>;
+  /**
+   * Calls `onMessage` with the payload of every `NOTIFY` on `channel`, whichever connection or
+   * server instance sent it. `onConnected` runs each time the listening connection is
+   * established again: messages sent while it was down are lost, so listeners start afresh.
+   * Resolves, once listening, to a function that stops.
+   */
+  listen(channel: string, onMessage: (payload: string) => void, onConnected?: () => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 

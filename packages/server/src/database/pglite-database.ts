@@ -5,6 +5,15 @@ import { type Database, type Queryable, serverRole } from './database.js';
 
 const queryable = (db: PGlite | Transaction): Queryable => ({
   query: async <Row>(text: string, params: readonly unknown[] = []) => (await db.query<Row>(text, [...params])).rows,
+  run: async (text: string, params: readonly unknown[] = []) => {
+    const result = await db.query<Record<string, unknown>>(text, [...params]);
+    return {
+      rows: result.rows,
+      fields: result.fields.map((field) => ({ name: field.name, typeOid: field.dataTypeID })),
+      command: result.command ?? '',
+      rowCount: result.rowCount ?? result.affectedRows ?? result.rows.length,
+    };
+  },
   execScript: async (sql: string) => {
     await db.exec(sql);
   },
@@ -30,6 +39,9 @@ export async function openPgliteDatabase(location: 'memory' | string): Promise<D
     kind: 'pglite',
     ...queryable(db),
     transaction: (work) => db.transaction((tx) => work(queryable(tx))),
+    // One process owns an embedded database, so its notifications arrive before the statement
+    // that sent them resolves, and the connection never drops.
+    listen: async (channel, onMessage) => db.listen(channel, onMessage),
     close: () => db.close(),
   };
 }

@@ -9,6 +9,20 @@ const queryable = (sql: Sql): Queryable => ({
   // parsed and planned once per connection instead of on every request.
   query: async <Row>(text: string, params: readonly unknown[] = []) =>
     (await sql.unsafe(text, params as postgres.ParameterOrJSON<never>[], { prepare: true })) as unknown as Row[],
+  run: async (text: string, params: readonly unknown[] = []) => {
+    // simple: false keeps the extended protocol even without parameters, so a text holding
+    // several statements is refused by PostgreSQL instead of run in one go.
+    const result = await sql.unsafe(text, params as postgres.ParameterOrJSON<never>[], {
+      prepare: false,
+      simple: false,
+    } as postgres.UnsafeQueryOptions);
+    return {
+      rows: [...result] as Record<string, unknown>[],
+      fields: (result.columns ?? []).map((column) => ({ name: column.name, typeOid: column.type })),
+      command: result.command ?? '',
+      rowCount: result.count ?? result.length,
+    };
+  },
   execScript: async (script: string) => {
     await sql.unsafe(script).simple();
   },
@@ -37,6 +51,12 @@ export async function openPostgresDatabase(url: string, options: { max?: number 
     kind: 'postgres',
     ...queryable(sql),
     transaction: (work) => sql.begin((tx) => work(queryable(tx))) as never,
+    // postgres.js keeps one connection for LISTEN, reconnects it by itself, and calls the third
+    // argument on every (re)connect.
+    listen: async (channel, onMessage, onConnected) => {
+      const { unlisten } = await sql.listen(channel, onMessage, onConnected);
+      return unlisten;
+    },
     close: () => sql.end({ timeout: 5 }),
   };
 }

@@ -179,7 +179,8 @@ export async function redeemOAuthCode(
   sessions: SessionService,
   presented: { code: string; codeVerifier: string },
 ): Promise<Redemption> {
-  return database.transaction(async (tx): Promise<Redemption> => {
+  let revokedSessionId: string | undefined;
+  const redemption = await database.transaction(async (tx): Promise<Redemption> => {
     const [row] = await tx.query<{
       user_id: string;
       provider: string;
@@ -200,13 +201,10 @@ export async function redeemOAuthCode(
     if (!row) return { ok: false, refused: 'unknown' };
     if (row.used_at !== null) {
       const revoked = row.session_id
-        ? await tx.query(
-            `UPDATE plinth.sessions SET revoked_at = now(), revoked_reason = 'oauth_code_replay'
-              WHERE id = $1 AND revoked_at IS NULL RETURNING id`,
-            [row.session_id],
-          )
-        : [];
-      return { ok: false, refused: 'replayed', userId: row.user_id, revokedSession: revoked.length > 0 };
+        ? await sessions.revokeOne(row.session_id, 'oauth_code_replay', undefined, tx)
+        : false;
+      if (revoked && row.session_id) revokedSessionId = row.session_id;
+      return { ok: false, refused: 'replayed', userId: row.user_id, revokedSession: revoked };
     }
     if (!row.live) return { ok: false, refused: 'expired', userId: row.user_id };
     const pkce = { codeVerifier: presented.codeVerifier, codeChallenge: row.code_challenge };
@@ -220,6 +218,9 @@ export async function redeemOAuthCode(
     ]);
     return { ok: true, userId: row.user_id, provider: row.provider, issued };
   });
+  // After the commit, so no session check racing the revocation is remembered past it.
+  if (revokedSessionId !== undefined) sessions.changed({ sessionId: revokedSessionId });
+  return redemption;
 }
 
 /**

@@ -4,6 +4,7 @@ import type { AccessTokens } from '../auth/access-token.js';
 import { createOpaqueToken, hashOpaqueToken } from '../auth/opaque-token.js';
 import type { Database, Queryable } from '../database/database.js';
 import type { UserCaller } from '../http/caller.js';
+import type { SessionCheckCache } from './session-check-cache.js';
 
 /** What a client gets when a session starts or is refreshed. */
 export interface IssuedSession {
@@ -26,6 +27,8 @@ export interface SessionServiceOptions {
   reuseGraceSeconds?: number;
   /** The absolute lifetime of a session, however often it is refreshed. Default 30 days. */
   absoluteLifetimeSeconds?: number;
+  /** Remembers recent session checks; every revocation below forgets what it affects. */
+  checkCache?: SessionCheckCache;
 }
 
 interface TokenRow {
@@ -36,6 +39,7 @@ interface TokenRow {
   revoked_at: Date | string | null;
   not_after: Date | string;
   now: Date | string;
+  disabled: boolean;
 }
 
 const epochSeconds = (value: Date | string) => Math.floor(new Date(value).getTime() / 1000);
@@ -57,7 +61,7 @@ const refreshPrefix = 'rt_';
  * ```
  */
 export function createSessionService(options: SessionServiceOptions) {
-  const { database, accessTokens, refreshSecret } = options;
+  const { database, accessTokens, refreshSecret, checkCache } = options;
   const grace = options.reuseGraceSeconds ?? 10;
   const lifetime = options.absoluteLifetimeSeconds ?? 30 * 24 * 3600;
 
@@ -109,16 +113,19 @@ export function createSessionService(options: SessionServiceOptions) {
 
     /** Trades a refresh token for the next one: rotation, grace-window repeat, or family revocation. */
     async refresh(refreshToken: string): Promise<IssuedSession | { refused: RefreshRefusal }> {
-      return database.transaction(async (tx) => {
+      let revokedSession: string | undefined;
+      const outcome = await database.transaction(async (tx) => {
         const [row] = await tx.query<TokenRow>(
-          `SELECT t.session_id, s.user_id, t.generation, t.used_at, s.revoked_at, s.not_after, now() AS now
+          `SELECT t.session_id, s.user_id, t.generation, t.used_at, s.revoked_at, s.not_after, now() AS now,
+                  u.disabled_at IS NOT NULL AS disabled
              FROM plinth.refresh_tokens t JOIN plinth.sessions s ON s.id = t.session_id
+             JOIN plinth.users u ON u.id = s.user_id
             WHERE t.token_hash = $1
               FOR UPDATE OF t, s`,
           [hashOpaqueToken(refreshToken)],
         );
         if (!row) return { refused: 'unknown' as const };
-        if (row.revoked_at !== null) return { refused: 'revoked' as const };
+        if (row.revoked_at !== null || row.disabled) return { refused: 'revoked' as const };
         const now = epochSeconds(row.now);
         if (epochSeconds(row.not_after) <= now) return { refused: 'expired' as const };
         const successor = successorOf(refreshToken);
@@ -126,6 +133,7 @@ export function createSessionService(options: SessionServiceOptions) {
           if (now - epochSeconds(row.used_at) > grace) {
             // A token used long ago came back: it was stolen, or the thief already used it.
             await revokeFamily(tx, row.session_id, 'refresh_token_reuse');
+            revokedSession = row.session_id;
             return { refused: 'reused' as const };
           }
           const [next] = await tx.query<{ issued_at: Date | string }>(
@@ -146,6 +154,9 @@ export function createSessionService(options: SessionServiceOptions) {
         if (!next) throw new Error('refresh token insert returned nothing');
         return answer(row.user_id, row.session_id, successor, epochSeconds(next.issued_at));
       });
+      // After the commit: a check that read the session before it could otherwise be remembered.
+      if (revokedSession !== undefined) checkCache?.forgetSession(revokedSession);
+      return outcome;
     },
 
     /**
@@ -153,18 +164,23 @@ export function createSessionService(options: SessionServiceOptions) {
      * revocation check and the user's record are one query: every session request pays it.
      */
     async authenticate(accessToken: string): Promise<UserCaller | undefined> {
+      const remembered = checkCache?.recall(accessToken);
+      if (remembered !== undefined) return remembered;
       const verified = await accessTokens.verify(accessToken);
       if (!verified.ok) return undefined;
+      const readAt = checkCache?.epoch() ?? 0;
       const [row] = await database.query<UserRow>(
         `SELECT ${userColumns} FROM plinth.users
-          WHERE id = $2 AND EXISTS (
+          WHERE id = $2 AND disabled_at IS NULL AND EXISTS (
             SELECT 1 FROM plinth.sessions s
              WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND s.not_after > now())`,
         [verified.claims.sid, verified.claims.sub],
       );
       if (!row) return undefined;
       const profile = publicUser(row);
-      return { kind: 'user', userId: verified.claims.sub, sessionId: verified.claims.sid, profile };
+      const caller: UserCaller = { kind: 'user', userId: verified.claims.sub, sessionId: verified.claims.sid, profile };
+      checkCache?.remember(accessToken, caller, verified.claims.exp * 1000, readAt);
+      return caller;
     },
 
     /** Revokes this session, the user's other sessions, or all of them; returns how many. */
@@ -175,7 +191,32 @@ export function createSessionService(options: SessionServiceOptions) {
           WHERE user_id = $1 AND revoked_at IS NULL AND ${condition} RETURNING id`,
         [caller.userId, caller.sessionId, reason],
       );
+      checkCache?.forgetUser(caller.userId);
       return rows.length;
+    },
+
+    /**
+     * Revokes one session, only if it belongs to `userId` when that is given; true if it was
+     * active.
+     */
+    async revokeOne(sessionId: string, reason: string, userId?: string, within?: Queryable): Promise<boolean> {
+      const rows = await (within ?? database).query(
+        `UPDATE plinth.sessions SET revoked_at = now(), revoked_reason = $2
+          WHERE id = $1 AND revoked_at IS NULL AND ($3::uuid IS NULL OR user_id = $3) RETURNING id`,
+        [sessionId, reason, userId ?? null],
+      );
+      if (within === undefined) checkCache?.forgetSession(sessionId);
+      return rows.length > 0;
+    },
+
+    /**
+     * Forgets remembered session checks of a user whose record changed (verified, disabled,
+     * deleted), or of one session revoked inside a caller's transaction. Call it after the
+     * change committed.
+     */
+    changed(change: { userId: string } | { sessionId: string }): void {
+      if ('userId' in change) checkCache?.forgetUser(change.userId);
+      else checkCache?.forgetSession(change.sessionId);
     },
 
     /** Revokes every session of a user (password change or reset, disable, delete). */
@@ -184,6 +225,7 @@ export function createSessionService(options: SessionServiceOptions) {
         'UPDATE plinth.sessions SET revoked_at = now(), revoked_reason = $2 WHERE user_id = $1 AND revoked_at IS NULL RETURNING id',
         [userId, reason],
       );
+      checkCache?.forgetUser(userId);
       return rows.length;
     },
   };

@@ -35,6 +35,7 @@ export const verifyMagicLinkHandler = defineHandler(verifyMagicLinkRoute, async 
   await database.query('UPDATE plinth.users SET email_verified_at = coalesce(email_verified_at, now()) WHERE id = $1', [
     userId,
   ]);
+  auth.sessions.changed({ userId });
   const user = await loadUser(database, userId);
   if (!user) throw new HttpError('invalid_credentials', 'This link is invalid, used, or expired; ask for a new one.');
   const issued = await auth.sessions.start(userId);

@@ -28,17 +28,13 @@ export const revokeSessionHandler = defineHandler(
   revokeSessionRoute,
   async ({ input, caller, services, requestId }) => {
     if (caller.kind !== 'user') throw new HttpError('unauthenticated', 'Sign in first.');
-    const rows = await services.database.query(
-      `UPDATE plinth.sessions SET revoked_at = now(), revoked_reason = 'revoked_by_user'
-      WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL RETURNING id`,
-      [input.id, caller.userId],
-    );
-    if (rows.length > 0)
+    const revoked = await services.auth.sessions.revokeOne(input.id, 'revoked_by_user', caller.userId);
+    if (revoked)
       await audit(services.database, 'auth.sign_out', {
         userId: caller.userId,
         requestId,
         details: { sessionId: input.id },
       });
-    return { revoked: rows.length > 0 };
+    return { revoked };
   },
 );

@@ -12,6 +12,7 @@ export const verifyEmailHandler = defineHandler(verifyEmailRoute, async ({ input
     'UPDATE plinth.users SET email_verified_at = coalesce(email_verified_at, now()) WHERE id = $1',
     [userId],
   );
+  services.auth.sessions.changed({ userId });
   await audit(services.database, 'auth.email_verified', { userId, requestId });
   return { verified: true as const };
 });
