@@ -13,7 +13,11 @@ export type AuditAction =
   | 'auth.email_verified'
   | 'auth.magic_link_used'
   | 'auth.oauth_linked'
-  | 'auth.oauth_code_reuse';
+  | 'auth.oauth_code_reuse'
+  | 'admin.session_revoked'
+  | 'admin.user_disabled'
+  | 'admin.user_enabled'
+  | 'admin.user_deleted';
 
 /**
  * Appends to the audit log (UTC timestamps by the database).

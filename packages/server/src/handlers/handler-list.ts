@@ -1,3 +1,5 @@
+import { adminListSessionsHandler, adminRevokeSessionHandler } from './admin/sessions.js';
+import { adminDeleteUserHandler, adminUpdateUserHandler } from './admin/users.js';
 import { getMeHandler } from './auth/get-me.js';
 import { sendMagicLinkHandler, verifyMagicLinkHandler } from './auth/magic-link.js';
 import { exchangeCodeHandler, oauthAuthorizeHandler, oauthCallbackHandler } from './auth/oauth.js';
@@ -33,4 +35,8 @@ export const handlers: readonly RouteHandler[] = [
   verifyEmailHandler,
   listSessionsHandler,
   revokeSessionHandler,
+  adminListSessionsHandler,
+  adminRevokeSessionHandler,
+  adminUpdateUserHandler,
+  adminDeleteUserHandler,
 ] as RouteHandler[];

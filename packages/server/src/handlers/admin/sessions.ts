@@ -1,0 +1,32 @@
+import { adminListSessionsRoute, adminRevokeSessionRoute } from '@plinth/protocol';
+import { audit } from '../../audit/audit-log.js';
+import { defineHandler } from '../define-handler.js';
+
+const iso = (value: Date | string) => new Date(value).toISOString();
+
+/** `GET /v1/admin/users/:userId/sessions`: a user's active sessions, newest first. */
+export const adminListSessionsHandler = defineHandler(adminListSessionsRoute, async ({ input, services }) => {
+  const rows = await services.database.query<{ id: string; created_at: Date | string; refreshed_at: Date | string }>(
+    `SELECT id, created_at, refreshed_at FROM plinth.sessions
+      WHERE user_id = $1 AND revoked_at IS NULL AND not_after > now() ORDER BY created_at DESC`,
+    [input.userId],
+  );
+  return {
+    sessions: rows.map((row) => ({ id: row.id, createdAt: iso(row.created_at), refreshedAt: iso(row.refreshed_at) })),
+  };
+});
+
+/** `DELETE /v1/admin/users/:userId/sessions/:id`: ends one session of that user. */
+export const adminRevokeSessionHandler = defineHandler(
+  adminRevokeSessionRoute,
+  async ({ input, services, requestId }) => {
+    const revoked = await services.auth.sessions.revokeOne(input.id, 'revoked_by_admin', input.userId);
+    if (revoked)
+      await audit(services.database, 'admin.session_revoked', {
+        userId: input.userId,
+        requestId,
+        details: { sessionId: input.id },
+      });
+    return { revoked };
+  },
+);
