@@ -12,10 +12,14 @@ const queryable = (sql: Sql): Queryable => ({
   run: async (text: string, params: readonly unknown[] = []) => {
     // simple: false keeps the extended protocol even without parameters, so a text holding
     // several statements is refused by PostgreSQL instead of run in one go.
-    const result = await sql.unsafe(text, params as postgres.ParameterOrJSON<never>[], {
-      prepare: false,
-      simple: false,
-    } as postgres.UnsafeQueryOptions);
+    const result = await sql.unsafe(
+      text,
+      params as postgres.ParameterOrJSON<never>[],
+      {
+        prepare: false,
+        simple: false,
+      } as postgres.UnsafeQueryOptions,
+    );
     return {
       rows: [...result] as Record<string, unknown>[],
       fields: (result.columns ?? []).map((column) => ({ name: column.name, typeOid: column.type })),

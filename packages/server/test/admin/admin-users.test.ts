@@ -28,7 +28,8 @@ async function signedIn(email: string) {
   expect((await call('POST', '/v1/auth/verify-email', { token })).status).toBe(200);
   const answer = await call('POST', '/v1/auth/sign-in', { email, password });
   expect(answer.status).toBe(200);
-  const { accessToken, refreshToken } = answer.body?.session as { accessToken: string; refreshToken: string };
+  const { accessToken, refreshToken } = (answer.body as { session: { accessToken: string; refreshToken: string } })
+    .session;
   return { userId: answer.body?.user.id as string, accessToken, refreshToken };
 }
 
