@@ -120,6 +120,13 @@ export interface Transport {
    * with a {@link PlinthError}.
    */
   call<R extends Route>(route: R, ...args: CallArgs<R>): Promise<RouteOutput<R>>;
+  /**
+   * Throws, synchronously, what {@link Transport.call} would throw before building a request for
+   * this route: {@link MissingServiceKeyError} when the route needs the service key and this
+   * transport has none. For SDK methods that build a call in steps (`from('posts').select()`), so
+   * the mistake surfaces at the first step, derived from the route table like `call` itself.
+   */
+  assertCallable(route: Route, caller?: string): void;
 }
 
 const missingServiceKeyMessage = (caller: string) =>
@@ -359,16 +366,19 @@ export function createTransport(options: TransportOptions): Transport {
     }
   }
 
-  function call<R extends Route>(route: R, ...[input, callOptions = {}]: CallArgs<R>): Promise<RouteOutput<R>> {
-    const sendsServiceKey = route.auth === 'service';
-    // Thrown here, outside the promise, so the mistake surfaces where it is made and no request
-    // object is ever built.
-    if (sendsServiceKey && serviceKey === undefined) {
-      throw new MissingServiceKeyError(missingServiceKeyMessage(callOptions.caller ?? `${route.name}()`), {
+  function assertCallable(route: Route, caller?: string): void {
+    if (route.auth === 'service' && serviceKey === undefined) {
+      throw new MissingServiceKeyError(missingServiceKeyMessage(caller ?? `${route.name}()`), {
         code: 'missing_service_key',
       });
     }
-    return run(route, input, callOptions, sendsServiceKey);
+  }
+
+  function call<R extends Route>(route: R, ...[input, callOptions = {}]: CallArgs<R>): Promise<RouteOutput<R>> {
+    // Thrown here, outside the promise, so the mistake surfaces where it is made and no request
+    // object is ever built.
+    assertCallable(route, callOptions.caller);
+    return run(route, input, callOptions, route.auth === 'service');
   }
 
   async function run<R extends Route>(
@@ -410,7 +420,7 @@ export function createTransport(options: TransportOptions): Transport {
     }
   }
 
-  return { url: baseUrl, hasServiceKey: serviceKey !== undefined, call };
+  return { url: baseUrl, hasServiceKey: serviceKey !== undefined, call, assertCallable };
 }
 
 // A manual-redirect answer: a 3xx in Node, an opaque status 0 in browsers.

@@ -44,6 +44,18 @@ describe('MissingServiceKeyError', () => {
     expect(mock.requests).toHaveLength(0);
   });
 
+  it('assertCallable throws the same error without a call, and passes routes that need no key', () => {
+    const transport = createTransport({ url: apiUrl, publishableKey: 'pk_test' });
+    expect(() => transport.assertCallable(serviceRoute, "from('posts')")).toThrow(
+      /^from\('posts'\) needs a service key/,
+    );
+    expect(() => transport.assertCallable(serviceRoute)).toThrow(MissingServiceKeyError);
+    expect(() => transport.assertCallable(publicGetRoute)).not.toThrow();
+    const withKey = createTransport({ url: apiUrl, publishableKey: 'pk_test', serviceKey });
+    expect(() => withKey.assertCallable(serviceRoute)).not.toThrow();
+    expect(mock.requests).toHaveLength(0);
+  });
+
   it('does not stop public routes', async () => {
     mock.use(http.get(`${apiUrl}/v1/test/ping`, () => HttpResponse.json({ pong: true })));
     const transport = createTransport({ url: apiUrl, publishableKey: 'pk_test' });
