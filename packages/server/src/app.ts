@@ -28,6 +28,10 @@ export interface AppOptions {
 
 type Env = { Variables: { requestId: string } };
 
+// The rate limit runs inside each route's handler (one middleware layer fewer per request); it
+// throws when it refuses, so there is nothing for it to call next.
+const proceed = async () => {};
+
 const pathPattern = (path: string) => new RegExp(`^${path.replace(/:[A-Za-z_]\w*/g, '[^/]+')}$`);
 
 /**
@@ -49,20 +53,24 @@ export function createApp(options: AppOptions): Hono<Env> {
   app.use(async (c, next) => {
     const requestId = requestIdFor(c.req.header('x-request-id'));
     c.set('requestId', requestId);
-    const started = performance.now();
+    const logging = services.logger.isLevelEnabled('info');
+    const started = logging ? performance.now() : 0;
+    c.header('x-request-id', requestId);
     await next();
-    c.res.headers.set('x-request-id', requestId);
+    // Answers built without the context (errors, a handler's own Response) lack it so far.
+    if (!c.res.headers.has('x-request-id')) c.res.headers.set('x-request-id', requestId);
     // Method, path and status only: never headers, bodies or query strings (tokens live there).
-    services.logger.info(
-      {
-        requestId,
-        method: c.req.method,
-        path: new URL(c.req.url).pathname,
-        status: c.res.status,
-        ms: Math.round(performance.now() - started),
-      },
-      'request',
-    );
+    if (logging)
+      services.logger.info(
+        {
+          requestId,
+          method: c.req.method,
+          path: c.req.path,
+          status: c.res.status,
+          ms: Math.round(performance.now() - started),
+        },
+        'request',
+      );
   });
   app.use(securityHeaders());
   app.use(corsForAppOrigins(options.corsOrigins ?? []));
@@ -75,9 +83,10 @@ export function createApp(options: AppOptions): Hono<Env> {
 
   for (const route of routes) {
     const handler = handlerFor.get(route.name);
-    // Before the auth guard and the body read: a refused request costs no key check, parse or hash.
-    app.on(route.method, route.path, limit(route.name));
+    const limited = limit(route.name);
     app.on(route.method, route.path, async (c) => {
+      // Before the auth guard and the body read: a refused request costs no key check, parse or hash.
+      await limited(c, proceed);
       const requestId = c.get('requestId');
       const caller = await authenticate(route, c.req.raw, services.keys, authenticators);
       if (!handler) {
