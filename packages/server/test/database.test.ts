@@ -63,6 +63,7 @@ describe('schema versions', () => {
           : text.includes('SELECT version')
             ? [{ version: schemaVersion + 1 }]
             : []) as Row[],
+      run: async () => ({ rows: [], fields: [], command: '', rowCount: 0 }),
       execScript: async (sql: string) => void scripts.push(sql),
     };
     await expect(applySchema((work) => work(tx))).rejects.toThrow(/newer than this server/);

@@ -1,10 +1,11 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type AppSchemaFile, applyAppSchema } from './app-schema.js';
 import type { Queryable } from './database.js';
 
 /** Bumped whenever a file under schema/ changes. */
-export const schemaVersion = 4;
+export const schemaVersion = 5;
 
 /**
  * The folder of Plinth's declarative schema: `schema/` at the package root, found by walking up
@@ -38,16 +39,18 @@ export function schemaFiles(): { name: string; sql: string }[] {
 
 /**
  * Brings the database to the current declarative schema in one transaction, idempotently, and
- * records the version. Refuses a database written by a newer server, whose schema this one does
- * not know.
+ * records the version; then applies the app's own schema files, if any, as `plinth_owner` in the
+ * same transaction. Refuses a database written by a newer server, whose schema this one does not
+ * know.
  *
  * @example
  * ```ts
- * await applySchema((work) => adminDatabase.transaction(work));
+ * await applySchema((work) => adminDatabase.transaction(work), readAppSchema('./plinth/schema'));
  * ```
  */
 export async function applySchema(
   inTransaction: <T>(work: (tx: Queryable) => Promise<T>) => Promise<T>,
+  appSchema: readonly AppSchemaFile[] = [],
 ): Promise<void> {
   const files = schemaFiles();
   await inTransaction(async (tx) => {
@@ -70,5 +73,6 @@ export async function applySchema(
        ON CONFLICT (singleton) DO UPDATE SET version = excluded.version, applied_at = now()`,
       [schemaVersion],
     );
+    if (appSchema.length > 0) await applyAppSchema(tx, appSchema);
   });
 }

@@ -1,12 +1,17 @@
 import { mkdirSync } from 'node:fs';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
+import type { AppSchemaFile } from './app-schema.js';
 import { applySchema } from './apply-schema.js';
 import { type Database, type Queryable, serverRole } from './database.js';
+
+const jsonAlways = { 114: (value: unknown) => JSON.stringify(value), 3802: (value: unknown) => JSON.stringify(value) };
 
 const queryable = (db: PGlite | Transaction): Queryable => ({
   query: async <Row>(text: string, params: readonly unknown[] = []) => (await db.query<Row>(text, [...params])).rows,
   run: async (text: string, params: readonly unknown[] = []) => {
-    const result = await db.query<Record<string, unknown>>(text, [...params]);
+    // JSON parameters are always serialised as JSON, a string too (as postgres.js does), so a
+    // statement's values mean the same on both engines.
+    const result = await db.query<Record<string, unknown>>(text, [...params], { serializers: jsonAlways });
     return {
       rows: result.rows,
       fields: result.fields.map((field) => ({ name: field.name, typeOid: field.dataTypeID })),
@@ -28,12 +33,15 @@ const queryable = (db: PGlite | Transaction): Queryable => ({
  * const database = await openPgliteDatabase('memory');
  * ```
  */
-export async function openPgliteDatabase(location: 'memory' | string): Promise<Database> {
+export async function openPgliteDatabase(
+  location: 'memory' | string,
+  options: { appSchema?: readonly AppSchemaFile[] } = {},
+): Promise<Database> {
   // PGlite creates its own folder but not the ones above it (`.plinth/` on a first run).
   if (location !== 'memory') mkdirSync(location, { recursive: true });
   const db = location === 'memory' ? new PGlite() : new PGlite(location);
   await db.waitReady;
-  await applySchema((work) => db.transaction((tx) => work(queryable(tx))));
+  await applySchema((work) => db.transaction((tx) => work(queryable(tx))), options.appSchema);
   await db.exec(`SET ROLE ${serverRole}`);
   return {
     kind: 'pglite',

@@ -1,4 +1,5 @@
 import postgres from 'postgres';
+import type { AppSchemaFile } from './app-schema.js';
 import { applySchema } from './apply-schema.js';
 import { type Database, type Queryable, serverRole } from './database.js';
 
@@ -42,11 +43,14 @@ const queryable = (sql: Sql): Queryable => ({
  * const database = await openPostgresDatabase('postgres://plinth@db.internal:5432/plinth');
  * ```
  */
-export async function openPostgresDatabase(url: string, options: { max?: number } = {}): Promise<Database> {
+export async function openPostgresDatabase(
+  url: string,
+  options: { max?: number; appSchema?: readonly AppSchemaFile[] } = {},
+): Promise<Database> {
   const quiet = { onnotice: () => {} };
   const admin = postgres(url, { ...quiet, max: 1 });
   try {
-    await applySchema((work) => admin.begin((tx) => work(queryable(tx))) as Promise<never>);
+    await applySchema((work) => admin.begin((tx) => work(queryable(tx))) as Promise<never>, options.appSchema);
   } finally {
     await admin.end();
   }
