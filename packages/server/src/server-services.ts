@@ -1,6 +1,8 @@
+import { hkdfSync } from 'node:crypto';
 import type { Logger } from 'pino';
 import { createAccessTokens } from './auth/access-token.js';
 import { createPasswordHasher } from './auth/password-hasher.js';
+import { createDataService, type DataOptions } from './data/data-service.js';
 import type { Database } from './database/database.js';
 import type { ServerServices } from './handlers/define-handler.js';
 import type { Authenticators } from './http/auth-guard.js';
@@ -53,6 +55,8 @@ export interface ServiceSettings {
    * known only once the server listens.
    */
   publicUrl?: string | (() => string | undefined) | undefined;
+  /** The data API: exposed schemas, row cap, statement timeout. */
+  data?: DataOptions;
 }
 
 /**
@@ -130,6 +134,13 @@ export async function createServerServices(settings: ServiceSettings): Promise<{
     logger,
     version: settings.version,
     auth: { sessions, passwords: createPasswordHasher(), mailer, cookies, appOrigins, oauth },
+    data: createDataService({
+      ...settings.data,
+      database,
+      // Keyset cursors are signed with a key derived from a secret every instance shares, so a
+      // cursor from one instance reads on another.
+      cursorKey: new Uint8Array(hkdfSync('sha256', secrets.refreshSecret, '', 'plinth keyset cursor', 32)),
+    }),
   };
   return { services, authenticators: { session: sessionAuthenticator(sessions, cookies, appOrigins) }, issuedKeys };
 }

@@ -3,6 +3,7 @@ import type { ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { createApp } from './app.js';
+import { readAppSchema } from './database/app-schema.js';
 import { openDatabase } from './database/open-database.js';
 import type { RouteHandler, ServerServices } from './handlers/define-handler.js';
 import { handlers as allHandlers } from './handlers/handler-list.js';
@@ -65,6 +66,18 @@ export interface StartServerOptions {
    * this server listens on.
    */
   publicUrl?: string;
+  /**
+   * The app's schema directory: its `*.sql` files are applied in name order at every start, after
+   * Plinth's schema, as the owner role `plinth_owner` (never as the server's role), so they must be
+   * idempotent. Default `PLINTH_SCHEMA_DIR`, else none.
+   */
+  schemaDir?: string;
+  /** Schemas the data API serves. Default `PLINTH_EXPOSED_SCHEMAS` (comma-separated), else `public`. */
+  exposedSchemas?: readonly string[];
+  /** The most rows one select answers. Default `PLINTH_MAX_ROWS`, else 1000. */
+  maxRows?: number;
+  /** How long one data call may run, in ms. Default `PLINTH_STATEMENT_TIMEOUT_MS`, else 10 000. */
+  statementTimeoutMs?: number;
   /** @internal For tests: other handlers than the built-in ones. */
   handlers?: readonly RouteHandler[];
 }
@@ -88,6 +101,31 @@ export interface RunningServer {
 const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string })
   .version;
 
+function positiveInteger(name: string, raw: string | undefined): number | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  if (!/^\d+$/.test(raw) || Number(raw) < 1)
+    throw new Error(`${name} must be a whole number above 0; got ${JSON.stringify(raw)}.`);
+  return Number(raw);
+}
+
+/** The data API's settings: the options, else the environment, else the defaults. */
+function dataSettings(options: StartServerOptions) {
+  const env = process.env;
+  const statementTimeoutMs =
+    options.statementTimeoutMs ?? positiveInteger('PLINTH_STATEMENT_TIMEOUT_MS', env.PLINTH_STATEMENT_TIMEOUT_MS);
+  const maxRows = options.maxRows ?? positiveInteger('PLINTH_MAX_ROWS', env.PLINTH_MAX_ROWS);
+  const exposedSchemas =
+    options.exposedSchemas ??
+    env.PLINTH_EXPOSED_SCHEMAS?.split(',')
+      .map((name) => name.trim())
+      .filter(Boolean);
+  return {
+    ...(statementTimeoutMs === undefined ? {} : { statementTimeoutMs }),
+    ...(maxRows === undefined ? {} : { maxRows }),
+    ...(exposedSchemas && exposedSchemas.length > 0 ? { exposedSchemas } : {}),
+  };
+}
+
 /**
  * Starts the Plinth server in this process: for tests, embedding, and `plinth dev`/`start`.
  *
@@ -106,12 +144,17 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   // Checked before the database opens, so a typo fails the start without leaving it open.
   if (configuredUrl !== undefined) assertPublicUrl(configuredUrl);
   if (options.oauth) resolveOAuthProviders(options.oauth);
-  const database = await openDatabase(options.database ?? process.env.DATABASE_URL ?? '.plinth/data');
+  const data = dataSettings(options);
+  const schemaDir = options.schemaDir ?? (process.env.PLINTH_SCHEMA_DIR || undefined);
+  const database = await openDatabase(options.database ?? process.env.DATABASE_URL ?? '.plinth/data', {
+    ...(schemaDir ? { appSchema: readAppSchema(schemaDir) } : {}),
+  });
   const {
     services,
     authenticators,
     issuedKeys: issued,
   } = await createServerServices({
+    data,
     database,
     logger,
     version,

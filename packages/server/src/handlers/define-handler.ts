@@ -2,6 +2,7 @@ import type { Route, RouteOutput } from '@plinth/protocol';
 import type { Logger } from 'pino';
 import type * as z from 'zod/mini';
 import type { PasswordHasher } from '../auth/password-hasher.js';
+import type { DataService } from '../data/data-service.js';
 import type { Database } from '../database/database.js';
 import type { Caller } from '../http/caller.js';
 import type { KeyRing } from '../keys/key-ring.js';
@@ -35,6 +36,8 @@ export interface ServerServices {
   readonly rateLimiter: RateLimiter;
   /** The rate rules in force: the defaults with the configured overrides laid over them. */
   readonly rateRules: RateRules;
+  /** The data API: introspected schema, query compiler, statements run as the acting role. */
+  readonly data: DataService;
 }
 
 /** The validated input of a route, after its schema's defaults and transforms. */

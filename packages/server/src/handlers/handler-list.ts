@@ -10,6 +10,10 @@ import { signInHandler } from './auth/sign-in.js';
 import { signOutHandler } from './auth/sign-out.js';
 import { signUpHandler } from './auth/sign-up.js';
 import { verifyEmailHandler } from './auth/verify-email.js';
+import { batchHandler } from './data/batch.js';
+import { queryHandler } from './data/query.js';
+import { schemaHandler } from './data/schema.js';
+import { sqlHandler } from './data/sql.js';
 import type { RouteHandler } from './define-handler.js';
 import { healthHandler } from './health.js';
 
@@ -39,4 +43,8 @@ export const handlers: readonly RouteHandler[] = [
   adminRevokeSessionHandler,
   adminUpdateUserHandler,
   adminDeleteUserHandler,
+  queryHandler,
+  sqlHandler,
+  batchHandler,
+  schemaHandler,
 ] as RouteHandler[];

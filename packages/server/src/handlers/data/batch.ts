@@ -1,0 +1,16 @@
+import { batchRoute } from '@plinth/protocol';
+import { actorFor } from '../../data/act-as.js';
+import { defineHandler } from '../define-handler.js';
+
+/**
+ * `POST /v1/batch`: queries and statements in order in one transaction, all or nothing; a
+ * refusal names the step (`details.step`).
+ *
+ * @example
+ * ```ts
+ * handlers.push(batchHandler);
+ * ```
+ */
+export const batchHandler = defineHandler(batchRoute, async ({ input, request, services }) =>
+  services.data.batch(input.steps, await actorFor(request, (token) => services.auth.sessions.authenticate(token))),
+);
