@@ -72,6 +72,9 @@ export const clientErrorCodes = {
   request_timeout: 'No answer within the timeout.',
   aborted: 'The caller aborted the call with its AbortSignal.',
   invalid_response: 'The server answered, but not as the wire contract says.',
+  unscoped_change: 'An update or delete had neither a where nor .all(); no request was made.',
+  unexpected_row_count: '.single() got no row or several, or .maybeSingle() several; details.rows says how many.',
+  invalid_row: 'A row did not pass the schema given to from(table, schema); details.row and details.field say where.',
 } as const;
 
 /** A code the SDK raises before or instead of a server answer. */
