@@ -2,6 +2,7 @@ import postgres from 'postgres';
 import type { AppSchemaFile } from './app-schema.js';
 import { applySchema } from './apply-schema.js';
 import { type Database, type Queryable, serverRole } from './database.js';
+import { parsePostgresArray } from './postgres-arrays.js';
 
 type Sql = postgres.Sql | postgres.TransactionSql;
 
@@ -33,6 +34,26 @@ const queryable = (sql: Sql): Queryable => ({
   },
 });
 
+type Parser = (value: string) => unknown;
+
+/**
+ * Replaces postgres.js's array parsers, which read a NULL element as the string 'NULL', with ones
+ * that read it as null. postgres.js makes them once, from pg_type, on the first connection, into
+ * the parser table every connection shares, and does not make them again while they exist.
+ */
+async function useNullAwareArrayParsers(sql: postgres.Sql): Promise<void> {
+  await sql`SELECT 1`;
+  const options = sql.options as unknown as {
+    parsers: Record<number, Parser>;
+    shared: { typeArrayMap: Record<number, number> };
+  };
+  for (const [elementOid, arrayOid] of Object.entries(options.shared.typeArrayMap)) {
+    const element = options.parsers[Number(elementOid)] ?? ((value: string) => value);
+    // Without postgres.js's `array` mark, the parser gets the whole text, opening brace included.
+    options.parsers[arrayOid] = (text) => parsePostgresArray(text, element, arrayOid === 1020 ? ';' : ',');
+  }
+}
+
 /**
  * PostgreSQL through `postgres` (porsager). The schema is applied over one short-lived connection
  * as the connecting user; the pool then starts every connection as `plinth_server` (the `role`
@@ -55,6 +76,7 @@ export async function openPostgresDatabase(
     await admin.end();
   }
   const sql = postgres(url, { ...quiet, max: options.max ?? 10, connection: { role: serverRole } });
+  await useNullAwareArrayParsers(sql);
   return {
     kind: 'postgres',
     ...queryable(sql),
