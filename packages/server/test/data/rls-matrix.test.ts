@@ -1,0 +1,273 @@
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type ActAs, useDataServer } from './data-fixture.js';
+
+const data = useDataServer();
+
+type Actor = 'anon' | 'userA' | 'userB' | 'service';
+type Op = 'select' | 'insert' | 'update' | 'delete';
+/** A number of rows seen or changed, or the refusal's status. */
+type Outcome = { rows: number } | { status: 403 };
+
+let userA: { id: string; accessToken: string };
+let userB: { id: string; accessToken: string };
+const actAs = (actor: Actor): ActAs =>
+  actor === 'service'
+    ? undefined
+    : actor === 'anon'
+      ? 'anon'
+      : actor === 'userA'
+        ? userA.accessToken
+        : userB.accessToken;
+const idOf = (actor: 'userA' | 'userB') => (actor === 'userA' ? userA.id : userB.id);
+
+// Fixed ids, so every cell starts from the same rows.
+const post = (n: number) => `00000000-0000-4000-8000-00000000000${n}`;
+const note = (n: number) => `00000000-0000-4000-9000-00000000000${n}`;
+
+/**
+ * The seed: A has a published post (1) and a draft (2); B has a published post (3) and a draft
+ * (4). Comments: A on post 1, B on post 3, B on B's own draft 4. Notes: one each.
+ */
+async function reseed() {
+  const { status, body } = await data.batch([
+    { kind: 'query', query: { table: 'posts', op: 'delete', all: true } },
+    { kind: 'query', query: { table: 'notes', op: 'delete', all: true } },
+    {
+      kind: 'query',
+      query: {
+        table: 'posts',
+        op: 'insert',
+        values: [
+          { id: post(1), author_id: userA.id, title: 'A published', published: true },
+          { id: post(2), author_id: userA.id, title: 'A draft' },
+          { id: post(3), author_id: userB.id, title: 'B published', published: true },
+          { id: post(4), author_id: userB.id, title: 'B draft' },
+        ],
+      },
+    },
+    {
+      kind: 'query',
+      query: {
+        table: 'comments',
+        op: 'insert',
+        values: [
+          { id: 1, post_id: post(1), author_id: userA.id, body: 'A on A1' },
+          { id: 2, post_id: post(3), author_id: userB.id, body: 'B on B3' },
+          { id: 3, post_id: post(4), author_id: userB.id, body: 'B on B4 (draft)' },
+        ],
+      },
+    },
+    {
+      kind: 'query',
+      query: {
+        table: 'notes',
+        op: 'insert',
+        values: [
+          { id: note(1), owner_id: userA.id, body: 'A note' },
+          { id: note(2), owner_id: userB.id, body: 'B note' },
+        ],
+      },
+    },
+  ]);
+  expect(status, JSON.stringify(body)).toBe(200);
+}
+
+/** A new row each actor writes: its own, as far as the table has an owner. */
+function newRow(table: string, actor: Actor): Record<string, unknown> {
+  const owner =
+    actor === 'service' ? userA.id : actor === 'userB' ? idOf('userB') : actor === 'userA' ? idOf('userA') : undefined;
+  const withOwner = (column: string) => (owner && actor === 'service' ? { [column]: owner } : {});
+  if (table === 'posts') return { title: `new by ${actor}`, ...withOwner('author_id') };
+  if (table === 'comments') return { id: 100, post_id: post(3), body: `new by ${actor}`, ...withOwner('author_id') };
+  return { body: `new by ${actor}`, ...withOwner('owner_id') };
+}
+
+const seededIds: Record<string, unknown[]> = {
+  posts: [1, 2, 3, 4].map(post),
+  comments: [1, 2, 3],
+  notes: [1, 2].map(note),
+};
+
+async function attempt(table: string, actor: Actor, op: Op): Promise<Outcome> {
+  const where = { column: 'id', op: 'in', value: seededIds[table] };
+  const query =
+    op === 'select'
+      ? { table, op }
+      : op === 'insert'
+        ? { table, op, values: newRow(table, actor) }
+        : op === 'update'
+          ? { table, op, values: { body: `changed by ${actor}` }, where }
+          : { table, op, where };
+  const { status, body } = await data.query(query, actAs(actor));
+  if (status === 403) {
+    expect(body?.error.code).toBe('permission_denied');
+    return { status: 403 };
+  }
+  expect(status, JSON.stringify(body)).toBe(200);
+  return { rows: body?.rowCount };
+}
+
+const denied = { status: 403 } as const;
+const rows = (n: number) => ({ rows: n });
+
+// Every table × actor × operation, and what must happen. Select counts what the actor sees of
+// the seed; update and delete count what they may touch of it; insert writes one new row.
+const expected: Record<string, Record<Actor, Record<Op, Outcome>>> = {
+  posts: {
+    // Published posts only; no grant to write.
+    anon: { select: rows(2), insert: denied, update: denied, delete: denied },
+    // Published posts and A's own draft; A changes only A's posts.
+    userA: { select: rows(3), insert: rows(1), update: rows(2), delete: rows(2) },
+    userB: { select: rows(3), insert: rows(1), update: rows(2), delete: rows(2) },
+    service: { select: rows(4), insert: rows(1), update: rows(4), delete: rows(4) },
+  },
+  comments: {
+    // Comments on posts the actor can see.
+    anon: { select: rows(2), insert: denied, update: denied, delete: denied },
+    userA: { select: rows(2), insert: rows(1), update: rows(1), delete: rows(1) },
+    userB: { select: rows(3), insert: rows(1), update: rows(2), delete: rows(2) },
+    service: { select: rows(3), insert: rows(1), update: rows(3), delete: rows(3) },
+  },
+  notes: {
+    // No grant at all for anon; each user only their own.
+    anon: { select: denied, insert: denied, update: denied, delete: denied },
+    userA: { select: rows(1), insert: rows(1), update: rows(1), delete: rows(1) },
+    userB: { select: rows(1), insert: rows(1), update: rows(1), delete: rows(1) },
+    service: { select: rows(2), insert: rows(1), update: rows(2), delete: rows(2) },
+  },
+};
+
+const cells = Object.entries(expected).flatMap(([table, byActor]) =>
+  Object.entries(byActor).flatMap(([actor, byOp]) =>
+    Object.entries(byOp).map(([op, outcome]) => ({ table, actor: actor as Actor, op: op as Op, outcome })),
+  ),
+);
+
+beforeAll(async () => {
+  userA = await data.user('rls-a@example.com');
+  userB = await data.user('rls-b@example.com');
+});
+
+describe('the RLS matrix: table × {anon, user A, user B, service} × {select, insert, update, delete}', () => {
+  beforeEach(reseed);
+
+  it('has every cell', () => {
+    expect(cells).toHaveLength(3 * 4 * 4);
+  });
+
+  it.each(cells)('$table, $actor, $op → $outcome', async ({ table, actor, op, outcome }) => {
+    expect(await attempt(table, actor, op)).toEqual(outcome);
+  });
+});
+
+describe('acting as a user', () => {
+  beforeEach(reseed);
+
+  it('auth.uid() and auth.role() are the acting user’s; the role is plinth_authenticated', async () => {
+    const { body } = await data.sql(
+      'SELECT auth.uid() AS uid, auth.role() AS role, current_user AS db_role',
+      [],
+      userA.accessToken,
+    );
+    expect(body?.rows[0]).toEqual({ uid: userA.id, role: 'authenticated', db_role: 'plinth_authenticated' });
+    const anon = await data.sql('SELECT auth.uid() AS uid, auth.role() AS role, current_user AS db_role', [], 'anon');
+    expect(anon.body?.rows[0]).toEqual({ uid: null, role: 'anon', db_role: 'plinth_anon' });
+    const service = await data.sql('SELECT auth.uid() AS uid, auth.role() AS role, current_user AS db_role');
+    expect(service.body?.rows[0]).toEqual({ uid: null, role: 'service', db_role: 'plinth_service' });
+  });
+
+  it('a row written for another user is refused by WITH CHECK → 403', async () => {
+    const insert = await data.query(
+      { table: 'posts', op: 'insert', values: { title: 'forged', author_id: userB.id } },
+      userA.accessToken,
+    );
+    expect(insert.status).toBe(403);
+    expect(insert.body?.error.code).toBe('permission_denied');
+    // Moving one's own post to another author is refused too.
+    const update = await data.query(
+      {
+        table: 'posts',
+        op: 'update',
+        values: { author_id: userB.id },
+        where: { column: 'id', op: 'eq', value: post(1) },
+      },
+      userA.accessToken,
+    );
+    expect(update.status).toBe(403);
+  });
+
+  it('another user’s rows are invisible, not an error: a where on them matches nothing', async () => {
+    const { body } = await data.query(
+      { table: 'posts', op: 'delete', where: { column: 'id', op: 'eq', value: post(4) }, returning: ['id'] },
+      userA.accessToken,
+    );
+    expect(body).toEqual({ rows: [], rowCount: 0 });
+  });
+
+  it('raw SQL and batches run under the same policies', async () => {
+    const sql = await data.sql('SELECT count(*)::int AS n FROM posts', [], 'anon');
+    expect(sql.body?.rows[0].n).toBe(2);
+    const batch = await data.batch(
+      [
+        { kind: 'sql', sql: { text: 'SELECT count(*)::int AS n FROM notes' } },
+        { kind: 'query', query: { table: 'posts', op: 'select', count: 'exact', limit: 0 } },
+      ],
+      userB.accessToken,
+    );
+    expect(batch.body?.results[0].rows[0].n).toBe(1);
+    expect(batch.body?.results[1].count).toBe(3);
+  });
+
+  it('an invalid token in x-plinth-act-as is a 401, never a silent fallback to another role', async () => {
+    for (const value of ['not-a-token', `${userA.accessToken}x`, 'Bearer ', 'ANON']) {
+      const { status, body } = await data.query({ table: 'posts', op: 'select' }, value);
+      expect(status, value).toBe(401);
+      expect(body?.error.details.header).toBe('x-plinth-act-as');
+    }
+  });
+
+  it('a revoked session’s token in x-plinth-act-as is a 401', async () => {
+    const userC = await data.user('rls-c@example.com');
+    const before = await data.query({ table: 'notes', op: 'select' }, userC.accessToken);
+    expect(before.status).toBe(200);
+    const signOut = await data.call('POST', '/v1/auth/sign-out', {}, { authorization: `Bearer ${userC.accessToken}` });
+    expect(signOut.status).toBe(200);
+    const after = await data.query({ table: 'notes', op: 'select' }, userC.accessToken);
+    expect(after.status).toBe(401);
+    expect(after.body?.error.code).toBe('unauthenticated');
+  });
+
+  it('act-as still needs the service key', async () => {
+    const response = await data.call(
+      'POST',
+      '/v1/query',
+      { table: 'posts', op: 'select' },
+      { 'x-plinth-act-as': userA.accessToken, authorization: `Bearer ${userA.accessToken}` },
+    );
+    expect(response.status).toBe(401);
+  });
+});
+
+describe('database roles', () => {
+  it('no role the data API uses may bypass RLS or log in, and plinth_server owns no app table', async () => {
+    const roles = await data.sql(
+      "SELECT rolname, rolbypassrls, rolsuper, rolcanlogin FROM pg_roles WHERE rolname LIKE 'plinth\\_%' ORDER BY rolname",
+    );
+    expect(roles.body?.rows).toEqual(
+      ['plinth_anon', 'plinth_authenticated', 'plinth_owner', 'plinth_server', 'plinth_service'].map((rolname) => ({
+        rolname,
+        rolbypassrls: false,
+        rolsuper: false,
+        rolcanlogin: false,
+      })),
+    );
+    const owners = await data.sql(
+      "SELECT DISTINCT pg_get_userbyid(relowner)::text AS owner FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind IN ('r', 'v', 'S')",
+    );
+    expect(owners.body?.rows).toEqual([{ owner: 'plinth_owner' }]);
+    const forced = await data.sql(
+      "SELECT relname::text AS name FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind = 'r' AND relrowsecurity AND relforcerowsecurity ORDER BY 1",
+    );
+    expect(forced.body?.rows.map((row: { name: string }) => row.name)).toEqual(['comments', 'notes', 'posts']);
+  });
+});
