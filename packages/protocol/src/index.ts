@@ -97,7 +97,14 @@ export {
   verifyEmailSchemas,
   verifyMagicLinkSchemas,
 } from './routes/auth.schemas.js';
-export { batchRoute, queryRoute, schemaRoute, sqlRoute } from './routes/data.js';
+export {
+  batchRoute,
+  type FilterOperator,
+  filterOperators,
+  queryRoute,
+  schemaRoute,
+  sqlRoute,
+} from './routes/data.js';
 export {
   batchRequestSchema,
   batchResponseSchema,
@@ -106,8 +113,6 @@ export {
   type Condition,
   conditionSchema,
   type DatabaseSchema,
-  type FilterOperator,
-  filterOperators,
   type JsonValue,
   orderSchema,
   type QueryRequest,

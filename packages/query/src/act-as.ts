@@ -1,5 +1,5 @@
-import { ValidationError } from '@plinth/core';
 import { keyPrefixes } from '@plinth/protocol';
+import { refusal } from './refusal.js';
 
 /** Incoming request headers: a `Headers`, or Node's `IncomingHttpHeaders`. */
 export type IncomingHeaders = Headers | Record<string, string | string[] | undefined>;
@@ -17,31 +17,18 @@ export type ActAs = 'anon' | (string & {}) | { readonly accessToken: string } | 
 /** The session cookie names the Plinth server sets, `__Host-` first (secure deployments). */
 export const accessCookieNames = ['__Host-plinth-access', 'plinth-access'] as const;
 
-const refuse = (what: string) =>
-  new ValidationError(`as(): ${what}. No request was made.`, { code: 'invalid_request' });
-
 // What may go in a header value: visible ASCII, as tokens are.
 const headerSafe = /^[\x21-\x7e]+$/;
 
-function cookieHeader(headers: IncomingHeaders): string | undefined {
-  if (typeof (headers as Headers).get === 'function') return (headers as Headers).get('cookie') ?? undefined;
-  for (const [name, value] of Object.entries(headers)) {
-    if (name.toLowerCase() === 'cookie') return Array.isArray(value) ? value.join('; ') : value;
-  }
-  return undefined;
-}
-
+/** The request's Plinth access cookie: `__Host-plinth-access` first (only a secure deployment sets it). */
 function accessCookie(headers: IncomingHeaders): string | undefined {
-  const found = new Map<string, string>();
-  for (const part of cookieHeader(headers)?.split(';') ?? []) {
-    const index = part.indexOf('=');
-    if (index > 0) {
-      const name = part.slice(0, index).trim();
-      if (!found.has(name)) found.set(name, part.slice(index + 1).trim());
-    }
-  }
+  const raw =
+    typeof headers.get === 'function'
+      ? (headers as Headers).get('cookie')
+      : Object.entries(headers).find(([name]) => name.toLowerCase() === 'cookie')?.[1];
+  const cookie = `; ${Array.isArray(raw) ? raw.join('; ') : (raw ?? '')}`.replace(/;\s*/g, '; ');
   for (const name of accessCookieNames) {
-    const value = found.get(name);
+    const value = cookie.split(`; ${name}=`)[1]?.split(';')[0]?.trim();
     if (value) return value;
   }
   return undefined;
@@ -59,30 +46,24 @@ function accessCookie(headers: IncomingHeaders): string | undefined {
  * ```
  */
 export function actAsValue(who: ActAs): string {
-  let token: unknown;
-  if (typeof who === 'string') token = who;
-  else if (typeof who === 'object' && who !== null && 'accessToken' in who) token = who.accessToken;
-  else if (
-    typeof who === 'object' &&
-    who !== null &&
-    'headers' in who &&
-    typeof who.headers === 'object' &&
-    who.headers !== null
-  ) {
-    token = accessCookie(who.headers) ?? 'anon';
-  } else {
-    throw refuse(
-      `expected an access token, a session ({ accessToken }), an incoming request ({ headers }) or 'anon'; got ${who === null ? 'null' : typeof who}. For nobody signed in, pass 'anon'`,
-    );
-  }
-  if (typeof token !== 'string' || token === '')
-    throw refuse("the access token is empty; for nobody signed in, pass 'anon'");
-  if (Object.values(keyPrefixes).some((prefix) => token.startsWith(prefix))) {
-    throw refuse(
-      'that is a key, not a user’s access token; a call with the service key alone runs as the service role',
-    );
-  }
-  if (!headerSafe.test(token))
-    throw refuse('the access token has characters no token has (spaces, a "Bearer " prefix?)');
-  return token;
+  const token: unknown =
+    typeof who === 'string'
+      ? who
+      : typeof who !== 'object' || who === null
+        ? undefined
+        : 'accessToken' in who
+          ? who.accessToken
+          : 'headers' in who && typeof who.headers === 'object' && who.headers
+            ? (accessCookie(who.headers) ?? 'anon')
+            : undefined;
+  const what =
+    typeof token !== 'string' || !token
+      ? "takes an access token, { accessToken }, { headers } or 'anon'"
+      : Object.values(keyPrefixes).some((prefix) => token.startsWith(prefix))
+        ? 'that is a key, not a user’s access token'
+        : !headerSafe.test(token)
+          ? 'not an access token (spaces? a "Bearer " prefix?)'
+          : '';
+  if (what) throw refusal('as()', what);
+  return token as string;
 }

@@ -1,13 +1,13 @@
-import { type CallOptions, ProtocolError, ValidationError } from '@plinth/core';
+import { type CallOptions, ProtocolError } from '@plinth/core';
 import { batchRoute } from '@plinth/protocol';
 import { type BatchResult, type BatchStep, type BatchStepPlan, toBatchStep } from './batch-step.js';
 import { type DataContext, dataCallOptions } from './data-context.js';
+import { refusal } from './refusal.js';
 
 /** The results of a batch, one per step, each typed as awaiting that step alone would give. */
 export type BatchResults<T extends readonly unknown[]> = { -readonly [K in keyof T]: BatchResult<T[K]> };
 
-const refuse = (what: string) =>
-  new ValidationError(`batch(): ${what}. No request was made.`, { code: 'invalid_request' });
+const refuse = (what: string) => refusal('batch()', what);
 
 /**
  * Runs queries and statements (not yet awaited) in one request, in order, in one transaction:
@@ -26,17 +26,14 @@ export function batchRunner(context: DataContext) {
     options?: CallOptions,
   ): Promise<BatchResults<T>> {
     context.transport.assertCallable(batchRoute, 'batch()');
-    if (!Array.isArray(steps) || steps.length === 0)
-      throw refuse('batch() takes a non-empty array of queries and sql statements');
+    if (!Array.isArray(steps) || steps.length === 0) throw refuse('takes a non-empty array of steps');
     const plans = steps.map((step, index): BatchStepPlan<unknown> => {
       if (typeof step !== 'object' || step === null || typeof step[toBatchStep] !== 'function') {
-        throw refuse(`step ${index} is not a query or sql statement (pass it before awaiting it)`);
+        throw refuse(`step ${index} is not a query or sql statement (not yet awaited)`);
       }
       const plan = step[toBatchStep]();
       if (plan.scope !== null && plan.scope.actAs !== context.actAs) {
-        throw refuse(
-          `step ${index} was built on a client acting as someone else (plinth.as(...) vs plinth); build every step on the client whose batch() runs them, so no step runs with rights it was not written for`,
-        );
+        throw refuse(`step ${index} was built on a client acting as someone else; batch it with that client`);
       }
       return plan;
     });

@@ -1,9 +1,11 @@
-import { type CallOptions, ProtocolError, ValidationError } from '@plinth/core';
+import { type CallOptions, ProtocolError } from '@plinth/core';
 import { type Condition, type QueryRequest, type QueryResponse, queryRoute } from '@plinth/protocol';
 import { type BatchStep, type BatchStepPlan, toBatchStep } from './batch-step.js';
 import { type DataContext, dataCallOptions } from './data-context.js';
 import { RowCountError } from './query-errors.js';
+import { refusal } from './refusal.js';
 import { type RowSchema, validateRows } from './row-schema.js';
+import { settle } from './thenable.js';
 import type { CheckColumns, ColumnList, ColumnName, Picked } from './types.js';
 import { type Filter, toCondition } from './where.js';
 
@@ -128,38 +130,40 @@ interface BuilderState {
   readonly caller: string;
 }
 
-const refuse = (caller: string, what: string, code = 'invalid_request', field?: string) =>
-  new ValidationError(`${caller}: ${what}. No request was made.`, {
-    code,
-    details: field === undefined ? undefined : { field },
-  });
+// Only what the server could not catch, or would catch too late, is checked here: a filter that
+// silently vanished, an unscoped change. Shapes (a negative limit, a bad direction) are the
+// types' and the server's job (a 400 naming the field), which keeps this code small enough to
+// ride along in browser bundles of `@plinth/client`.
 
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-
-/**
- * The columns of a column list: `undefined` for every column (`'*'` or nothing). Only names:
- * the server checks each against the schema and quotes it.
- */
+/** The columns of a column list: `undefined` for every column (`'*'` or nothing). */
 function parseColumns(columns: unknown, caller: string): string[] | undefined {
   if (columns === undefined || columns === '*') return undefined;
-  const list =
-    typeof columns === 'string'
-      ? columns.split(',').map((part) => part.trim())
-      : Array.isArray(columns)
-        ? columns
-        : null;
-  if (list === null || list.length === 0 || list.some((column) => typeof column !== 'string' || column === '')) {
-    throw refuse(caller, `columns must be names, as 'id, title' or ['id', 'title']; got ${JSON.stringify(columns)}`);
+  const list = typeof columns === 'string' ? columns.split(',').map((part) => part.trim()) : (columns as string[]);
+  if (!Array.isArray(list) || !list.length || list.some((column) => !column || typeof column !== 'string')) {
+    throw refusal(caller, `columns are names: 'id, title' or ['id', 'title']`);
   }
-  return list.includes('*') ? undefined : (list as string[]);
+  return list.includes('*') ? undefined : list;
 }
 
-function checkCount(value: unknown, name: string, caller: string): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
-    throw refuse(caller, `${name}() takes a whole number ≥ 0; got ${String(value)}`, 'invalid_request', name);
-  }
+function count(value: number, name: string, caller: string): number {
+  if (!Number.isInteger(value) || value < 0)
+    throw refusal(caller, `${name}() takes a whole number ≥ 0`, undefined, name);
   return value;
+}
+
+// A change's values: a row object, or a non-empty array of them (update: one non-empty object).
+function rows(values: unknown, caller: string, one = false): QueryRequest['values'] {
+  const list = Array.isArray(values) && !one ? values : [values];
+  const isRow = (row: unknown) => typeof row === 'object' && row !== null && !Array.isArray(row);
+  if (!list.length || !list.every(isRow) || (one && !Object.keys(values as object).length)) {
+    throw refusal(
+      caller,
+      one ? 'takes an object of the columns to set' : 'takes a row object or a non-empty array of them',
+      undefined,
+      'values',
+    );
+  }
+  return values as QueryRequest['values'];
 }
 
 /**
@@ -175,55 +179,28 @@ class QueryBuilder implements Query<unknown> {
     this.#state = state;
   }
 
-  #with(request: Partial<QueryRequest>, mode: ResultMode = this.#state.mode): QueryBuilder {
+  #with(request: Partial<QueryRequest>, mode = this.#state.mode): QueryBuilder {
     return new QueryBuilder(this.#context, { ...this.#state, request: { ...this.#state.request, ...request }, mode });
   }
 
-  #only(method: string, ops: readonly QueryRequest['op'][]): void {
-    if (!ops.includes(this.#state.request.op)) {
-      throw refuse(this.#state.caller, `.${method}() does not apply to ${this.#state.request.op}`);
-    }
-  }
-
   where(filter: Filter<object>): QueryBuilder {
-    this.#only('where', ['select', 'update', 'delete']);
     const added = toCondition(filter, this.#state.caller);
     const existing = this.#state.request.where;
-    const where: Condition =
-      existing === undefined
-        ? added
-        : 'and' in existing
-          ? { and: [...existing.and, added] }
-          : { and: [existing, added] };
-    return this.#with({ where });
+    const and: Condition[] = existing === undefined ? [] : 'and' in existing ? existing.and : [existing];
+    return this.#with({ where: and.length ? { and: [...and, added] } : added });
   }
 
-  orderBy(column: string, direction?: OrderDirection, options: OrderOptions = {}): QueryBuilder {
-    this.#only('orderBy', ['select']);
-    const { caller } = this.#state;
-    if (typeof column !== 'string' || column === '') throw refuse(caller, 'orderBy() takes a column name');
-    if (direction !== undefined && direction !== 'asc' && direction !== 'desc') {
-      throw refuse(caller, `orderBy() direction is 'asc' or 'desc'; got ${String(direction)}`);
-    }
-    if (options.nulls !== undefined && options.nulls !== 'first' && options.nulls !== 'last') {
-      throw refuse(caller, `orderBy() nulls is 'first' or 'last'; got ${String(options.nulls)}`);
-    }
-    const key = {
-      column,
-      ...(direction === undefined ? {} : { direction }),
-      ...(options.nulls === undefined ? {} : { nulls: options.nulls }),
-    };
+  orderBy(column: string, direction?: OrderDirection, { nulls }: OrderOptions = {}): QueryBuilder {
+    const key = { column, ...(direction && { direction }), ...(nulls && { nulls }) };
     return this.#with({ order: [...(this.#state.request.order ?? []), key] });
   }
 
-  limit(count: number): QueryBuilder {
-    this.#only('limit', ['select']);
-    return this.#with({ limit: checkCount(count, 'limit', this.#state.caller) });
+  limit(limit: number): QueryBuilder {
+    return this.#with({ limit: count(limit, 'limit', this.#state.caller) });
   }
 
-  offset(count: number): QueryBuilder {
-    this.#only('offset', ['select']);
-    return this.#with({ offset: checkCount(count, 'offset', this.#state.caller) });
+  offset(offset: number): QueryBuilder {
+    return this.#with({ offset: count(offset, 'offset', this.#state.caller) });
   }
 
   single(): QueryBuilder {
@@ -235,50 +212,25 @@ class QueryBuilder implements Query<unknown> {
   }
 
   #one(mode: 'single' | 'maybeSingle'): QueryBuilder {
-    const { request, caller } = this.#state;
-    if (request.op !== 'select' && request.returning === undefined) {
-      throw refuse(caller, `.${mode}() on a change needs .returning() first`);
-    }
+    const { op, limit, returning } = this.#state.request;
     // Two rows are enough to tell "one" from "several"; asking for no more keeps a mistaken
-    // filter from pulling a whole table.
-    const limit = request.op === 'select' ? Math.min(request.limit ?? 2, 2) : undefined;
-    return this.#with(limit === undefined ? {} : { limit }, mode);
+    // filter from pulling a whole table. A change gives its rows back for the check.
+    return this.#with(op === 'select' ? { limit: Math.min(limit ?? 2, 2) } : { returning: returning ?? ['*'] }, mode);
   }
 
-  count(kind: 'exact' | 'estimated' = 'exact'): QueryBuilder {
-    this.#only('count', ['select']);
-    if (kind !== 'exact' && kind !== 'estimated') throw refuse(this.#state.caller, "count() is 'exact' or 'estimated'");
-    return this.#with({ count: kind, limit: 0 }, 'count');
+  count(count: 'exact' | 'estimated' = 'exact'): QueryBuilder {
+    return this.#with({ count, limit: 0 }, 'count');
   }
 
-  page(options: PageOptions): QueryBuilder {
-    this.#only('page', ['select']);
-    const { caller } = this.#state;
-    if (!isRecord(options)) throw refuse(caller, 'page() takes { limit, after?, count? }');
-    const { limit, after, count } = options;
-    if (after !== undefined && after !== null && (typeof after !== 'string' || after === '')) {
-      throw refuse(caller, "page() 'after' is the previous page's nextCursor", 'invalid_request', 'after');
-    }
-    if (count !== undefined && count !== 'exact' && count !== 'estimated') {
-      throw refuse(caller, "page() count is 'exact' or 'estimated'", 'invalid_request', 'count');
-    }
-    return this.#with(
-      {
-        limit: checkCount(limit, 'limit', caller),
-        ...(after ? { after } : {}),
-        ...(count ? { count } : {}),
-      },
-      'page',
-    );
+  page({ limit, after, count }: PageOptions): QueryBuilder {
+    return this.#with({ limit, ...(after && { after }), ...(count && { count }) }, 'page');
   }
 
   returning(columns?: unknown): QueryBuilder {
-    this.#only('returning', ['insert', 'upsert', 'update', 'delete']);
     return this.#with({ returning: parseColumns(columns, this.#state.caller) ?? ['*'] }, 'rows');
   }
 
   all(): QueryBuilder {
-    this.#only('all', ['update', 'delete']);
     return this.#with({ all: true });
   }
 
@@ -289,10 +241,10 @@ class QueryBuilder implements Query<unknown> {
   /** The request, after the checks that need the whole query. */
   #checked(): QueryRequest {
     const { request, caller } = this.#state;
-    if ((request.op === 'update' || request.op === 'delete') && request.where === undefined && !request.all) {
-      throw refuse(
+    if ((request.op === 'update' || request.op === 'delete') && !request.where && !request.all) {
+      throw refusal(
         caller,
-        `${request.op} without .where() would change every row of ${request.table}; add .where(...), or .all() if every row is meant`,
+        `without .where() this would change every row; add .where(...), or .all() if that is meant`,
         'unscoped_change',
       );
     }
@@ -311,13 +263,7 @@ class QueryBuilder implements Query<unknown> {
     onFulfilled?: ((value: unknown) => A | PromiseLike<A>) | null,
     onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
   ): Promise<A | B> {
-    let run: Promise<unknown>;
-    try {
-      run = this.execute();
-    } catch (error) {
-      run = Promise.reject(error);
-    }
-    return run.then(onFulfilled, onRejected);
+    return settle(this, onFulfilled, onRejected);
   }
 
   [toBatchStep](): BatchStepPlan<unknown> {
@@ -328,36 +274,25 @@ class QueryBuilder implements Query<unknown> {
     };
   }
 
-  async #decode(answer: QueryResponse): Promise<unknown> {
+  async #decode({ rows, rowCount, count, nextCursor }: QueryResponse): Promise<unknown> {
     const { mode, rowSchema, caller, request } = this.#state;
     if (mode === 'count') {
-      if (typeof answer.count !== 'number') {
-        throw new ProtocolError(`${caller}: the server answered a count() without a count.`, {
-          code: 'invalid_response',
-        });
-      }
-      return answer.count;
+      if (typeof count === 'number') return count;
+      throw new ProtocolError(`${caller}: the server answered a count() without a count.`, {
+        code: 'invalid_response',
+      });
     }
-    if (mode === 'change' && request.returning === undefined) return { rowCount: answer.rowCount };
-    const { rows } = answer;
-    if ((mode === 'single' && rows.length !== 1) || (mode === 'maybeSingle' && rows.length > 1)) {
-      const expected = mode === 'single' ? 'exactly one row' : 'at most one row';
+    if (mode === 'change') return { rowCount };
+    if (mode === 'single' ? rows.length !== 1 : mode === 'maybeSingle' && rows.length > 1) {
       throw new RowCountError(
-        `${caller}: expected ${expected}, got ${rows.length === 0 ? 'none' : rows.length === 2 && request.op === 'select' ? 'several' : String(rows.length)}.`,
-        { code: 'unexpected_row_count', details: { rows: rows.length, expected: mode === 'single' ? 1 : '0 or 1' } },
+        `${caller}: expected ${mode === 'single' ? 'exactly one row' : 'at most one row'}, got ${rows.length > 1 && request.op === 'select' ? 'several' : rows.length || 'none'}.`,
+        { code: 'unexpected_row_count', details: { rows: rows.length } },
       );
     }
     const checked = rowSchema ? await validateRows(rowSchema, rows, caller) : rows;
-    if (mode === 'single') return checked[0];
-    if (mode === 'maybeSingle') return checked[0] ?? null;
-    if (mode === 'page') {
-      return {
-        rows: checked,
-        nextCursor: answer.nextCursor ?? null,
-        ...(answer.count === undefined ? {} : { count: answer.count }),
-      };
-    }
-    return checked;
+    if (mode === 'page')
+      return { rows: checked, nextCursor: nextCursor ?? null, ...(count !== undefined && { count }) };
+    return mode === 'rows' ? checked : (checked[0] ?? null);
   }
 }
 
@@ -376,64 +311,30 @@ export function tableQuery(
   rowSchema: RowSchema | undefined,
 ): TableQuery<never, never, never> {
   const caller = `from(${JSON.stringify(name)})`;
-  if (typeof name !== 'string' || name === '') throw refuse('from()', 'from() takes a table name');
+  if (!name || typeof name !== 'string') throw refusal('from()', 'takes a table name');
   // Thrown now, before any builder exists: a browser client must fail where the call is written.
   context.transport.assertCallable(queryRoute, caller);
   const dot = name.indexOf('.');
   const target = dot > 0 ? { schema: name.slice(0, dot), table: name.slice(dot + 1) } : { table: name };
-
-  const start = (op: QueryRequest['op'], request: Partial<QueryRequest>, mode: ResultMode) => {
-    const opCaller = `${caller}.${op}()`;
-    context.transport.assertCallable(queryRoute, opCaller);
-    return new QueryBuilder(context, { request: { ...target, op, ...request }, mode, rowSchema, caller: opCaller });
-  };
-
-  const rowsOf = (values: unknown, op: string): Record<string, unknown> | Record<string, unknown>[] => {
-    const list = Array.isArray(values) ? values : [values];
-    if (list.length === 0 || !list.every(isRecord)) {
-      throw refuse(
-        `${caller}.${op}()`,
-        `${op}() takes a row object or a non-empty array of them`,
-        'invalid_request',
-        'values',
-      );
-    }
-    return values as Record<string, unknown> | Record<string, unknown>[];
-  };
-
-  const table = {
-    select: (columns?: unknown) =>
-      start('select', { ...withColumns(parseColumns(columns, `${caller}.select()`)) }, 'rows'),
-    insert: (values: unknown) => start('insert', { values: rowsOf(values, 'insert') }, 'change'),
-    upsert: (values: unknown, options: UpsertOptions<Record<string, unknown>> = {}) => {
-      const onConflict = options.onConflict;
-      const columns =
-        onConflict === undefined ? undefined : typeof onConflict === 'string' ? [onConflict] : [...onConflict];
-      if (columns?.length === 0) throw refuse(`${caller}.upsert()`, 'onConflict names at least one column');
-      return start(
+  const start = (op: QueryRequest['op'], request: Partial<QueryRequest>, mode: ResultMode) =>
+    new QueryBuilder(context, { request: { ...target, op, ...request }, mode, rowSchema, caller: `${caller}.${op}()` });
+  return {
+    select: (columns?: unknown) => {
+      const list = parseColumns(columns, `${caller}.select()`);
+      return start('select', list ? { columns: list } : {}, 'rows');
+    },
+    insert: (values: object) => start('insert', { values: rows(values, `${caller}.insert()`) }, 'change'),
+    upsert: (values: object, { onConflict, ignoreDuplicates }: UpsertOptions<Record<string, unknown>> = {}) =>
+      start(
         'upsert',
         {
-          values: rowsOf(values, 'upsert'),
-          ...(columns === undefined ? {} : { onConflict: columns }),
-          ...(options.ignoreDuplicates === undefined ? {} : { ignoreDuplicates: options.ignoreDuplicates }),
+          values: rows(values, `${caller}.upsert()`),
+          ...(onConflict && { onConflict: typeof onConflict === 'string' ? [onConflict] : [...onConflict] }),
+          ...(ignoreDuplicates !== undefined && { ignoreDuplicates }),
         },
         'change',
-      );
-    },
-    update: (values: unknown) => {
-      if (!isRecord(values) || Object.keys(values).length === 0) {
-        throw refuse(
-          `${caller}.update()`,
-          'update() takes an object with at least one column to set',
-          'invalid_request',
-          'values',
-        );
-      }
-      return start('update', { values }, 'change');
-    },
+      ),
+    update: (values: object) => start('update', { values: rows(values, `${caller}.update()`, true) }, 'change'),
     delete: () => start('delete', {}, 'change'),
-  };
-  return table as unknown as TableQuery<never, never, never>;
+  } as unknown as TableQuery<never, never, never>;
 }
-
-const withColumns = (columns: string[] | undefined) => (columns === undefined ? {} : { columns });

@@ -49,8 +49,8 @@ export async function validateRows<Output>(
         ?.map((part) => String(typeof part === 'object' && part !== null ? part.key : part))
         .join('.');
       throw new RowValidationError(
-        `${caller}: row ${index} does not match the schema: ${field ? `${field}: ` : ''}${issue?.message ?? 'invalid'}. The table and the schema disagree; regenerate types or fix the schema.`,
-        { code: 'invalid_row', details: { row: index, field, issues: result.issues.length } },
+        `${caller}: row ${index} does not match the schema: ${field ? `${field}: ` : ''}${issue?.message}`,
+        { code: 'invalid_row', details: { row: index, field } },
       );
     }
     out.push(result.value);

@@ -1,7 +1,9 @@
-import { type CallOptions, ValidationError } from '@plinth/core';
+import type { CallOptions } from '@plinth/core';
 import { type SqlRequest, type SqlResponse, sqlRoute } from '@plinth/protocol';
 import { type BatchStep, type BatchStepPlan, toBatchStep } from './batch-step.js';
 import { type DataContext, dataCallOptions } from './data-context.js';
+import { refusal } from './refusal.js';
+import { settle } from './thenable.js';
 
 /** What a statement gives: its rows, their columns (name and Postgres type), the count and command tag. */
 export interface SqlResult<Row = Record<string, unknown>> {
@@ -12,8 +14,7 @@ export interface SqlResult<Row = Record<string, unknown>> {
   command: string;
 }
 
-const refuse = (caller: string, what: string) =>
-  new ValidationError(`${caller}: ${what}. No request was made.`, { code: 'invalid_request' });
+const refuse = (caller: string, what: string) => refusal(caller, what);
 
 // A `$1` typed into the text would be read as one of the parameters the tag numbers itself.
 const handWrittenPlaceholder = /\$\d/;
@@ -93,13 +94,7 @@ export class SqlQuery<Row = Record<string, unknown>> extends SqlFragment<Row> im
     onFulfilled?: ((value: SqlResult<Row>) => A | PromiseLike<A>) | null,
     onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
   ): Promise<A | B> {
-    let run: Promise<SqlResult<Row>>;
-    try {
-      run = this.execute();
-    } catch (error) {
-      run = Promise.reject(error);
-    }
-    return run.then(onFulfilled, onRejected);
+    return settle(this, onFulfilled, onRejected);
   }
 
   override [toBatchStep](): BatchStepPlan<SqlResult<Row>> {
@@ -108,37 +103,33 @@ export class SqlQuery<Row = Record<string, unknown>> extends SqlFragment<Row> im
 }
 
 function checkTemplate(strings: TemplateStringsArray, values: readonly unknown[], caller: string): void {
-  if (!Array.isArray(strings) || !Array.isArray((strings as { raw?: unknown }).raw)) {
-    throw refuse(caller, 'sql is a tagged template: write sql`select …` with values interpolated, not sql(text)');
-  }
-  for (const chunk of strings) {
-    if (handWrittenPlaceholder.test(chunk)) {
-      throw refuse(
-        caller,
-        `the text contains a hand-written placeholder (${chunk.match(handWrittenPlaceholder)?.[0]}); interpolate the value instead: \${value}`,
-      );
-    }
+  const placeholder = Array.isArray(strings?.raw) ? strings.join('').match(handWrittenPlaceholder) : [''];
+  if (placeholder) {
+    throw refuse(
+      caller,
+      placeholder[0]
+        ? `the text has a hand-written placeholder (${placeholder[0]}); interpolate the value instead`
+        : 'sql is a tagged template (sql`select …`), not a function of a string',
+    );
   }
   checkValues(values, caller);
 }
 
 function checkValues(values: readonly unknown[], caller: string): void {
-  for (const [index, value] of values.entries()) {
-    if (value === undefined) throw refuse(caller, `value ${index + 1} is undefined; pass null for SQL NULL`);
+  values.forEach((value, index) => {
+    const kind = typeof value;
     if (
-      typeof value === 'function' ||
-      typeof value === 'symbol' ||
-      (typeof value === 'object' &&
-        value !== null &&
-        !(value instanceof SqlFragment) &&
-        typeof (value as { then?: unknown }).then === 'function')
+      value === undefined ||
+      kind === 'function' ||
+      kind === 'symbol' ||
+      (!(value instanceof SqlFragment) && typeof (value as { then?: unknown } | null)?.then === 'function')
     ) {
       throw refuse(
         caller,
-        `value ${index + 1} cannot be sent as a parameter (a function, symbol, promise or query builder)`,
+        `value ${index + 1} is ${value === undefined ? 'undefined; pass null for SQL NULL' : 'not a value (a function, promise or query?)'}`,
       );
     }
-  }
+  });
 }
 
 /** The `sql` tag: fragments, with `sql.ident` and `sql.join`. */
@@ -159,19 +150,14 @@ export interface SqlTag<F> {
 const encoder = /* @__PURE__ */ new TextEncoder();
 
 function ident(...names: string[]): SqlFragment {
-  if (names.length === 0) throw refuse('sql.ident()', 'sql.ident() takes at least one name');
-  const quoted = names.map((name) => {
-    if (typeof name !== 'string' || name === '' || name.includes('\0') || encoder.encode(name).length > 63) {
-      throw refuse('sql.ident()', `an identifier is 1 to 63 bytes without NUL; got ${JSON.stringify(name)}`);
-    }
-    return `"${name.replaceAll('"', '""')}"`;
-  });
-  return new SqlFragment([quoted.join('.')], []);
+  // Postgres would silently truncate a longer name to 63 bytes, perhaps to another object's name.
+  if (!names.length || names.some((name) => !name || name.includes('\0') || encoder.encode(name).length > 63)) {
+    throw refuse('sql.ident()', `identifiers are 1 to 63 bytes without NUL; got ${JSON.stringify(names)}`);
+  }
+  return new SqlFragment([names.map((name) => `"${name.replaceAll('"', '""')}"`).join('.')], []);
 }
 
 function join(items: readonly unknown[], separator: SqlFragment = new SqlFragment([', '], [])): SqlFragment {
-  if (!Array.isArray(items)) throw refuse('sql.join()', 'sql.join() takes an array');
-  if (!(separator instanceof SqlFragment)) throw refuse('sql.join()', 'the separator is a fragment: sql`, `');
   checkValues(items, 'sql.join()');
   const values = items.flatMap((item, index) => (index === 0 ? [item] : [separator, item]));
   return new SqlFragment(['', ...values.map(() => '')], values);

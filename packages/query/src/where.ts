@@ -1,5 +1,5 @@
-import { ValidationError } from '@plinth/core';
 import { type Condition, type FilterOperator, filterOperators } from '@plinth/protocol';
+import { refusal } from './refusal.js';
 
 /**
  * The operators a column can be compared with, as an object: `{ gt: 5 }`, `{ in: ['a', 'b'] }`,
@@ -45,41 +45,21 @@ export type Filter<Row> = WhereObject<Row> | Combined<Row>;
 
 const operatorNames = new Set<string>(filterOperators);
 
-const isPlainObject = (value: unknown): value is Record<string, unknown> => {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  const proto = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
-};
-
-const refuse = (caller: string, what: string, field?: string) =>
-  new ValidationError(`${caller}: ${what}. No request was made.`, {
-    code: 'invalid_request',
-    details: field === undefined ? undefined : { field },
-  });
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && [Object.prototype, null].includes(Object.getPrototypeOf(value));
 
 function leaves(column: string, value: unknown, caller: string): Condition[] {
-  if (value === undefined) {
-    // A filter that silently disappeared would widen the query to every row.
-    throw refuse(caller, `the value for "${column}" is undefined; compare with null, or leave the column out`, column);
-  }
+  // An undefined anywhere would make its filter vanish and widen the query: refused.
+  const bad = (what: string) => refusal(caller, `where "${column}" ${what}`, 'invalid_request', column);
+  if (value === undefined) throw bad('is undefined; compare with null, or leave the column out');
   if (value === null) return [{ column, op: 'isNull', value: true }];
   if (!isPlainObject(value)) return [{ column, op: 'eq', value }];
   const entries = Object.entries(value);
-  if (entries.length === 0) throw refuse(caller, `the operators for "${column}" are empty`, column);
+  if (!entries.length) throw bad('has no operator');
   return entries.map(([op, operand]) => {
-    if (!operatorNames.has(op)) {
-      throw refuse(
-        caller,
-        `"${op}" is not an operator (for "${column}"); use one of ${filterOperators.join(', ')}, or { eq: {...} } to compare a jsonb column with an object`,
-        column,
-      );
-    }
-    if (operand === undefined) throw refuse(caller, `the value of ${column}.${op} is undefined`, column);
-    if ((op === 'in' || op === 'notIn') && !Array.isArray(operand)) {
-      throw refuse(caller, `${column}.${op} takes an array`, column);
-    }
-    if (op === 'isNull' && typeof operand !== 'boolean')
-      throw refuse(caller, `${column}.isNull takes a boolean`, column);
+    if (!operatorNames.has(op)) throw bad(`: "${op}" is not an operator (for a jsonb object, use { eq: {...} })`);
+    if (operand === undefined) throw bad(`: ${op} is undefined`);
+    if ((op === 'in' || op === 'notIn') && !Array.isArray(operand)) throw bad(`: ${op} takes an array`);
     return { column, op: op as FilterOperator, value: operand };
   });
 }
@@ -95,16 +75,16 @@ function leaves(column: string, value: unknown, caller: string): Condition[] {
  */
 export function toCondition(filter: Filter<object>, caller: string): Condition {
   if (typeof filter === 'object' && filter !== null && conditionKey in filter) return filter[conditionKey];
-  if (!isPlainObject(filter)) throw refuse(caller, 'where() takes an object of columns, or and()/or()/not()');
+  if (!isPlainObject(filter)) throw refusal(caller, 'where() takes an object of columns, or and()/or()/not()');
   const all = Object.entries(filter).flatMap(([column, value]) => leaves(column, value, caller));
-  if (all.length === 0) throw refuse(caller, 'the filter is empty; to change every row, say .all()');
+  if (!all.length) throw refusal(caller, 'the filter is empty; to change every row, say .all()');
   return all.length === 1 ? (all[0] as Condition) : { and: all };
 }
 
 const combined = <Row>(condition: Condition): Combined<Row> => ({ [conditionKey]: condition }) as Combined<Row>;
 
 function combine<Row>(kind: 'and' | 'or', filters: readonly Filter<Row>[]): Combined<Row> {
-  if (filters.length === 0) throw refuse(`${kind}()`, `${kind}() needs at least one filter`);
+  if (!filters.length) throw refusal(`${kind}()`, 'needs at least one filter');
   const conditions = filters.map((filter) => toCondition(filter as Filter<object>, `${kind}()`));
   return combined(conditions.length === 1 ? (conditions[0] as Condition) : ({ [kind]: conditions } as Condition));
 }

@@ -2,7 +2,7 @@ import { createTransport } from '@plinth/core';
 import { and, not, or, type Page, type QueryClient, type SqlResult } from '@plinth/query';
 import { describe, expectTypeOf, it } from 'vitest';
 import * as z from 'zod/mini';
-import type { Database } from './fixtures/database.js';
+import type { Database } from '../../../test/fixtures/example-database.js';
 
 // Compile-time checks: `pnpm typecheck` fails if a line below stops type-checking, or if an
 // `@ts-expect-error` line starts to (the error it expects vanished). The function is never run.

@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import { type FilterOperator, filterOperators } from './data.js';
 
 // The data wire contract: a query AST the server compiles into one parameterised statement.
 // Identifiers here are only shaped (length, no NUL); the server checks every one of them against
@@ -7,25 +8,8 @@ import * as z from 'zod/mini';
 /** A table, column or schema name as sent: the server checks it against the introspected schema. */
 const identifier = z.string().check(z.minLength(1), z.maxLength(63));
 
-/** Comparison operators, a closed set. `in`/`notIn` take an array; `isNull` a boolean. */
-export const filterOperators = [
-  'eq',
-  'neq',
-  'gt',
-  'gte',
-  'lt',
-  'lte',
-  'in',
-  'notIn',
-  'like',
-  'ilike',
-  'isNull',
-  'contains',
-  'containedBy',
-] as const;
-
-/** One of {@link filterOperators}. */
-export type FilterOperator = (typeof filterOperators)[number];
+// The operators live with the route metadata (no zod), so browser-safe code can read them.
+export { type FilterOperator, filterOperators } from './data.js';
 
 /** A JSON value as a bound parameter: scalars, arrays and objects (jsonb). */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };

@@ -5,6 +5,26 @@ import type * as schemas from './data.schemas.js';
 // A service call may act as a user by also sending the user's access token in
 // `wireHeaders.actAs`; the statement then runs under row-level security with that user's claims.
 
+/** Comparison operators, a closed set. `in`/`notIn` take an array; `isNull` a boolean. */
+export const filterOperators = [
+  'eq',
+  'neq',
+  'gt',
+  'gte',
+  'lt',
+  'lte',
+  'in',
+  'notIn',
+  'like',
+  'ilike',
+  'isNull',
+  'contains',
+  'containedBy',
+] as const;
+
+/** One of {@link filterOperators}. */
+export type FilterOperator = (typeof filterOperators)[number];
+
 /** `POST /v1/query`: one query AST → one parameterised statement. */
 export const queryRoute = /* @__PURE__ */ defineRoute<typeof schemas.querySchemas>({
   name: 'from',
