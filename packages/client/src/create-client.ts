@@ -1,6 +1,8 @@
 import { type AuthClient, type AuthOptions, authMode, createAuthClient } from '@plinth/auth';
 import { type CallOptions, createTransport, type Transport, type TransportOptions } from '@plinth/core';
 import { healthRoute, type RouteOutput } from '@plinth/protocol';
+import type { AnyDatabase, QueryClient } from '@plinth/query';
+import { installDataMethods } from './data-methods.js';
 import { defineLazyProperty } from './lazy-property.js';
 
 /** Options of {@link createClient}: where the server is, and the keys this client holds. */
@@ -19,9 +21,13 @@ export type Health = RouteOutput<typeof healthRoute>;
 
 /**
  * The Plinth SDK. Sub-clients (auth, data, storage, realtime, admin) are built on first use,
- * all over one transport.
+ * all over one transport. `DB` is the `Database` type `plinth gen types` writes; without it,
+ * any table and column is accepted and rows are `Record<string, unknown>`.
+ *
+ * The data calls (`from`, `sql`, `batch`, `as`; see docs/query.md) need the service key: without
+ * one, each throws `MissingServiceKeyError` synchronously, before any request.
  */
-export interface PlinthClient {
+export interface PlinthClient<DB = AnyDatabase> extends QueryClient<DB> {
   /** The transport every sub-client shares. */
   readonly transport: Transport;
   /** Sign-up, sign-in, sessions. Built the first time it is read. */
@@ -40,16 +46,38 @@ export interface PlinthClient {
  *
  * const plinth = createClient({ url: 'https://api.example.com', publishableKey: 'pk_...' });
  * await plinth.auth.signIn({ email, password });
+ *
+ * // On your server, typed by `plinth gen types`:
+ * import type { Database } from './database.types';
+ * const db = createClient<Database>({ url, publishableKey, serviceKey: process.env.PLINTH_SERVICE_KEY });
+ * const posts = await db.from('posts').select('id, title').where({ status: 'live' }).limit(20);
  * ```
  */
-export function createClient(options: ClientOptions): PlinthClient {
+export function createClient<DB = AnyDatabase>(options: ClientOptions): PlinthClient<DB> {
+  return buildClient<DB>(options, installDataMethods);
+}
+
+/** Puts `from`, `sql`, `batch` and `as` on a client: the real ones, or the browser build's stubs. */
+export type DataMethodsInstaller = (client: PlinthClient<never>, transport: Transport) => void;
+
+/**
+ * The client without its data methods, which `installData` adds: `createClient` and the
+ * browser build's `createClient` differ only there.
+ *
+ * @example
+ * ```ts
+ * const plinth = buildClient({ url, publishableKey }, installDataMethods);
+ * ```
+ */
+export function buildClient<DB>(options: ClientOptions, installData: DataMethodsInstaller): PlinthClient<DB> {
   const transport = createTransport(options);
   // Checked now, so a refused combination fails where the client is made, not at first use.
   authMode(options.auth);
   const client = {
     transport,
     health: (callOptions?: CallOptions) => transport.call(healthRoute, {}, callOptions),
-  } as PlinthClient;
+  } as PlinthClient<DB>;
   defineLazyProperty(client, 'auth', () => createAuthClient(transport, options.auth));
+  installData(client as PlinthClient<never>, transport);
   return client;
 }

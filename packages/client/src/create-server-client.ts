@@ -1,4 +1,5 @@
 import { type CookieMethods, cookieForwardingFetch, cookieStore } from '@plinth/auth';
+import type { AnyDatabase } from '@plinth/query';
 import { type ClientOptions, createClient, type PlinthClient } from './create-client.js';
 
 /** Options of {@link createServerClient}. */
@@ -17,7 +18,7 @@ export interface ServerClientOptions extends Omit<ClientOptions, 'auth'> {
  * @example
  * ```ts
  * // Next.js (app router)
- * import { cookies } from 'next/headers';
+ * import { cookies, headers } from 'next/headers';
  * import { createServerClient } from '@plinth/client';
  *
  * const jar = await cookies();
@@ -30,13 +31,28 @@ export interface ServerClientOptions extends Omit<ClientOptions, 'auth'> {
  *   },
  * });
  * const user = await plinth.auth.getMe();
+ * // With a service key: data calls run as the user whose browser sent the request, under RLS.
+ * const mine = await plinth.as({ headers: await headers() }).from('posts').select();
  * ```
  */
-export function createServerClient({ cookies, ...options }: ServerClientOptions): PlinthClient {
-  return createClient({
+export function createServerClient<DB = AnyDatabase>(options: ServerClientOptions): PlinthClient<DB> {
+  return createClient<DB>(serverClientOptions(options));
+}
+
+/**
+ * The client options {@link createServerClient} uses: the request's cookies forwarded, auth in
+ * cookie mode without tab sync.
+ *
+ * @example
+ * ```ts
+ * const plinth = createClient(serverClientOptions({ url, publishableKey, cookies }));
+ * ```
+ */
+export function serverClientOptions({ cookies, ...options }: ServerClientOptions): ClientOptions {
+  return {
     ...options,
     fetch: cookieForwardingFetch(options.url, cookies, options.fetch),
     // A server serves many users: no tab sync, and the session is the browser's cookie.
     auth: { mode: 'cookie', store: cookieStore(cookies), tabSync: false },
-  });
+  };
 }

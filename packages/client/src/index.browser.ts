@@ -1,0 +1,15 @@
+/**
+ * The browser build of `@plinth/client` (export condition `browser`): the same API, without the
+ * data client's code, which cannot run in a browser.
+ *
+ * The Plinth SDK in one import: `createClient(...)`, and `createServerClient(...)` for
+ * server-side rendering; auth (`plinth.auth`) and, on servers, data (`plinth.from`, `sql`,
+ * `batch`, `as`).
+ *
+ * @packageDocumentation
+ */
+
+export { createClient, createServerClient } from './browser-client.js';
+export type { ClientOptions, Health, PlinthClient } from './create-client.js';
+export type { ServerClientOptions } from './create-server-client.js';
+export * from './public-api.js';
