@@ -5,6 +5,7 @@ import { ConfigError, readConfig, type ServerConfig } from './config.js';
 import { openDatabase } from './database/open-database.js';
 import { createKeyRing } from './keys/key-ring.js';
 import { type RunningServer, startServer } from './start-server.js';
+import { genTypesCommand } from './typegen/generate-types.js';
 
 /** Where the CLI writes and reads. Injected so tests run it in-process. */
 export interface CliIo {
@@ -21,7 +22,9 @@ const usage = `Usage: plinth <command>
   dev                 the server on embedded PGlite in .plinth/, keys printed and saved to .plinth/keys.env
   start               the server, configured by PORT, DATABASE_URL, REDIS_URL, PLINTH_* variables (PLINTH_OAUTH_* for OAuth)
   routes [--public]   every route of the wire contract, or only those anyone may call
-  keys rotate         issue a new service key and revoke the old one`;
+  keys rotate         issue a new service key and revoke the old one
+  gen types [--url URL] [--service-key KEY] [--out FILE]
+                      the Database type of the exposed schema, for createClient<Database>() (key: PLINTH_SERVICE_KEY)`;
 
 const devOrigins = ['http://localhost:5173', 'http://127.0.0.1:5173'];
 
@@ -51,6 +54,9 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
         );
       case 'start':
         return await serve(readConfig(io.env), io, false);
+      case 'gen':
+        if (rest[0] === 'types') return await genTypesCommand(rest.slice(1), io);
+        break;
       case 'keys':
         if (rest[0] !== 'rotate') break;
         return await rotate(readConfig(io.env, { database: join(io.cwd, '.plinth', 'data') }), io);
