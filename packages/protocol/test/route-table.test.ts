@@ -33,7 +33,8 @@ describe('the route table', () => {
 
   it('declares every route under /v1 with a known auth requirement, and a scope only on service routes', () => {
     for (const route of routeTable) {
-      expect(route.path).toMatch(/^\/v1\/[a-z0-9/:_-]+$/);
+      // Lower-case segments; parameters are camelCase names (`:userId`).
+      expect(route.path).toMatch(/^\/v1(\/([a-z0-9_-]+|:[a-z][A-Za-z0-9]*))+$/);
       expect(['none', 'session', 'service', 'ticket', 'presigned']).toContain(route.auth);
       if (route.scope !== undefined) expect(route.auth).toBe('service');
       expect(Object.isFrozen(route)).toBe(true);

@@ -160,7 +160,8 @@ describe('the session-check cache stays coherent', () => {
 describe.runIf(process.env.DATABASE_URL)('two instances on one PostgreSQL database', () => {
   const postgresLocation = testDatabaseLocations().find((location) => location.label === 'PostgreSQL');
   it('a session revoked on instance A is refused by instance B, whose cache had it', async () => {
-    const url = await postgresLocation?.create();
+    if (!postgresLocation) throw new Error('DATABASE_URL is set, so PostgreSQL should be a test location.');
+    const url = await postgresLocation.create();
     const prefix = `plinth:test:${randomBytes(6).toString('hex')}:`;
     const common = {
       database: url,
