@@ -50,5 +50,9 @@ export function isLoopbackHost(hostname: string): boolean {
  */
 export function randomId(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(16));
-  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('');
+  let id = '';
+  for (const byte of bytes) id += hex[byte];
+  return id;
 }
+
+const hex = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, '0'));

@@ -332,9 +332,12 @@ export function createTransport(options: TransportOptions): Transport {
   async function send(prepared: PreparedCall, attempt: number): Promise<{ response: Response; body: unknown }> {
     const { route, requestId, signal, timeout } = prepared;
     const context: RequestContext = { route, attempt, requestId };
-    let request = new Request(prepared.url, prepared.request);
-    for (const hook of hooks.beforeRequest ?? []) request = (await hook(request, context)) ?? request;
-    if (prepared.sendsServiceKey) checkServiceKeyTarget(new URL(request.url), base);
+    // A Request object only when a hook will see it: building one and then fetching it costs
+    // a second copy of the headers and body on every call.
+    const needsRequest = Boolean(hooks.beforeRequest?.length || hooks.afterResponse?.length);
+    let request = needsRequest ? new Request(prepared.url, prepared.request) : undefined;
+    for (const hook of hooks.beforeRequest ?? []) request = (await hook(request as Request, context)) ?? request;
+    if (prepared.sendsServiceKey) checkServiceKeyTarget(request ? new URL(request.url) : prepared.url, base);
 
     const controller = new AbortController();
     const onAbort = () => controller.abort(signal?.reason);
@@ -343,13 +346,16 @@ export function createTransport(options: TransportOptions): Transport {
     const timer = timeout === false ? undefined : setTimeout(() => controller.abort(timedOut), timeout);
     let response: Response;
     try {
-      const init = { signal: controller.signal };
+      const [input, init]: [Request | URL, RequestInit] = request
+        ? [request, { signal: controller.signal }]
+        : [prepared.url, { ...prepared.request, signal: controller.signal }];
       try {
-        response = await (options.fetch ? options.fetch(request, init) : fetch(request, init));
+        response = await (options.fetch ? options.fetch(input, init) : fetch(input, init));
       } catch (cause) {
         throw transportFailure(cause, prepared, controller.signal);
       }
-      for (const hook of hooks.afterResponse ?? []) response = (await hook(response, request, context)) ?? response;
+      for (const hook of hooks.afterResponse ?? [])
+        response = (await hook(response, request as Request, context)) ?? response;
       // Raced against the signal as well: a fetch whose body ignores the signal (a custom fetch,
       // a mock) must not let a stalled body outlive the timeout.
       const body = await untilAborted(readBody(response, route, requestId), controller.signal, () =>
