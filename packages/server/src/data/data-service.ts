@@ -197,9 +197,19 @@ export function createDataService(settings: DataOptions & { database: Database; 
     exposedSchemas,
     describe: async () => describeSchema(await schema.current()),
     async query(query, actor) {
-      const step = await prepareQuery(query);
+      const step = (await prepareQuery(query)) as Extract<PreparedStep, { kind: 'query' }>;
+      const alone = step.compiled.count ? undefined : runner.single(actor);
+      if (alone) {
+        // One compiled statement, one round trip: no transaction, no role switch to undo.
+        try {
+          const main = await (await alone).run(step.compiled.statement.text, step.compiled.statement.params);
+          return queryAnswer(step, { kind: 'query', main });
+        } catch (error) {
+          throw mapPostgresError(error, contextOf(step)) ?? error;
+        }
+      }
       const [result] = await runSteps([step], actor, false);
-      return queryAnswer(step as Extract<PreparedStep, { kind: 'query' }>, result as StepResult);
+      return queryAnswer(step, result as StepResult);
     },
     async sql(statement, actor) {
       const [result] = await runSteps([prepareSql(statement)], actor, false);

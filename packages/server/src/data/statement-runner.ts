@@ -7,6 +7,12 @@ export interface StatementRunner {
   readonly statementTimeoutMs: number;
   /** Runs `work` in one transaction as `actor`: committed if it resolves, rolled back if it throws. */
   transaction<T>(actor: Actor, work: (tx: Queryable) => Promise<T>): Promise<T>;
+  /**
+   * Where one compiled statement may run alone as `actor`, without a transaction: connections
+   * that start as its role with its claims and the timeout. Only for actors whose claims never
+   * change (the service role, anon) and only on PostgreSQL; undefined otherwise.
+   */
+  single(actor: Actor): Promise<Queryable> | undefined;
 }
 
 /** The error PostgreSQL raises for a statement timeout, for the engine that cannot raise it. */
@@ -39,6 +45,13 @@ export function createStatementRunner(database: Database, options: { statementTi
   const softTimeout = database.kind === 'pglite';
   return {
     statementTimeoutMs,
+    single: (actor) =>
+      actor.claims.sub === undefined && database.pinnedRole
+        ? database.pinnedRole(actor.role, {
+            statement_timeout: String(statementTimeoutMs),
+            'request.jwt.claims': JSON.stringify(actor.claims),
+          })
+        : undefined,
     transaction: (actor, work) =>
       database.transaction(async (tx) => {
         const started = performance.now();

@@ -42,6 +42,14 @@ export interface Database extends Queryable {
    * Resolves, once listening, to a function that stops.
    */
   listen(channel: string, onMessage: (payload: string) => void, onConnected?: () => void): Promise<() => Promise<void>>;
+  /**
+   * Connections of their own that start as `role` with `settings` (startup parameters), for
+   * single statements run outside a transaction: one round trip instead of BEGIN, settings,
+   * statement, reset and COMMIT. Only for statements that cannot change their session (compiled
+   * ones, never an app's SQL text). Undefined where connections cannot be dedicated: PGlite has
+   * only one.
+   */
+  pinnedRole?(role: string, settings: Readonly<Record<string, string>>): Promise<Queryable>;
   close(): Promise<void>;
 }
 

@@ -77,6 +77,7 @@ export async function openPostgresDatabase(
   }
   const sql = postgres(url, { ...quiet, max: options.max ?? 10, connection: { role: serverRole } });
   await useNullAwareArrayParsers(sql);
+  const pinned = new Map<string, Promise<{ sql: postgres.Sql; queryable: Queryable }>>();
   return {
     kind: 'postgres',
     ...queryable(sql),
@@ -87,6 +88,25 @@ export async function openPostgresDatabase(
       const { unlisten } = await sql.listen(channel, onMessage, onConnected);
       return unlisten;
     },
-    close: () => sql.end({ timeout: 5 }),
+    pinnedRole: async (role, settings) => {
+      const key = JSON.stringify([role, settings]);
+      let pool = pinned.get(key);
+      if (!pool) {
+        pool = (async () => {
+          const roleSql = postgres(url, { ...quiet, max: options.max ?? 10, connection: { ...settings, role } });
+          await useNullAwareArrayParsers(roleSql);
+          return { sql: roleSql, queryable: queryable(roleSql) };
+        })();
+        pinned.set(key, pool);
+      }
+      return (await pool).queryable;
+    },
+    close: async () => {
+      const pools = await Promise.allSettled(pinned.values());
+      await Promise.all([
+        sql.end({ timeout: 5 }),
+        ...pools.map((pool) => (pool.status === 'fulfilled' ? pool.value.sql.end({ timeout: 5 }) : undefined)),
+      ]);
+    },
   };
 }
