@@ -3,6 +3,7 @@
 // with the machine and its load, ratios are what to compare between runs. See docs/benchmarks.md.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { benchData } from './lib/data.mjs';
 import { benchHashing } from './lib/hashing.mjs';
 import { benchHttp } from './lib/http.mjs';
 import { describeMachine } from './lib/machine.mjs';
@@ -13,6 +14,8 @@ const settings = {
   hashing: { seconds: 3, slices: 6 },
   // Per target: 2 s warm-up, then 8 s measured as 4 slices of 2 s, interleaved with the others.
   http: { connections: 10, warmupSeconds: 2, seconds: 8, rounds: 4 },
+  // Per path: 2 s warm-up, then 6 s measured as 3 slices of 2 s, 10 callers looping.
+  data: { callers: 10, warmupSeconds: 2, seconds: 6, rounds: 3 },
 };
 
 const log = (line) => process.stderr.write(`· ${line}\n`);
@@ -29,6 +32,7 @@ const started = performance.now();
 const machine = describeMachine();
 const hashing = await benchHashing({ ...settings.hashing, log });
 const http = await benchHttp({ ...settings.http, log, cleanups });
+const data = await benchData({ ...settings.data, log, cleanups });
 
 const results = {
   date: new Date().toISOString(),
@@ -37,6 +41,7 @@ const results = {
   runSeconds: Math.round((performance.now() - started) / 100) / 10,
   hashing,
   http,
+  data,
 };
 
 const resultsFile = fileURLToPath(new URL('./results/latest.json', import.meta.url));
@@ -48,6 +53,7 @@ process.stdout.write(`${formatReport(results)}\nResults: ${resultsFile}\n`);
 // A run whose requests were refused or failed measured the wrong thing: say so in the exit code.
 const failed = http.targets.filter((target) => !target.skipped && (target.non2xx > 0 || target.errors > 0));
 if (http.baseline.non2xx > 0 || http.baseline.errors > 0) failed.push(http.baseline);
+for (const path of data.paths ?? []) if (path.failures > 0) failed.push(path);
 if (failed.length > 0) {
   process.stderr.write(
     `\nNot every response was a 2xx: ${failed.map((target) => target.label).join(', ')}. These figures do not measure the intended path.\n`,

@@ -2,10 +2,9 @@
 // a constant-JSON Hono route (the baseline), then Plinth's `GET /v1/auth/me` with a session
 // cookie on PGlite and on PostgreSQL. Only loopback addresses are loaded, for a bounded time.
 import { fork } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import autocannon from 'autocannon';
-import postgres from 'postgres';
 import { defaultRateRules } from '../../packages/server/dist/rate-limit/rate-limit-rules.js';
+import { createBenchDatabase, probePostgres } from './postgres.mjs';
 
 /** The goal set by the issue: `GET /v1/auth/me` at half the baseline's rate or better. */
 export const goalRatio = 0.5;
@@ -14,11 +13,8 @@ export const goalRatio = 0.5;
  * Every default rate rule lifted so far that the benchmark never meets it: the run measures the
  * request path, not the limiter refusing (the in-memory limiter still takes a token per request).
  */
-const generousRule = { capacity: 1e9, refillPerSecond: 1e9 };
-const rateRules = Object.fromEntries(Object.keys(defaultRateRules).map((name) => [name, generousRule]));
-
-const loopback = new Set(['127.0.0.1', 'localhost', '[::1]']);
-const postgresAdminUrl = process.env.PLINTH_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export const generousRule = { capacity: 1e9, refillPerSecond: 1e9 };
+export const rateRules = Object.fromEntries(Object.keys(defaultRateRules).map((name) => [name, generousRule]));
 
 const serverProcess = new URL('./server-process.mjs', import.meta.url);
 
@@ -48,7 +44,7 @@ function nextMessage(child, timeoutMs, what) {
 }
 
 /** Forks a server process and waits until it answers (Plinth: signed in, cookie in hand). */
-async function startTarget(label, config) {
+export async function startTarget(label, config) {
   const child = fork(serverProcess, [JSON.stringify(config)], {
     env: serverEnv(),
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -63,7 +59,7 @@ async function startTarget(label, config) {
 }
 
 /** Stops a server process; its RSS just before, in MiB (undefined if it had to be killed). */
-async function stopTarget(target) {
+export async function stopTarget(target) {
   target.child.send({ type: 'close' });
   try {
     const closed = await nextMessage(target.child, 20_000, `stopping ${target.label}`);
@@ -136,32 +132,6 @@ async function measureAll(targets, settings) {
   return tallies.map(summarise);
 }
 
-/** Whether PostgreSQL answers at the admin URL; the reason when it does not. */
-async function probePostgres() {
-  const url = new URL(postgresAdminUrl);
-  if (!loopback.has(url.hostname)) {
-    return `${url.hostname} is not a loopback address, and the benchmark loads only this machine`;
-  }
-  const admin = postgres(postgresAdminUrl, { max: 1, connect_timeout: 3, onnotice: () => {} });
-  try {
-    await admin`SELECT 1`;
-    return undefined;
-  } catch (error) {
-    return `no PostgreSQL answered at ${url.host} (${error.code ?? error.message})`;
-  } finally {
-    await admin.end({ timeout: 1 });
-  }
-}
-
-async function adminQuery(statement) {
-  const admin = postgres(postgresAdminUrl, { max: 1, onnotice: () => {} });
-  try {
-    await admin.unsafe(statement);
-  } finally {
-    await admin.end();
-  }
-}
-
 /**
  * The HTTP benchmark. `cleanups` receives what must run even if the process is interrupted
  * (dropping the PostgreSQL database it made).
@@ -173,19 +143,14 @@ export async function benchHttp(settings) {
     { label: 'Plinth on PGlite', config: { kind: 'plinth', database: 'memory', rateRules } },
   ];
   const skipped = [];
-  let dropDatabase;
+  let database;
   const unavailable = await probePostgres();
   if (unavailable) {
     log(`Plinth on PostgreSQL: skipped, ${unavailable}`);
     skipped.push({ label: 'Plinth on PostgreSQL', skipped: unavailable });
   } else {
-    const name = `plinth_bench_${randomBytes(6).toString('hex')}`;
-    await adminQuery(`CREATE DATABASE ${name}`);
-    dropDatabase = () => adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    cleanups.push(dropDatabase);
-    const url = new URL(postgresAdminUrl);
-    url.pathname = `/${name}`;
-    plans.push({ label: 'Plinth on PostgreSQL', config: { kind: 'plinth', database: url.href, rateRules } });
+    database = await createBenchDatabase(cleanups);
+    plans.push({ label: 'Plinth on PostgreSQL', config: { kind: 'plinth', database: database.url, rateRules } });
   }
 
   const targets = [];
@@ -199,10 +164,7 @@ export async function benchHttp(settings) {
     measured = await measureAll(targets, settings);
   } finally {
     for (const target of targets) rss.push(await stopTarget(target));
-    if (dropDatabase) {
-      cleanups.splice(cleanups.indexOf(dropDatabase), 1);
-      await dropDatabase();
-    }
+    await database?.drop();
   }
 
   const results = targets.map((target, index) => ({

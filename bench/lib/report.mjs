@@ -78,8 +78,26 @@ function httpSection(http) {
   ];
 }
 
+function dataSection(data) {
+  if (data.skipped) return [`Data API: skipped, ${data.skipped}`];
+  const rows = data.paths.map((path) => [
+    path.label,
+    whole(path.callsPerSecond),
+    String(path.calls),
+    String(path.failures),
+  ]);
+  const verdict = (met) => (met ? 'met' : 'NOT met');
+  return [
+    `Data API, select by primary key: ${data.callers} callers looping in this process; per path ${data.warmupSeconds} s warm-up, then ${data.seconds} s in ${data.rounds} interleaved slices; the server in a child process`,
+    `  ${data.query}`,
+    ...table(['path', 'calls/s', 'calls', 'failures'], rows),
+    `  SDK path ÷ direct query: ${fixed(data.sdkToDirect.ratio, 2)} (goal ≥ ${data.sdkToDirect.goal}: ${verdict(data.sdkToDirect.met)})`,
+    `  SDK over bare fetch of the same request: ${fixed(data.sdkOverhead.extra * 100, 1)} % extra time per call (goal ≤ ${data.sdkOverhead.goal * 100} %: ${verdict(data.sdkOverhead.met)})`,
+  ];
+}
+
 /** The report as text: machine, then one section per benchmark. */
-export function formatReport({ date, machine, runSeconds, hashing, http }) {
+export function formatReport({ date, machine, runSeconds, hashing, http, data }) {
   return [
     '',
     `Plinth benchmarks, ${date} (${runSeconds} s after the build)`,
@@ -89,6 +107,8 @@ export function formatReport({ date, machine, runSeconds, hashing, http }) {
     ...hashingSection(hashing),
     '',
     ...httpSection(http),
+    '',
+    ...dataSection(data),
     '',
   ].join('\n');
 }

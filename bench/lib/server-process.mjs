@@ -1,8 +1,10 @@
 // One server to load, in its own process (forked by http.mjs), so that autocannon in the parent
 // and the server never share an event loop. argv[2] is JSON: `{ kind: 'baseline' }` for the
 // constant-JSON Hono route, or `{ kind: 'plinth', database, rateRules }` for Plinth's
-// `GET /v1/auth/me` with a session cookie. Answers over IPC with `{ type: 'ready', url, headers }`
+// `GET /v1/auth/me` with a session cookie, or `{ kind: 'data', database, rateRules }` for the data
+// API over the benchmark's own schema (its keys in `headers`). Answers over IPC with `{ type: 'ready', url, headers }`
 // (or `{ type: 'error', message }`); on `{ type: 'close' }` it reports its RSS, stops and exits.
+import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
 import { createOutboxMailer, startServer } from '@plinth/server';
 import { Hono } from 'hono';
@@ -98,8 +100,26 @@ async function startPlinth() {
   return { url: `${base}/v1/auth/me`, headers: { cookie }, close: () => server.close() };
 }
 
+/** Plinth with the benchmark's own app schema (bench/schema), for the data API. */
+async function startData() {
+  const server = await startServer({
+    database: config.database,
+    schemaDir: fileURLToPath(new URL('../schema/', import.meta.url)),
+    logLevel: 'silent',
+    rateRules: config.rateRules,
+    validateResponses: false,
+  });
+  return {
+    url: server.url,
+    headers: { serviceKey: server.serviceKey, publishableKey: server.publishableKey },
+    close: () => server.close(),
+  };
+}
+
+const starters = { baseline: startBaseline, plinth: startPlinth, data: startData };
+
 try {
-  const running = config.kind === 'baseline' ? await startBaseline() : await startPlinth();
+  const running = await starters[config.kind]();
   process.on('message', async (message) => {
     if (message?.type !== 'close') return;
     const rssMiB = process.memoryUsage.rss() / (1024 * 1024);
