@@ -1,26 +1,14 @@
 import { expect } from 'vitest';
 import { exampleSchemaDir } from '../../../../test/fixtures/example-schema/index.js';
 import { createLogger } from '../../src/logger.js';
-import type { OutboxMailer } from '../../src/mail/outbox-mailer.js';
 import { createOutboxMailer } from '../../src/mail/outbox-mailer.js';
 import { defaultRateRules } from '../../src/rate-limit/rate-limit-rules.js';
 import type { StartServerOptions } from '../../src/start-server.js';
-import { jsonClient } from '../fixtures/auth-helpers.js';
+import { jsonClient, waitForMailedToken } from '../fixtures/auth-helpers.js';
 import { useTestServer } from '../fixtures/test-server.js';
 
 /** Who a data call acts as: a user's access token, `anon`, or the service role (no header). */
 export type ActAs = string | 'anon' | undefined;
-
-/** The verification token mailed to `email`, waited for (mail goes out in the background); usable in hooks. */
-async function verificationToken(outbox: OutboxMailer, email: string): Promise<string> {
-  for (let tries = 0; tries < 200; tries++) {
-    const message = [...outbox.messages].reverse().find((m) => m.to === email && m.text.includes('type=verify_email'));
-    const token = message?.text.match(/token=([A-Za-z0-9_-]+)/)?.[1];
-    if (token) return token;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  throw new Error(`No verification mail reached ${email}.`);
-}
 
 const generous = { capacity: 10_000, refillPerSecond: 1_000 };
 const password = 'correct horse battery staple';
@@ -61,7 +49,7 @@ export function useDataServer(options: StartServerOptions = {}) {
     async user(email: string): Promise<{ id: string; accessToken: string }> {
       const signUp = await call('POST', '/v1/auth/sign-up', { email, password });
       expect(signUp.status, JSON.stringify(signUp.body)).toBe(200);
-      const token = await verificationToken(outbox, email);
+      const token = await waitForMailedToken(outbox, email, 'verify_email');
       expect((await call('POST', '/v1/auth/verify-email', { token })).status).toBe(200);
       const signIn = await call('POST', '/v1/auth/sign-in', { email, password });
       expect(signIn.status).toBe(200);

@@ -1,15 +1,24 @@
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import {
+  type RlsActor,
+  type RlsOp,
+  type RlsOutcome,
+  rlsCells,
+  rlsNewRow,
+  rlsPost,
+  rlsSeed,
+  rlsSeededIds,
+} from '../../../../test/fixtures/example-schema/rls-matrix.js';
 import { type ActAs, useDataServer } from './data-fixture.js';
 
 const data = useDataServer();
 
-type Actor = 'anon' | 'userA' | 'userB' | 'service';
-type Op = 'select' | 'insert' | 'update' | 'delete';
-/** A number of rows seen or changed, or the refusal's status. */
-type Outcome = { rows: number } | { status: 403 };
+type Actor = RlsActor;
+type Op = RlsOp;
 
 let userA: { id: string; accessToken: string };
 let userB: { id: string; accessToken: string };
+const users = () => ({ userA: userA.id, userB: userB.id });
 const actAs = (actor: Actor): ActAs =>
   actor === 'service'
     ? undefined
@@ -18,83 +27,27 @@ const actAs = (actor: Actor): ActAs =>
       : actor === 'userA'
         ? userA.accessToken
         : userB.accessToken;
-const idOf = (actor: 'userA' | 'userB') => (actor === 'userA' ? userA.id : userB.id);
+const post = rlsPost;
 
-// Fixed ids, so every cell starts from the same rows.
-const post = (n: number) => `00000000-0000-4000-8000-00000000000${n}`;
-const note = (n: number) => `00000000-0000-4000-9000-00000000000${n}`;
-
-/**
- * The seed: A has a published post (1) and a draft (2); B has a published post (3) and a draft
- * (4). Comments: A on post 1, B on post 3, B on B's own draft 4. Notes: one each.
- */
 async function reseed() {
+  const seed = rlsSeed(users());
   const { status, body } = await data.batch([
     { kind: 'query', query: { table: 'posts', op: 'delete', all: true } },
     { kind: 'query', query: { table: 'notes', op: 'delete', all: true } },
-    {
-      kind: 'query',
-      query: {
-        table: 'posts',
-        op: 'insert',
-        values: [
-          { id: post(1), author_id: userA.id, title: 'A published', published: true },
-          { id: post(2), author_id: userA.id, title: 'A draft' },
-          { id: post(3), author_id: userB.id, title: 'B published', published: true },
-          { id: post(4), author_id: userB.id, title: 'B draft' },
-        ],
-      },
-    },
-    {
-      kind: 'query',
-      query: {
-        table: 'comments',
-        op: 'insert',
-        values: [
-          { id: 1, post_id: post(1), author_id: userA.id, body: 'A on A1' },
-          { id: 2, post_id: post(3), author_id: userB.id, body: 'B on B3' },
-          { id: 3, post_id: post(4), author_id: userB.id, body: 'B on B4 (draft)' },
-        ],
-      },
-    },
-    {
-      kind: 'query',
-      query: {
-        table: 'notes',
-        op: 'insert',
-        values: [
-          { id: note(1), owner_id: userA.id, body: 'A note' },
-          { id: note(2), owner_id: userB.id, body: 'B note' },
-        ],
-      },
-    },
+    { kind: 'query', query: { table: 'posts', op: 'insert', values: seed.posts } },
+    { kind: 'query', query: { table: 'comments', op: 'insert', values: seed.comments } },
+    { kind: 'query', query: { table: 'notes', op: 'insert', values: seed.notes } },
   ]);
   expect(status, JSON.stringify(body)).toBe(200);
 }
 
-/** A new row each actor writes: its own, as far as the table has an owner. */
-function newRow(table: string, actor: Actor): Record<string, unknown> {
-  const owner =
-    actor === 'service' ? userA.id : actor === 'userB' ? idOf('userB') : actor === 'userA' ? idOf('userA') : undefined;
-  const withOwner = (column: string) => (owner && actor === 'service' ? { [column]: owner } : {});
-  if (table === 'posts') return { title: `new by ${actor}`, ...withOwner('author_id') };
-  if (table === 'comments') return { id: 100, post_id: post(3), body: `new by ${actor}`, ...withOwner('author_id') };
-  return { body: `new by ${actor}`, ...withOwner('owner_id') };
-}
-
-const seededIds: Record<string, unknown[]> = {
-  posts: [1, 2, 3, 4].map(post),
-  comments: [1, 2, 3],
-  notes: [1, 2].map(note),
-};
-
-async function attempt(table: string, actor: Actor, op: Op): Promise<Outcome> {
-  const where = { column: 'id', op: 'in', value: seededIds[table] };
+async function attempt(table: string, actor: Actor, op: Op): Promise<RlsOutcome> {
+  const where = { column: 'id', op: 'in', value: rlsSeededIds[table] };
   const query =
     op === 'select'
       ? { table, op }
       : op === 'insert'
-        ? { table, op, values: newRow(table, actor) }
+        ? { table, op, values: rlsNewRow(table, actor, users()) }
         : op === 'update'
           ? { table, op, values: { body: `changed by ${actor}` }, where }
           : { table, op, where };
@@ -107,41 +60,7 @@ async function attempt(table: string, actor: Actor, op: Op): Promise<Outcome> {
   return { rows: body?.rowCount };
 }
 
-const denied = { status: 403 } as const;
-const rows = (n: number) => ({ rows: n });
-
-// Every table × actor × operation, and what must happen. Select counts what the actor sees of
-// the seed; update and delete count what they may touch of it; insert writes one new row.
-const expected: Record<string, Record<Actor, Record<Op, Outcome>>> = {
-  posts: {
-    // Published posts only; no grant to write.
-    anon: { select: rows(2), insert: denied, update: denied, delete: denied },
-    // Published posts and A's own draft; A changes only A's posts.
-    userA: { select: rows(3), insert: rows(1), update: rows(2), delete: rows(2) },
-    userB: { select: rows(3), insert: rows(1), update: rows(2), delete: rows(2) },
-    service: { select: rows(4), insert: rows(1), update: rows(4), delete: rows(4) },
-  },
-  comments: {
-    // Comments on posts the actor can see.
-    anon: { select: rows(2), insert: denied, update: denied, delete: denied },
-    userA: { select: rows(2), insert: rows(1), update: rows(1), delete: rows(1) },
-    userB: { select: rows(3), insert: rows(1), update: rows(2), delete: rows(2) },
-    service: { select: rows(3), insert: rows(1), update: rows(3), delete: rows(3) },
-  },
-  notes: {
-    // No grant at all for anon; each user only their own.
-    anon: { select: denied, insert: denied, update: denied, delete: denied },
-    userA: { select: rows(1), insert: rows(1), update: rows(1), delete: rows(1) },
-    userB: { select: rows(1), insert: rows(1), update: rows(1), delete: rows(1) },
-    service: { select: rows(2), insert: rows(1), update: rows(2), delete: rows(2) },
-  },
-};
-
-const cells = Object.entries(expected).flatMap(([table, byActor]) =>
-  Object.entries(byActor).flatMap(([actor, byOp]) =>
-    Object.entries(byOp).map(([op, outcome]) => ({ table, actor: actor as Actor, op: op as Op, outcome })),
-  ),
-);
+const cells = rlsCells;
 
 beforeAll(async () => {
   userA = await data.user('rls-a@example.com');
