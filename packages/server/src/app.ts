@@ -4,6 +4,7 @@ import type { RouteHandler, ServerServices } from './handlers/define-handler.js'
 import { type Authenticators, authenticate } from './http/auth-guard.js';
 import { corsForAppOrigins } from './http/cors.js';
 import { HttpError } from './http/http-error.js';
+import { hasPreparedHeaders, includesPreparedHeaders } from './http/prepared-headers.js';
 import { readInput } from './http/read-input.js';
 import { requestIdFor } from './http/request-id.js';
 import { securityHeaders } from './http/security-headers.js';
@@ -58,7 +59,7 @@ export function createApp(options: AppOptions): Hono<Env> {
     c.header('x-request-id', requestId);
     await next();
     // Answers built without the context (errors, a handler's own Response) lack it so far.
-    if (!c.res.headers.has('x-request-id')) c.res.headers.set('x-request-id', requestId);
+    if (!hasPreparedHeaders(c) && !c.res.headers.has('x-request-id')) c.res.headers.set('x-request-id', requestId);
     // Method, path and status only: never headers, bodies or query strings (tokens live there).
     if (logging)
       services.logger.info(
@@ -105,6 +106,7 @@ export function createApp(options: AppOptions): Hono<Env> {
             `${route.name} answered outside its response schema: ${JSON.stringify(checked.error.issues)}`,
           );
       }
+      includesPreparedHeaders(c);
       return result === undefined ? c.body(null, 204) : c.json(result);
     });
   }

@@ -26,6 +26,44 @@ describe('GET /v1/health', () => {
     expect(response.headers.get('strict-transport-security')).toBeNull();
   });
 
+  it('every kind of answer carries them, and CORS for a listed origin: JSON, an error, a 404, a handler’s own Response', async () => {
+    const origin = 'http://localhost:5173';
+    const answers = {
+      json: await get('/v1/health', { headers: { origin } }),
+      error: await get('/v1/auth/sign-in', {
+        method: 'POST',
+        headers: { origin, 'content-type': 'application/json' },
+        body: '{}',
+      }),
+      notFound: await get('/v1/nope', { headers: { origin } }),
+      // A handler's own Response: an unknown refresh cookie is answered with cleared cookies.
+      handlerResponse: await get('/v1/auth/refresh', {
+        method: 'POST',
+        headers: { origin, 'content-type': 'application/json', cookie: '__Host-plinth-refresh=rt_unknown' },
+        body: '{}',
+      }),
+    };
+    for (const [kind, response] of Object.entries(answers)) {
+      expect({ kind, headers: Object.fromEntries(response.headers) }).toMatchObject({
+        kind,
+        headers: {
+          'x-content-type-options': 'nosniff',
+          'x-frame-options': 'DENY',
+          'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+          'referrer-policy': 'no-referrer',
+          'x-request-id': expect.stringMatching(/^[0-9a-f]{32}$/),
+          'access-control-allow-origin': origin,
+          'access-control-allow-credentials': 'true',
+          vary: expect.stringMatching(/origin/i),
+        },
+      });
+    }
+    expect(answers.error.status).toBe(400);
+    expect(answers.notFound.status).toBe(404);
+    expect(answers.handlerResponse.status).toBe(401);
+    expect(answers.handlerResponse.headers.getSetCookie().length).toBeGreaterThan(0);
+  });
+
   it('replaces a request id that could inject into logs', async () => {
     const response = await get('/v1/health', { headers: { 'x-request-id': 'bad id" forged="1' } });
     expect(response.headers.get('x-request-id')).toMatch(/^[0-9a-f]{32}$/);

@@ -1,4 +1,5 @@
 import type { MiddlewareHandler } from 'hono';
+import { hasPreparedHeaders } from './prepared-headers.js';
 
 const allowHeaders = 'authorization, apikey, content-type, x-request-id, idempotency-key';
 const exposeHeaders = 'x-request-id, retry-after';
@@ -28,12 +29,26 @@ export function corsForAppOrigins(allowed: readonly string[]): MiddlewareHandler
         vary: 'origin',
       });
     }
+    const granted: readonly (readonly [string, string])[] = listed
+      ? [
+          ['access-control-allow-origin', origin],
+          ['access-control-allow-credentials', 'true'],
+          ['access-control-expose-headers', exposeHeaders],
+        ]
+      : [];
+    c.header('vary', 'origin');
+    for (const [name, value] of granted) c.header(name, value);
     await next();
-    c.res.headers.append('vary', 'origin');
-    if (listed) {
-      c.res.headers.set('access-control-allow-origin', origin);
-      c.res.headers.set('access-control-allow-credentials', 'true');
-      c.res.headers.set('access-control-expose-headers', exposeHeaders);
-    }
+    if (hasPreparedHeaders(c)) return;
+    const headers = c.res.headers;
+    const vary = headers.get('vary');
+    if (
+      !vary
+        ?.toLowerCase()
+        .split(/\s*,\s*/)
+        .includes('origin')
+    )
+      headers.append('vary', 'origin');
+    for (const [name, value] of granted) headers.set(name, value);
   };
 }

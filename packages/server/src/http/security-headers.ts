@@ -1,4 +1,5 @@
 import type { MiddlewareHandler } from 'hono';
+import { hasPreparedHeaders } from './prepared-headers.js';
 
 /**
  * Headers on every answer: no sniffing, no framing, no referrer, a CSP that lets an API answer
@@ -17,6 +18,7 @@ export function securityHeaders(): MiddlewareHandler {
     // answers built elsewhere (errors, a handler's own Response) get them afterwards.
     for (const [name, value] of https ? httpsHeaders : httpHeaders) c.header(name, value);
     await next();
+    if (hasPreparedHeaders(c)) return;
     const headers = c.res.headers;
     for (const [name, value] of https ? httpsHeaders : httpHeaders) if (!headers.has(name)) headers.set(name, value);
   };
