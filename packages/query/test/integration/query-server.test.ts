@@ -1,46 +1,13 @@
 // The SDK's data calls against the real server, in-process, on the example app schema
 // (test/fixtures/example-schema): PGlite by default, PostgreSQL when DATABASE_URL is set.
-import { ConflictError, createClient, createServerClient, ValidationError } from '@plinth/client';
+import { ConflictError, createServerClient, ValidationError } from '@plinth/client';
 import { and, not, or, RowCountError, sql } from '@plinth/query';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { exampleSchemaDir } from '../../../../test/fixtures/example-schema/index.js';
-import { createLogger } from '../../../server/src/logger.js';
-import { createOutboxMailer } from '../../../server/src/mail/outbox-mailer.js';
-import { defaultRateRules } from '../../../server/src/rate-limit/rate-limit-rules.js';
 import { generateTypes } from '../../../server/src/typegen/generate-types.js';
-import { tokenFromMail } from '../../../server/test/fixtures/auth-helpers.js';
-import { useTestServer } from '../../../server/test/fixtures/test-server.js';
+import { useDataServer } from '../fixtures/data-server.js';
 
-const outbox = createOutboxMailer(createLogger('silent'));
-const server = useTestServer({
-  schemaDir: exampleSchemaDir,
-  mailer: outbox,
-  corsOrigins: ['http://localhost:5173'],
-  rateRules: Object.fromEntries(
-    Object.keys(defaultRateRules).map((name) => [name, { capacity: 10_000, refillPerSecond: 1_000 }]),
-  ),
-});
-
-const service = () =>
-  createClient({
-    url: server().url,
-    publishableKey: server().publishableKey as string,
-    serviceKey: server().serviceKey as string,
-  });
-
-const password = 'correct horse battery staple';
-async function signedIn(email: string) {
-  const plinth = createClient({
-    url: server().url,
-    publishableKey: server().publishableKey as string,
-    auth: { mode: 'token' },
-  });
-  await plinth.auth.signUp({ email, password });
-  await plinth.auth.verifyEmail({ token: await tokenFromMail(outbox, email, 'verify_email') });
-  const { user, session } = await plinth.auth.signIn({ email, password });
-  return { id: user.id, session: session as NonNullable<typeof session> };
-}
+const { server, service, signedIn } = useDataServer();
 
 describe('from() against the server (items: no RLS, as the service role)', () => {
   beforeAll(async () => {

@@ -2,9 +2,8 @@
 // {select, insert, update, delete} with `plinth.as(...)`, against the real server on the example
 // schema (PGlite, or PostgreSQL when DATABASE_URL is set). The expectations are the server
 // tests' own (test/fixtures/example-schema/rls-matrix.ts).
-import { createClient, PermissionError } from '@plinth/client';
+import { PermissionError } from '@plinth/client';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { exampleSchemaDir } from '../../../../test/fixtures/example-schema/index.js';
 import {
   type RlsActor,
   type RlsOp,
@@ -14,42 +13,9 @@ import {
   rlsSeed,
   rlsSeededIds,
 } from '../../../../test/fixtures/example-schema/rls-matrix.js';
-import { createLogger } from '../../../server/src/logger.js';
-import { createOutboxMailer } from '../../../server/src/mail/outbox-mailer.js';
-import { defaultRateRules } from '../../../server/src/rate-limit/rate-limit-rules.js';
-import { waitForMailedToken } from '../../../server/test/fixtures/auth-helpers.js';
-import { useTestServer } from '../../../server/test/fixtures/test-server.js';
+import { useDataServer } from '../fixtures/data-server.js';
 
-const outbox = createOutboxMailer(createLogger('silent'));
-const server = useTestServer({
-  schemaDir: exampleSchemaDir,
-  mailer: outbox,
-  corsOrigins: ['http://localhost:5173'],
-  rateRules: Object.fromEntries(
-    Object.keys(defaultRateRules).map((name) => [name, { capacity: 10_000, refillPerSecond: 1_000 }]),
-  ),
-});
-
-const service = () =>
-  createClient({
-    url: server().url,
-    publishableKey: server().publishableKey as string,
-    serviceKey: server().serviceKey as string,
-  });
-
-const password = 'correct horse battery staple';
-
-async function signedIn(email: string) {
-  const plinth = createClient({
-    url: server().url,
-    publishableKey: server().publishableKey as string,
-    auth: { mode: 'token' },
-  });
-  await plinth.auth.signUp({ email, password });
-  await plinth.auth.verifyEmail({ token: await waitForMailedToken(outbox, email, 'verify_email') });
-  const { user, session } = await plinth.auth.signIn({ email, password });
-  return { id: user.id, session: session as NonNullable<typeof session> };
-}
+const { service, signedIn } = useDataServer();
 
 let userA: Awaited<ReturnType<typeof signedIn>>;
 let userB: Awaited<ReturnType<typeof signedIn>>;

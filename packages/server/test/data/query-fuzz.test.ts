@@ -1,7 +1,7 @@
 import { copyFileSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Condition, type QueryRequest, queryRequestSchema } from '@plinth/protocol';
+import { type Condition, filterOperators, type QueryRequest, queryRequestSchema } from '@plinth/protocol';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exampleSchemaDir } from '../../../../test/fixtures/example-schema/index.js';
@@ -66,22 +66,6 @@ const value: fc.Arbitrary<unknown> = fc.oneof(
   { weight: 1, arbitrary: fc.dictionary(markedValue, scalar, { maxKeys: 2 }) },
 );
 const unknownIdentifier = hostileText.map((text) => `${identifierMark}${text}`);
-
-const operators = [
-  'eq',
-  'neq',
-  'gt',
-  'gte',
-  'lt',
-  'lte',
-  'in',
-  'notIn',
-  'like',
-  'ilike',
-  'isNull',
-  'contains',
-  'containedBy',
-] as const;
 
 /** What the generator needs to know of a column to give it values of its type. */
 interface ColumnSpec {
@@ -149,7 +133,7 @@ function queryArbitrary(target: fc.Arbitrary<{ schema?: string; table: string }>
     { weight: 12, arbitrary: fc.constantFrom(...names) },
     { weight: 1, arbitrary: unknownIdentifier },
   );
-  const anyLeaf = fc.record({ column, op: fc.constantFrom(...operators), value }) as fc.Arbitrary<Condition>;
+  const anyLeaf = fc.record({ column, op: fc.constantFrom(...filterOperators), value }) as fc.Arbitrary<Condition>;
   const leaf = fc.oneof(
     { weight: 6, arbitrary: fc.constantFrom(...columnSpecs).chain(typedLeaf) },
     { weight: 1, arbitrary: anyLeaf },
