@@ -4,7 +4,7 @@ import type { RouteHandler, ServerServices } from './handlers/define-handler.js'
 import { type Authenticators, authenticate } from './http/auth-guard.js';
 import { corsForAppOrigins } from './http/cors.js';
 import { HttpError } from './http/http-error.js';
-import { hasPreparedHeaders, includesPreparedHeaders } from './http/prepared-headers.js';
+import { addAnswerHeader, answeredStatus, answerJson, applyAnswerHeaders } from './http/prepared-headers.js';
 import { readInput } from './http/read-input.js';
 import { requestIdFor } from './http/request-id.js';
 import { securityHeaders } from './http/security-headers.js';
@@ -56,10 +56,11 @@ export function createApp(options: AppOptions): Hono<Env> {
     c.set('requestId', requestId);
     const logging = services.logger.isLevelEnabled('info');
     const started = logging ? performance.now() : 0;
-    c.header('x-request-id', requestId);
+    addAnswerHeader(c, 'x-request-id', requestId);
     await next();
-    // Answers built without the context (errors, a handler's own Response) lack it so far.
-    if (!hasPreparedHeaders(c) && !c.res.headers.has('x-request-id')) c.res.headers.set('x-request-id', requestId);
+    const sent = answeredStatus(c);
+    // Answers built another way (errors, a handler's own Response, 404s) get the headers now.
+    if (sent === undefined) applyAnswerHeaders(c, c.res.headers);
     // Method, path and status only: never headers, bodies or query strings (tokens live there).
     if (logging)
       services.logger.info(
@@ -67,7 +68,7 @@ export function createApp(options: AppOptions): Hono<Env> {
           requestId,
           method: c.req.method,
           path: c.req.path,
-          status: c.res.status,
+          status: sent ?? c.res.status,
           ms: Math.round(performance.now() - started),
         },
         'request',
@@ -106,8 +107,7 @@ export function createApp(options: AppOptions): Hono<Env> {
             `${route.name} answered outside its response schema: ${JSON.stringify(checked.error.issues)}`,
           );
       }
-      includesPreparedHeaders(c);
-      return result === undefined ? c.body(null, 204) : c.json(result);
+      return answerJson(c, result);
     });
   }
 

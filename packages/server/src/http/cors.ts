@@ -1,5 +1,5 @@
 import type { MiddlewareHandler } from 'hono';
-import { hasPreparedHeaders } from './prepared-headers.js';
+import { addAnswerHeader } from './prepared-headers.js';
 
 const allowHeaders = 'authorization, apikey, content-type, x-request-id, idempotency-key';
 const exposeHeaders = 'x-request-id, retry-after';
@@ -8,6 +8,9 @@ const exposeHeaders = 'x-request-id, retry-after';
  * CORS for the app origins in the allow-list only. A listed origin may read answers and send
  * cookies (credentials); any other origin gets no CORS header at all, so browsers keep its pages
  * from reading anything. Preflights from listed origins are answered here.
+ *
+ * The headers are collected with `addAnswerHeader`; the app's outermost middleware puts them on
+ * every answer (see prepared-headers.ts).
  *
  * @example
  * ```ts
@@ -29,26 +32,12 @@ export function corsForAppOrigins(allowed: readonly string[]): MiddlewareHandler
         vary: 'origin',
       });
     }
-    const granted: readonly (readonly [string, string])[] = listed
-      ? [
-          ['access-control-allow-origin', origin],
-          ['access-control-allow-credentials', 'true'],
-          ['access-control-expose-headers', exposeHeaders],
-        ]
-      : [];
-    c.header('vary', 'origin');
-    for (const [name, value] of granted) c.header(name, value);
+    addAnswerHeader(c, 'vary', 'origin');
+    if (listed) {
+      addAnswerHeader(c, 'access-control-allow-origin', origin);
+      addAnswerHeader(c, 'access-control-allow-credentials', 'true');
+      addAnswerHeader(c, 'access-control-expose-headers', exposeHeaders);
+    }
     await next();
-    if (hasPreparedHeaders(c)) return;
-    const headers = c.res.headers;
-    const vary = headers.get('vary');
-    if (
-      !vary
-        ?.toLowerCase()
-        .split(/\s*,\s*/)
-        .includes('origin')
-    )
-      headers.append('vary', 'origin');
-    for (const [name, value] of granted) headers.set(name, value);
   };
 }

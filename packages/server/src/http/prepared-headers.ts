@@ -1,33 +1,108 @@
+import type { ServerResponse } from 'node:http';
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { Context } from 'hono';
 
-// Middleware that adds headers to every answer prepares them with `c.header()` before `next()`:
-// an answer the route builds with `c.json()` / `c.body()` then gets them as it is constructed.
-// Answers built any other way (an error's envelope, a handler's own Response, a 404) do not, so
-// the middleware checks and adds after `next()`, unless the route said its answer already has them.
-const answers = new WeakSet<Context>();
+// Headers every answer carries (security headers, the request id, CORS) are collected per
+// request in a plain record before the route runs. A JSON answer is then written straight to
+// Node's response with that record: building an undici Headers and Response and reading the
+// body back out of a stream cost more than the route's own work on a fast route like
+// GET /v1/auth/me. Any other answer (an error's envelope, a handler's own Response, a 404, or
+// any answer under `app.request()` in tests) gets the same headers added after the fact.
+
+interface Answer {
+  readonly headers: Record<string, string>;
+  /** Set when the answer went straight to Node's response. */
+  sentStatus?: number;
+}
+
+const answers = new WeakMap<Context, Answer>();
+
+const answerOf = (c: Context): Answer => {
+  let answer = answers.get(c);
+  if (!answer) {
+    answer = { headers: {} };
+    answers.set(c, answer);
+  }
+  return answer;
+};
 
 /**
- * Marks that this request's answer is built from the context, with every prepared header.
+ * Adds a header every answer to this request must carry (lower-case name).
  *
  * @example
  * ```ts
- * includesPreparedHeaders(c);
- * return c.json(result);
+ * addAnswerHeader(c, 'x-content-type-options', 'nosniff');
  * ```
  */
-export function includesPreparedHeaders(c: Context): void {
-  answers.add(c);
+export function addAnswerHeader(c: Context, name: string, value: string): void {
+  answerOf(c).headers[name] = value;
 }
 
 /**
- * True when the answer was marked by {@link includesPreparedHeaders}: nothing to add after `next()`.
+ * Answers `body` as JSON (or 204 without one) with every header added so far: straight to Node's
+ * response when the app runs on Node, else through the context.
+ *
+ * @example
+ * ```ts
+ * return answerJson(c, { user });
+ * ```
+ */
+export function answerJson(c: Context, body: unknown): Response {
+  const answer = answerOf(c);
+  const outgoing = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
+  if (!outgoing) {
+    const response = body === undefined ? c.body(null, 204) : c.json(body);
+    applyAnswerHeaders(c, response.headers);
+    answer.sentStatus = response.status;
+    return response;
+  }
+  const status = body === undefined ? 204 : 200;
+  if (body === undefined) {
+    outgoing.writeHead(status, answer.headers);
+    outgoing.end();
+  } else {
+    const text = JSON.stringify(body);
+    outgoing.writeHead(status, {
+      ...answer.headers,
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(text),
+    });
+    outgoing.end(text);
+  }
+  answer.sentStatus = status;
+  return RESPONSE_ALREADY_SENT;
+}
+
+/** The status of the answer {@link answerJson} sent, if it sent one. */
+export function answeredStatus(c: Context): number | undefined {
+  return answers.get(c)?.sentStatus;
+}
+
+/**
+ * After the route: adds the collected headers to an answer that was built another way. A header
+ * the handler set itself is kept; `vary` gets the collected value added to its own.
  *
  * @example
  * ```ts
  * await next();
- * if (hasPreparedHeaders(c)) return;
+ * if (answeredStatus(c) === undefined) applyAnswerHeaders(c, c.res.headers);
  * ```
  */
-export function hasPreparedHeaders(c: Context): boolean {
-  return answers.has(c);
+export function applyAnswerHeaders(c: Context, headers: Headers): void {
+  const answer = answers.get(c);
+  if (!answer) return;
+  for (const [name, value] of Object.entries(answer.headers)) {
+    if (name === 'vary') {
+      const own = headers.get('vary');
+      if (
+        !own
+          ?.toLowerCase()
+          .split(/\s*,\s*/)
+          .includes(value)
+      )
+        headers.append('vary', value);
+    } else if (!headers.has(name)) {
+      headers.set(name, value);
+    }
+  }
 }

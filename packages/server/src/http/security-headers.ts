@@ -1,10 +1,13 @@
 import type { MiddlewareHandler } from 'hono';
-import { hasPreparedHeaders } from './prepared-headers.js';
+import { addAnswerHeader } from './prepared-headers.js';
 
 /**
  * Headers on every answer: no sniffing, no framing, no referrer, a CSP that lets an API answer
  * load nothing; HSTS when the request came over https. A header the handler set itself (a
  * download's own CSP, say) is kept.
+ *
+ * The headers are collected with `addAnswerHeader`; the app's outermost middleware puts them on
+ * every answer (see prepared-headers.ts).
  *
  * @example
  * ```ts
@@ -13,14 +16,9 @@ import { hasPreparedHeaders } from './prepared-headers.js';
  */
 export function securityHeaders(): MiddlewareHandler {
   return async (c, next) => {
-    const https = c.req.url.startsWith('https:');
-    // Prepared before the answer exists, they go into it as it is built (no copy, no re-set);
-    // answers built elsewhere (errors, a handler's own Response) get them afterwards.
-    for (const [name, value] of https ? httpsHeaders : httpHeaders) c.header(name, value);
+    for (const [name, value] of c.req.url.startsWith('https:') ? httpsHeaders : httpHeaders)
+      addAnswerHeader(c, name, value);
     await next();
-    if (hasPreparedHeaders(c)) return;
-    const headers = c.res.headers;
-    for (const [name, value] of https ? httpsHeaders : httpHeaders) if (!headers.has(name)) headers.set(name, value);
   };
 }
 
