@@ -85,6 +85,10 @@ async function serve(config: ServerConfig, io: CliIo, dev: boolean): Promise<num
     ...(config.trustedProxyHeader ? { trustedProxyHeader: config.trustedProxyHeader } : {}),
     ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
     ...(config.oauth ? { oauth: config.oauth } : {}),
+    ...(config.schemaDir ? { schemaDir: config.schemaDir } : {}),
+    ...(config.exposedSchemas ? { exposedSchemas: config.exposedSchemas } : {}),
+    ...(config.maxRows ? { maxRows: config.maxRows } : {}),
+    ...(config.statementTimeoutMs ? { statementTimeoutMs: config.statementTimeoutMs } : {}),
   });
   io.stdout(`Plinth is listening on ${server.url}`);
   if (server.serviceKey) {

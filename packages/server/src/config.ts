@@ -1,3 +1,5 @@
+import { existsSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import {
   type OAuthOptions,
   type OAuthProviderOptions,
@@ -20,6 +22,14 @@ export interface ServerConfig {
   publicUrl: string | undefined;
   /** OAuth providers and the redirect allow-list, when any are configured. */
   oauth: OAuthOptions | undefined;
+  /** The app's schema directory (`PLINTH_SCHEMA_DIR`), applied at start. */
+  schemaDir: string | undefined;
+  /** Schemas the data API serves (`PLINTH_EXPOSED_SCHEMAS`). */
+  exposedSchemas: string[] | undefined;
+  /** The most rows one select answers (`PLINTH_MAX_ROWS`). */
+  maxRows: number | undefined;
+  /** How long one data call may run, in ms (`PLINTH_STATEMENT_TIMEOUT_MS`). */
+  statementTimeoutMs: number | undefined;
 }
 
 /** A configuration mistake: which variable, and how to fix it. The CLI prints it and exits 2. */
@@ -197,5 +207,33 @@ export function readConfig(
     logLevel,
     publicUrl: publicUrl(env),
     oauth: oauthConfig(env),
+    ...dataConfig(env),
+  };
+}
+
+const schemaName = /^[a-z_][a-z0-9_]*$/;
+
+/** The data API's variables, each checked here so a mistake is one line naming it. */
+function dataConfig(env: Record<string, string | undefined>) {
+  const schemaDir = env.PLINTH_SCHEMA_DIR || undefined;
+  if (schemaDir !== undefined && !(existsSync(schemaDir) && statSync(schemaDir).isDirectory()))
+    throw new ConfigError(
+      'PLINTH_SCHEMA_DIR',
+      `${resolve(schemaDir)} is not a directory; create it, or unset the variable.`,
+    );
+  const exposed = env.PLINTH_EXPOSED_SCHEMAS?.split(',')
+    .map((name) => name.trim())
+    .filter(Boolean);
+  for (const name of exposed ?? []) {
+    if (!schemaName.test(name))
+      throw new ConfigError('PLINTH_EXPOSED_SCHEMAS', `"${name}" is not a schema name; list them like public,app.`);
+  }
+  const optionalInteger = (name: string, max: number) =>
+    env[name] === undefined || env[name] === '' ? undefined : integer(env, name, 0, 1, max);
+  return {
+    schemaDir,
+    exposedSchemas: exposed && exposed.length > 0 ? exposed : undefined,
+    maxRows: optionalInteger('PLINTH_MAX_ROWS', 1_000_000),
+    statementTimeoutMs: optionalInteger('PLINTH_STATEMENT_TIMEOUT_MS', 3_600_000),
   };
 }

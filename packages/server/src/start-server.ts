@@ -1,8 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { resolve } from 'node:path';
 import { serve } from '@hono/node-server';
 import { createApp } from './app.js';
+import { ConfigError } from './config.js';
 import { readAppSchema } from './database/app-schema.js';
 import { openDatabase } from './database/open-database.js';
 import type { RouteHandler, ServerServices } from './handlers/define-handler.js';
@@ -104,7 +106,7 @@ const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.
 function positiveInteger(name: string, raw: string | undefined): number | undefined {
   if (raw === undefined || raw === '') return undefined;
   if (!/^\d+$/.test(raw) || Number(raw) < 1)
-    throw new Error(`${name} must be a whole number above 0; got ${JSON.stringify(raw)}.`);
+    throw new ConfigError(name, `must be a whole number above 0; got ${JSON.stringify(raw)}.`);
   return Number(raw);
 }
 
@@ -146,6 +148,11 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   if (options.oauth) resolveOAuthProviders(options.oauth);
   const data = dataSettings(options);
   const schemaDir = options.schemaDir ?? (process.env.PLINTH_SCHEMA_DIR || undefined);
+  if (options.schemaDir === undefined && schemaDir !== undefined && !existsSync(schemaDir))
+    throw new ConfigError(
+      'PLINTH_SCHEMA_DIR',
+      `${resolve(schemaDir)} does not exist; create it, or unset the variable.`,
+    );
   const database = await openDatabase(options.database ?? process.env.DATABASE_URL ?? '.plinth/data', {
     ...(schemaDir ? { appSchema: readAppSchema(schemaDir) } : {}),
   });

@@ -48,6 +48,13 @@ describe('bad configuration', () => {
     ],
     [{ PLINTH_LOG_LEVEL: 'loud' }, /^plinth: PLINTH_LOG_LEVEL: must be one of/],
     [{ PLINTH_MAX_BODY_BYTES: '10' }, /^plinth: PLINTH_MAX_BODY_BYTES: /],
+    [{ PLINTH_STATEMENT_TIMEOUT_MS: 'soon' }, /^plinth: PLINTH_STATEMENT_TIMEOUT_MS: must be a whole number/],
+    [{ PLINTH_MAX_ROWS: '0' }, /^plinth: PLINTH_MAX_ROWS: must be a whole number from 1/],
+    [{ PLINTH_EXPOSED_SCHEMAS: 'public,"x"' }, /^plinth: PLINTH_EXPOSED_SCHEMAS: ""x"" is not a schema name/],
+    [
+      { PLINTH_SCHEMA_DIR: '/nonexistent/plinth-schema' },
+      /^plinth: PLINTH_SCHEMA_DIR: \/nonexistent\/plinth-schema is not a directory/,
+    ],
   ];
   for (const [env, message] of cases) {
     it(`${Object.keys(env)[0]}=${Object.values(env)[0]} → one line naming the variable, exit 2`, async () => {
