@@ -4,6 +4,7 @@
 // same statement sent directly with `postgres` (porsager). Each runs as a fixed number of callers
 // looping for a fixed time, interleaved in rotating order, so every figure is from the same run.
 import { createClient } from '@plinth/client';
+import autocannon from 'autocannon';
 import postgres from 'postgres';
 import { rateRules, startTarget, stopTarget } from './http.mjs';
 import { createBenchDatabase, probePostgres } from './postgres.mjs';
@@ -97,15 +98,31 @@ export async function benchData(settings) {
     direct = postgres(database.url, { max: callers, prepare: true, onnotice: () => {} });
     const viaPostgres = async (id) => (await direct.unsafe(statement, [id], { prepare: true }))[0];
 
+    // The server alone, loaded by autocannon with the SDK's request (one fixed id): what the
+    // server can answer when the client costs next to nothing.
+    const viaAutocannon = async (seconds) => {
+      const result = await autocannon({
+        url: captured.url,
+        method: 'POST',
+        headers: Object.fromEntries(headers),
+        body: `${before}42${after}`,
+        connections: callers,
+        duration: seconds,
+      });
+      return { calls: result.requests.total, failures: result.non2xx + result.errors, seconds: result.duration };
+    };
+
     const paths = [
       { label: 'postgres directly (baseline)', run: viaPostgres },
       { label: 'SDK → server → PostgreSQL', run: viaSdk },
       { label: 'bare fetch → server → PostgreSQL', run: viaFetch },
     ];
     for (const path of paths) expectRow(path.label, await path.run(42), 42);
+    paths.push({ label: 'autocannon → server → PostgreSQL (server alone)', load: viaAutocannon });
     for (const path of paths) {
       log(`data API, ${path.label}: ${warmupSeconds} s warm-up`);
-      await drive(path.run, { callers, seconds: warmupSeconds });
+      if (path.load) await path.load(warmupSeconds);
+      else await drive(path.run, { callers, seconds: warmupSeconds });
     }
     const slice = seconds / rounds;
     log(`data API: ${rounds} rounds of ${slice} s per path, order rotating, ${callers} callers each`);
@@ -113,7 +130,8 @@ export async function benchData(settings) {
     for (let round = 0; round < rounds; round++) {
       for (let i = 0; i < paths.length; i++) {
         const index = (i + round) % paths.length;
-        const result = await drive(paths[index].run, { callers, seconds: slice });
+        const path = paths[index];
+        const result = path.load ? await path.load(slice) : await drive(path.run, { callers, seconds: slice });
         tallies[index].calls += result.calls;
         tallies[index].failures += result.failures;
         tallies[index].seconds += result.seconds;
@@ -125,7 +143,7 @@ export async function benchData(settings) {
       calls: tallies[index].calls,
       failures: tallies[index].failures,
     }));
-    const [viaDirect, sdk, bare] = measured;
+    const [viaDirect, sdk, bare, serverAlone] = measured;
     const sdkToDirect = sdk.callsPerSecond / viaDirect.callsPerSecond;
     // Extra time per call the SDK adds over a bare fetch of the same request.
     const sdkOverhead = bare.callsPerSecond / sdk.callsPerSecond - 1;
@@ -136,6 +154,7 @@ export async function benchData(settings) {
       rounds,
       query: `${statement} (10 000 rows); the SDK: from('bench_rows').select('${columns}').where({ id }).single()`,
       paths: measured,
+      serverToDirect: serverAlone.callsPerSecond / viaDirect.callsPerSecond,
       sdkToDirect: { ratio: sdkToDirect, goal: goals.sdkToDirect, met: sdkToDirect >= goals.sdkToDirect },
       sdkOverhead: { extra: sdkOverhead, goal: goals.sdkOverhead, met: sdkOverhead <= goals.sdkOverhead },
     };

@@ -91,7 +91,7 @@ function dataSection(data) {
     `Data API, select by primary key: ${data.callers} callers looping in this process; per path ${data.warmupSeconds} s warm-up, then ${data.seconds} s in ${data.rounds} interleaved slices; the server in a child process`,
     `  ${data.query}`,
     ...table(['path', 'calls/s', 'calls', 'failures'], rows),
-    `  SDK path ÷ direct query: ${fixed(data.sdkToDirect.ratio, 2)} (goal ≥ ${data.sdkToDirect.goal}: ${verdict(data.sdkToDirect.met)})`,
+    `  SDK path ÷ direct query: ${fixed(data.sdkToDirect.ratio, 2)} (goal ≥ ${data.sdkToDirect.goal}: ${verdict(data.sdkToDirect.met)}); the server alone under autocannon ÷ direct query: ${fixed(data.serverToDirect, 2)}`,
     `  SDK over bare fetch of the same request: ${fixed(data.sdkOverhead.extra * 100, 1)} % extra time per call (goal ≤ ${data.sdkOverhead.goal * 100} %: ${verdict(data.sdkOverhead.met)})`,
   ];
 }

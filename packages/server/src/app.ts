@@ -97,7 +97,13 @@ export function createApp(options: AppOptions): Hono<Env> {
           `${route.method} ${route.path} (${route.name}) is not served by this server yet.`,
         );
       }
-      const input = await readInput(route, c.req.raw, c.req.param() as Record<string, string>, maxBodyBytes);
+      const input = await readInput(
+        route,
+        c.req.raw,
+        c.req.param() as Record<string, string>,
+        maxBodyBytes,
+        (c.env as { incoming?: AsyncIterable<Uint8Array> } | undefined)?.incoming,
+      );
       const result = await handler.handle({ input: input as never, caller, request: c.req.raw, requestId, services });
       if (result instanceof Response) return result;
       if (options.validateResponses) {

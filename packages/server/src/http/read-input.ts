@@ -8,7 +8,7 @@ import { HttpError } from './http-error.js';
  *
  * @example
  * ```ts
- * const input = await readInput(route, request, { id: '42' }, 1_048_576);
+ * const input = await readInput(route, request, { id: '42' }, 1_048_576, nodeIncomingMessage);
  * ```
  */
 export async function readInput(
@@ -16,6 +16,7 @@ export async function readInput(
   request: Request,
   pathParams: Record<string, string>,
   maxBodyBytes: number,
+  nodeBody?: AsyncIterable<Uint8Array>,
 ): Promise<unknown> {
   let raw: Record<string, unknown> = {};
   if (route.method === 'GET' || route.method === 'HEAD' || route.method === 'DELETE') {
@@ -24,7 +25,7 @@ export async function readInput(
       raw[key] = previous === undefined ? value : Array.isArray(previous) ? [...previous, value] : [previous, value];
     }
   } else {
-    raw = await readJsonBody(request, maxBodyBytes);
+    raw = await readJsonBody(request, maxBodyBytes, nodeBody);
   }
   const parsed = route.schemas.request.safeParse({ ...raw, ...pathParams });
   if (!parsed.success) {
@@ -37,14 +38,21 @@ export async function readInput(
   return parsed.data;
 }
 
-async function readJsonBody(request: Request, maxBodyBytes: number): Promise<Record<string, unknown>> {
+async function readJsonBody(
+  request: Request,
+  maxBodyBytes: number,
+  nodeBody: AsyncIterable<Uint8Array> | undefined,
+): Promise<Record<string, unknown>> {
   const declared = Number(request.headers.get('content-length') ?? 0);
   if (declared > maxBodyBytes) throw tooLarge(maxBodyBytes);
-  // Read with a running count: a chunked body has no content-length to trust.
+  // Read with a running count: a chunked body has no content-length to trust. On Node, straight
+  // from the socket's stream: going through the Request's web stream costs more than the rest
+  // of a small query.
   const chunks: Uint8Array[] = [];
   let size = 0;
-  if (request.body) {
-    for await (const chunk of request.body as unknown as AsyncIterable<Uint8Array>) {
+  const stream = nodeBody ?? (request.body as unknown as AsyncIterable<Uint8Array> | null);
+  if (stream) {
+    for await (const chunk of stream) {
       size += chunk.byteLength;
       if (size > maxBodyBytes) throw tooLarge(maxBodyBytes);
       chunks.push(chunk);
