@@ -244,6 +244,7 @@ export function createTransport(options: TransportOptions): Transport {
     checkServiceKeyTarget(base, base);
   }
   const policy = resolveRetryPolicy(options.retry);
+  const fixedUrls = new Map<string, URL>();
   const hooks = options.hooks ?? {};
 
   function prepare(route: Route, input: unknown, callOptions: CallOptions, sendsServiceKey: boolean): PreparedCall {
@@ -262,12 +263,17 @@ export function createTransport(options: TransportOptions): Transport {
         },
       );
     }
-    const values = { ...(parsed.data as Record<string, unknown>) };
-    const path = route.path.replace(/:([A-Za-z_]\w*)/g, (_, name: string) => {
-      const value = values[name];
-      delete values[name];
-      return encodeURIComponent(String(value));
-    });
+    const hasParams = route.path.includes(':');
+    const values = hasParams
+      ? { ...(parsed.data as Record<string, unknown>) }
+      : (parsed.data as Record<string, unknown>);
+    const path = hasParams
+      ? route.path.replace(/:([A-Za-z_]\w*)/g, (_, name: string) => {
+          const value = values[name];
+          delete values[name];
+          return encodeURIComponent(String(value));
+        })
+      : route.path;
     const presigned = route.auth === 'presigned';
     if (presigned && !callOptions.presignedUrl) {
       throw new ConfigurationError(
@@ -277,8 +283,13 @@ export function createTransport(options: TransportOptions): Transport {
         },
       );
     }
-    const url = new URL(presigned ? (callOptions.presignedUrl as string) : baseUrl + path);
     const inQuery = route.method === 'GET' || route.method === 'HEAD' || route.method === 'DELETE';
+    // A body route's URL never changes per call, so it is parsed once (nothing mutates it).
+    const url = presigned
+      ? new URL(callOptions.presignedUrl as string)
+      : inQuery || hasParams
+        ? new URL(baseUrl + path)
+        : (fixedUrls.get(path) ?? (fixedUrls.set(path, new URL(baseUrl + path)).get(path) as URL));
     if (inQuery) {
       for (const [key, value] of Object.entries(values)) {
         for (const item of Array.isArray(value) ? value : [value]) {

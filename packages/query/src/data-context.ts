@@ -17,7 +17,10 @@ export interface DataContext {
  * context.transport.call(queryRoute, request, dataCallOptions(context, "from('posts').select()", options));
  * ```
  */
-export function dataCallOptions(context: DataContext, caller: string, options: CallOptions = {}): CallOptions {
+export function dataCallOptions(context: DataContext, caller: string, options?: CallOptions): CallOptions {
+  // The common call: no options of its own, as the service role.
+  if (options === undefined && context.actAs === undefined) return { caller };
+  options ??= {};
   const headers = { ...options.headers };
   for (const name of Object.keys(headers)) if (name.toLowerCase() === wireHeaders.actAs) delete headers[name];
   if (context.actAs !== undefined) headers[wireHeaders.actAs] = context.actAs;
