@@ -1,28 +1,18 @@
 import { sendMagicLinkRoute, verifyMagicLinkRoute } from '@plinth/protocol';
-import { emailLink, emailLinkBase } from '../../accounts/email-links.js';
-import { consumeOneTimeToken, issueOneTimeToken } from '../../accounts/one-time-tokens.js';
+import { mailLinkIfAccountExists } from '../../accounts/mailed-link.js';
+import { consumeOneTimeToken } from '../../accounts/one-time-tokens.js';
 import { audit } from '../../audit/audit-log.js';
 import { HttpError } from '../../http/http-error.js';
-import { deliverLater } from '../../mail/deliver-later.js';
 import { defineHandler } from '../define-handler.js';
 import { loadUser, sessionAnswer } from './session-answer.js';
 
 /** `POST /v1/auth/magic-link`: emails a sign-in link if the account exists; answers the same either way. */
 export const sendMagicLinkHandler = defineHandler(sendMagicLinkRoute, async ({ input, services }) => {
-  const { auth, database, logger } = services;
-  const base = emailLinkBase(input.redirectTo, auth.appOrigins);
-  const [user] = await database.query<{ id: string }>(
-    'SELECT id FROM plinth.users WHERE lower(email) = lower($1) AND disabled_at IS NULL',
-    [input.email],
-  );
-  if (user) {
-    const token = await issueOneTimeToken(database, 'magic_link', user.id);
-    deliverLater(auth.mailer, logger, {
-      to: input.email,
-      subject: 'Your sign-in link',
-      text: `Sign in with this link (it works once, for 10 minutes):\n\n${emailLink(base, 'magic_link', token)}\n`,
-    });
-  }
+  await mailLinkIfAccountExists(services, input, {
+    purpose: 'magic_link',
+    subject: 'Your sign-in link',
+    text: (link) => `Sign in with this link (it works once, for 10 minutes):\n\n${link}\n`,
+  });
   return { accepted: true as const };
 });
 

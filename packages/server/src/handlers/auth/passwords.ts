@@ -1,9 +1,8 @@
 import { confirmPasswordResetRoute, requestPasswordResetRoute, updatePasswordRoute } from '@plinth/protocol';
-import { emailLink, emailLinkBase } from '../../accounts/email-links.js';
-import { consumeOneTimeToken, issueOneTimeToken } from '../../accounts/one-time-tokens.js';
+import { mailLinkIfAccountExists } from '../../accounts/mailed-link.js';
+import { consumeOneTimeToken } from '../../accounts/one-time-tokens.js';
 import { audit } from '../../audit/audit-log.js';
 import { HttpError } from '../../http/http-error.js';
-import { deliverLater } from '../../mail/deliver-later.js';
 import { defineHandler } from '../define-handler.js';
 import { assertAcceptablePassword } from './password-rules.js';
 
@@ -37,20 +36,12 @@ export const updatePasswordHandler = defineHandler(
 
 /** `POST /v1/auth/recover`: emails a reset link if the account exists; answers the same either way. */
 export const requestPasswordResetHandler = defineHandler(requestPasswordResetRoute, async ({ input, services }) => {
-  const { auth, database, logger } = services;
-  const base = emailLinkBase(input.redirectTo, auth.appOrigins);
-  const [user] = await database.query<{ id: string }>(
-    'SELECT id FROM plinth.users WHERE lower(email) = lower($1) AND disabled_at IS NULL',
-    [input.email],
-  );
-  if (user) {
-    const token = await issueOneTimeToken(database, 'reset_password', user.id);
-    deliverLater(auth.mailer, logger, {
-      to: input.email,
-      subject: 'Reset your password',
-      text: `Set a new password with this link (it works once, for 10 minutes):\n\n${emailLink(base, 'reset_password', token)}\n\nIf you did not ask for this, ignore this message.\n`,
-    });
-  }
+  await mailLinkIfAccountExists(services, input, {
+    purpose: 'reset_password',
+    subject: 'Reset your password',
+    text: (link) =>
+      `Set a new password with this link (it works once, for 10 minutes):\n\n${link}\n\nIf you did not ask for this, ignore this message.\n`,
+  });
   return { accepted: true as const };
 });
 
