@@ -48,12 +48,40 @@ export function createSessionCheckCache(options: SessionCheckCacheOptions = {}) 
   const max = options.maxEntries ?? 10_000;
   const now = options.now ?? Date.now;
   const entries = new Map<string, Entry>();
+  // Tokens by session and by user: a revocation (every refresh announces one) forgets its
+  // entries without scanning the whole cache.
+  const bySession = new Map<string, Set<string>>();
+  const byUser = new Map<string, Set<string>>();
   let epoch = 0;
   let live = false;
 
-  const forgetWhere = (matches: (caller: UserCaller) => boolean) => {
+  const index = (map: Map<string, Set<string>>, key: string, token: string) => {
+    const tokens = map.get(key);
+    if (tokens) tokens.add(token);
+    else map.set(key, new Set([token]));
+  };
+  const unindex = (map: Map<string, Set<string>>, key: string, token: string) => {
+    const tokens = map.get(key);
+    if (!tokens) return;
+    tokens.delete(token);
+    if (tokens.size === 0) map.delete(key);
+  };
+  const drop = (token: string) => {
+    const entry = entries.get(token);
+    if (!entry) return;
+    entries.delete(token);
+    unindex(bySession, entry.caller.sessionId, token);
+    unindex(byUser, entry.caller.userId, token);
+  };
+  const forgetAllOf = (map: Map<string, Set<string>>, key: string) => {
     epoch++;
-    for (const [token, entry] of entries) if (matches(entry.caller)) entries.delete(token);
+    for (const token of [...(map.get(key) ?? [])]) drop(token);
+  };
+  const clear = () => {
+    epoch++;
+    entries.clear();
+    bySession.clear();
+    byUser.clear();
   };
 
   return {
@@ -62,7 +90,7 @@ export function createSessionCheckCache(options: SessionCheckCacheOptions = {}) 
       const entry = entries.get(token);
       if (entry === undefined) return undefined;
       if (entry.until <= now()) {
-        entries.delete(token);
+        drop(token);
         return undefined;
       }
       return entry.caller;
@@ -79,27 +107,29 @@ export function createSessionCheckCache(options: SessionCheckCacheOptions = {}) 
      */
     remember(token: string, caller: UserCaller, expiresAtMs: number, readAt: number): void {
       if (!live || readAt !== epoch) return;
+      drop(token);
       if (entries.size >= max) {
         const oldest = entries.keys().next();
-        if (!oldest.done) entries.delete(oldest.value);
+        if (!oldest.done) drop(oldest.value);
       }
       entries.set(token, { caller, until: Math.min(expiresAtMs, now() + ttl) });
+      index(bySession, caller.sessionId, token);
+      index(byUser, caller.userId, token);
     },
 
     /** Forgets every answer about a session (revoked, refreshed, deleted). */
     forgetSession(sessionId: string): void {
-      forgetWhere((caller) => caller.sessionId === sessionId);
+      forgetAllOf(bySession, sessionId);
     },
 
     /** Forgets every answer about a user's sessions (profile changed, disabled, deleted). */
     forgetUser(userId: string): void {
-      forgetWhere((caller) => caller.userId === userId);
+      forgetAllOf(byUser, userId);
     },
 
     /** Forgets everything. */
     forgetAll(): void {
-      epoch++;
-      entries.clear();
+      clear();
     },
 
     /**
@@ -108,8 +138,7 @@ export function createSessionCheckCache(options: SessionCheckCacheOptions = {}) 
      */
     setLive(value: boolean): void {
       live = value;
-      epoch++;
-      entries.clear();
+      clear();
     },
 
     /**

@@ -80,6 +80,19 @@ describe('the session-check cache', () => {
     expect(cache.size).toBe(0);
   });
 
+  it('forgets by session and by user through its indexes, also after entries were replaced or dropped', () => {
+    const cache = liveCache({ maxEntries: 2 });
+    cache.remember('a1', ada, farFuture, cache.epoch());
+    cache.remember('a1', adaPhone, farFuture, cache.epoch()); // the same token again: replaced
+    cache.remember('b1', bob, farFuture, cache.epoch());
+    cache.remember('a2', ada, farFuture, cache.epoch()); // over the cap: a1 (the oldest) goes
+    cache.forgetSession('s-ada-2');
+    expect([cache.recall('a1'), cache.recall('a2'), cache.recall('b1')]).toEqual([undefined, ada, bob]);
+    cache.forgetUser('u-ada');
+    expect([cache.recall('a2'), cache.recall('b1')]).toEqual([undefined, bob]);
+    expect(cache.size).toBe(1);
+  });
+
   it('holds at most maxEntries, dropping the oldest', () => {
     const cache = liveCache({ maxEntries: 2 });
     cache.remember('a1', ada, farFuture, cache.epoch());
