@@ -1,5 +1,5 @@
 import type { MiddlewareHandler } from 'hono';
-import { addAnswerHeader } from './prepared-headers.js';
+import { addAnswerHeader } from './answer-headers.js';
 
 const allowHeaders = 'authorization, apikey, content-type, x-request-id, idempotency-key';
 const exposeHeaders = 'x-request-id, retry-after';
@@ -10,7 +10,7 @@ const exposeHeaders = 'x-request-id, retry-after';
  * from reading anything. Preflights from listed origins are answered here.
  *
  * The headers are collected with `addAnswerHeader`; the app's outermost middleware puts them on
- * every answer (see prepared-headers.ts).
+ * every answer (see answer-headers.ts).
  *
  * @example
  * ```ts

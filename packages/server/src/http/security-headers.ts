@@ -1,5 +1,5 @@
 import type { MiddlewareHandler } from 'hono';
-import { addAnswerHeader } from './prepared-headers.js';
+import { addAnswerHeader } from './answer-headers.js';
 
 /**
  * Headers on every answer: no sniffing, no framing, no referrer, a CSP that lets an API answer
@@ -7,7 +7,7 @@ import { addAnswerHeader } from './prepared-headers.js';
  * download's own CSP, say) is kept.
  *
  * The headers are collected with `addAnswerHeader`; the app's outermost middleware puts them on
- * every answer (see prepared-headers.ts).
+ * every answer (see answer-headers.ts).
  *
  * @example
  * ```ts
