@@ -1,10 +1,10 @@
 import { type RouteWithSchemas, routeTable } from '@plinth/protocol';
 import { Hono } from 'hono';
 import type { RouteHandler, ServerServices } from './handlers/define-handler.js';
+import { addAnswerHeader, answeredStatus, answerJson, applyAnswerHeaders } from './http/answer-headers.js';
 import { type Authenticators, authenticate } from './http/auth-guard.js';
 import { corsForAppOrigins } from './http/cors.js';
 import { HttpError } from './http/http-error.js';
-import { addAnswerHeader, answeredStatus, answerJson, applyAnswerHeaders } from './http/answer-headers.js';
 import { readInput } from './http/read-input.js';
 import { requestIdFor } from './http/request-id.js';
 import { securityHeaders } from './http/security-headers.js';
