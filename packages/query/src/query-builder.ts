@@ -136,13 +136,26 @@ interface BuilderState {
 // ride along in browser bundles of `@plinth/client`.
 
 /** The columns of a column list: `undefined` for every column (`'*'` or nothing). */
+// Column lists written as strings, parsed: the same few strings come back on every call.
+const parsedColumnLists = new Map<string, readonly string[]>();
+const maxParsedColumnLists = 500;
+
 function parseColumns(columns: unknown, caller: string): string[] | undefined {
   if (columns === undefined || columns === '*') return undefined;
+  if (typeof columns === 'string') {
+    const parsed = parsedColumnLists.get(columns);
+    if (parsed) return parsed as string[];
+  }
   const list = typeof columns === 'string' ? columns.split(',').map((part) => part.trim()) : (columns as string[]);
   if (!Array.isArray(list) || !list.length || list.some((column) => !column || typeof column !== 'string')) {
     throw refusal(caller, `columns are names: 'id, title' or ['id', 'title']`);
   }
-  return list.includes('*') ? undefined : list;
+  if (list.includes('*')) return undefined;
+  if (typeof columns === 'string' && parsedColumnLists.size < maxParsedColumnLists) {
+    // Frozen: one array is shared by every query written with this string.
+    parsedColumnLists.set(columns, Object.freeze(list));
+  }
+  return list;
 }
 
 function count(value: number, name: string, caller: string): number {
@@ -316,31 +329,63 @@ export function tableQuery(
   name: string,
   rowSchema: RowSchema | undefined,
 ): TableQuery<never, never, never> {
-  const caller = `from(${JSON.stringify(name)})`;
   if (!name || typeof name !== 'string') throw refusal('from()', 'takes a table name');
+  const caller = `from(${JSON.stringify(name)})`;
   // Thrown now, before any builder exists: a browser client must fail where the call is written.
   context.transport.assertCallable(queryRoute, caller);
-  const dot = name.indexOf('.');
-  const target = dot > 0 ? { schema: name.slice(0, dot), table: name.slice(dot + 1) } : { table: name };
-  const start = (op: QueryRequest['op'], request: Partial<QueryRequest>, mode: ResultMode) =>
-    new QueryBuilder(context, { request: { ...target, op, ...request }, mode, rowSchema, caller: `${caller}.${op}()` });
-  return {
-    select: (columns?: unknown) => {
-      const list = parseColumns(columns, `${caller}.select()`);
-      return start('select', list ? { columns: list } : {}, 'rows');
-    },
-    insert: (values: object) => start('insert', { values: rows(values, `${caller}.insert()`) }, 'change'),
-    upsert: (values: object, { onConflict, ignoreDuplicates }: UpsertOptions<Record<string, unknown>> = {}) =>
-      start(
-        'upsert',
-        {
-          values: rows(values, `${caller}.upsert()`),
-          ...(onConflict && { onConflict: typeof onConflict === 'string' ? [onConflict] : [...onConflict] }),
-          ...(ignoreDuplicates !== undefined && { ignoreDuplicates }),
-        },
-        'change',
-      ),
-    update: (values: object) => start('update', { values: rows(values, `${caller}.update()`, true) }, 'change'),
-    delete: () => start('delete', {}, 'change'),
-  } as unknown as TableQuery<never, never, never>;
+  return new Table(context, name, rowSchema, caller) as unknown as TableQuery<never, never, never>;
+}
+
+/** What `from(table)` returns: a class, so a call allocates one object rather than five closures. */
+class Table {
+  readonly #context: DataContext;
+  readonly #target: { schema?: string; table: string };
+  readonly #rowSchema: RowSchema | undefined;
+  readonly #caller: string;
+
+  constructor(context: DataContext, name: string, rowSchema: RowSchema | undefined, caller: string) {
+    const dot = name.indexOf('.');
+    this.#context = context;
+    this.#target = dot > 0 ? { schema: name.slice(0, dot), table: name.slice(dot + 1) } : { table: name };
+    this.#rowSchema = rowSchema;
+    this.#caller = caller;
+  }
+
+  #start(op: QueryRequest['op'], request: Partial<QueryRequest>, mode: ResultMode): QueryBuilder {
+    return new QueryBuilder(this.#context, {
+      request: { ...this.#target, op, ...request },
+      mode,
+      rowSchema: this.#rowSchema,
+      caller: `${this.#caller}.${op}()`,
+    });
+  }
+
+  select(columns?: unknown): QueryBuilder {
+    const list = parseColumns(columns, `${this.#caller}.select()`);
+    return this.#start('select', list ? { columns: list } : {}, 'rows');
+  }
+
+  insert(values: object): QueryBuilder {
+    return this.#start('insert', { values: rows(values, `${this.#caller}.insert()`) }, 'change');
+  }
+
+  upsert(values: object, { onConflict, ignoreDuplicates }: UpsertOptions<Record<string, unknown>> = {}): QueryBuilder {
+    return this.#start(
+      'upsert',
+      {
+        values: rows(values, `${this.#caller}.upsert()`),
+        ...(onConflict && { onConflict: typeof onConflict === 'string' ? [onConflict] : [...onConflict] }),
+        ...(ignoreDuplicates !== undefined && { ignoreDuplicates }),
+      },
+      'change',
+    );
+  }
+
+  update(values: object): QueryBuilder {
+    return this.#start('update', { values: rows(values, `${this.#caller}.update()`, true) }, 'change');
+  }
+
+  delete(): QueryBuilder {
+    return this.#start('delete', {}, 'change');
+  }
 }

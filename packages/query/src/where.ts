@@ -45,8 +45,11 @@ export type Filter<Row> = WhereObject<Row> | Combined<Row>;
 
 const operatorNames = new Set<string>(filterOperators);
 
-const isPlainObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && [Object.prototype, null].includes(Object.getPrototypeOf(value));
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) return false;
+  const prototype = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
+}
 
 function leaves(column: string, value: unknown, caller: string): Condition[] {
   // An undefined anywhere would make its filter vanish and widen the query: refused.
@@ -76,7 +79,8 @@ function leaves(column: string, value: unknown, caller: string): Condition[] {
 export function toCondition(filter: Filter<object>, caller: string): Condition {
   if (typeof filter === 'object' && filter !== null && conditionKey in filter) return filter[conditionKey];
   if (!isPlainObject(filter)) throw refusal(caller, 'where() takes an object of columns, or and()/or()/not()');
-  const all = Object.entries(filter).flatMap(([column, value]) => leaves(column, value, caller));
+  const all: Condition[] = [];
+  for (const column of Object.keys(filter)) all.push(...leaves(column, filter[column], caller));
   if (!all.length) throw refusal(caller, 'the filter is empty; to change every row, say .all()');
   return all.length === 1 ? (all[0] as Condition) : { and: all };
 }
