@@ -78,6 +78,17 @@ function httpSection(http) {
   ];
 }
 
+function appSection(app) {
+  const verdict = app.met ? 'met' : 'NOT met';
+  return [
+    ...table(
+      ['path (autocannon, 10 connections, through an app in a child process)', 'req/s', 'requests', 'failures'],
+      app.paths.map((path) => [path.label, whole(path.callsPerSecond), String(path.calls), String(path.failures)]),
+    ),
+    `  Through an app, SDK path ÷ direct query: ${fixed(app.sdkToDirect, 2)} (goal ≥ ${app.goal}: ${verdict}); the floor ÷ direct query: ${fixed(app.floorToDirect, 2)}`,
+  ];
+}
+
 function dataSection(data) {
   if (data.skipped) return [`Data API: skipped, ${data.skipped}`];
   const rows = data.paths.map((path) => [
@@ -85,14 +96,17 @@ function dataSection(data) {
     whole(path.callsPerSecond),
     String(path.calls),
     String(path.failures),
+    path.clientCpuMicrosPerCall === undefined ? '–' : fixed(path.clientCpuMicrosPerCall, 0),
   ]);
   const verdict = (met) => (met ? 'met' : 'NOT met');
   return [
     `Data API, select by primary key: ${data.callers} callers looping in this process; per path ${data.warmupSeconds} s warm-up, then ${data.seconds} s in ${data.rounds} interleaved slices; the server in a child process`,
     `  ${data.query}`,
-    ...table(['path', 'calls/s', 'calls', 'failures'], rows),
-    `  SDK path ÷ direct query: ${fixed(data.sdkToDirect.ratio, 2)} (goal ≥ ${data.sdkToDirect.goal}: ${verdict(data.sdkToDirect.met)}); the server alone under autocannon ÷ direct query: ${fixed(data.serverToDirect, 2)}`,
-    `  SDK over bare fetch of the same request: ${fixed(data.sdkOverhead.extra * 100, 1)} % extra time per call (goal ≤ ${data.sdkOverhead.goal * 100} %: ${verdict(data.sdkOverhead.met)})`,
+    ...table(['path', 'calls/s', 'calls', 'failures', 'client CPU µs/call'], rows),
+    `  SDK path ÷ direct query: ${fixed(data.sdkToDirect.ratio, 2)} (goal ≥ ${data.sdkToDirect.goal}: ${verdict(data.sdkToDirect.met)}); the server alone under autocannon ÷ direct query: ${fixed(data.serverToDirect, 2)}; the floor (fetch to a server that does no work) ÷ direct query: ${fixed(data.floorToDirect, 2)}`,
+    ...appSection(data.throughApp),
+    `  SDK over bare fetch of the same request: ${fixed(data.sdkOverhead.extra * 100, 1)} % extra time per call, the median of ${data.sdkOverhead.pairs} back-to-back pairs of ${data.sdkOverhead.pairSeconds} s (goal ≤ ${data.sdkOverhead.goal * 100} %: ${verdict(data.sdkOverhead.met)})`,
+    `    quartiles ${data.sdkOverhead.quartiles.map((extra) => `${fixed(extra * 100, 1)} %`).join(' and ')}; from the interleaved run above: ${fixed(data.sdkOverhead.overall * 100, 1)} %; over a bare fetch with a 30 s timeout signal: ${fixed(data.sdkOverhead.overTimedFetch * 100, 1)} %`,
   ];
 }
 

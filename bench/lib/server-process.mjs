@@ -1,9 +1,11 @@
 // One server to load, in its own process (forked by http.mjs), so that autocannon in the parent
 // and the server never share an event loop. argv[2] is JSON: `{ kind: 'baseline' }` for the
-// constant-JSON Hono route, or `{ kind: 'plinth', database, rateRules }` for Plinth's
-// `GET /v1/auth/me` with a session cookie, or `{ kind: 'data', database, rateRules }` for the data
-// API over the benchmark's own schema (its keys in `headers`). Answers over IPC with `{ type: 'ready', url, headers }`
-// (or `{ type: 'error', message }`); on `{ type: 'close' }` it reports its RSS, stops and exits.
+// constant-JSON Hono route (GET; a POST reads its body and answers one row: the data benchmark's
+// floor), or `{ kind: 'plinth', database, rateRules }` for Plinth's `GET /v1/auth/me` with a
+// session cookie, or `{ kind: 'data', database, rateRules }` for the data API over the
+// benchmark's own schema (its keys in `headers`). Answers over IPC with
+// `{ type: 'ready', url, headers }` (or `{ type: 'error', message }`); on `{ type: 'close' }` it
+// reports its RSS, stops and exits.
 import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
 import { createOutboxMailer, startServer } from '@plinth/server';
@@ -20,6 +22,11 @@ const password = 'correct horse battery staple';
 async function startBaseline() {
   const app = new Hono();
   app.get('/constant', (c) => c.json({ ok: true }));
+  // The data benchmark's floor: a POST whose body is read and answered with a row, no other work.
+  app.post('/constant', async (c) => {
+    await c.req.arrayBuffer();
+    return c.json({ rows: [{ id: 42, name: 'row 42', score: 42 }], rowCount: 1 });
+  });
   // The same serve() options as startServer's, so the two differ only in what the app does.
   const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1', overrideGlobalObjects: false });
   await new Promise((resolve, reject) => {
