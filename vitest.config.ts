@@ -12,6 +12,11 @@ const alias = Object.fromEntries(packages.map((name) => [`@plinth/${name}`, `${r
 export default defineConfig({
   resolve: { alias },
   test: {
+    // Timeouts guard against a hang; they assert no speed. CI shares a 2-core VM whose speed
+    // varies from run to run (a third of its CPU time stolen by the host, on some days), and a
+    // test that opens two embedded databases took over vitest's default 5 s on such a day.
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
     projects: [
       ...packages.map((name) => ({
         extends: true as const,
