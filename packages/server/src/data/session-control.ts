@@ -7,6 +7,12 @@ import { HttpError } from '../http/http-error.js';
 const controlKeywords =
   /^(begin|start|commit|end|rollback|abort|savepoint|release|prepare\s+transaction|set|reset|discard|listen|unlisten)\b/i;
 
+// Code that the app's SQL would bring along and run: a DO block or a new function or procedure
+// (in pg_temp, which every role may use) could `SET ROLE` from inside, where the check above
+// never looks, to any role the connection's session user may take. The app's own functions
+// belong in its schema files, which run as plinth_owner.
+const codeKeywords = /^(do|create(?:\s+or\s+replace)?\s+(?:function|procedure))\b/i;
+
 /** The statement's text without leading whitespace, comments and opening parentheses. */
 function leadingText(text: string): string {
   let rest = text;
@@ -25,8 +31,9 @@ function leadingText(text: string): string {
 }
 
 /**
- * Refuses transaction and session control (`BEGIN`, `COMMIT`, `SET`, `RESET`, `DISCARD`, …) in a
- * raw statement with a 400 that says what to do instead.
+ * Refuses transaction and session control (`BEGIN`, `COMMIT`, `SET`, `RESET`, `DISCARD`, …) and
+ * code brought along to run (`DO`, `CREATE FUNCTION`, `CREATE PROCEDURE`) in a raw statement,
+ * with a 400 that says what to do instead.
  *
  * @example
  * ```ts
@@ -35,11 +42,23 @@ function leadingText(text: string): string {
  * ```
  */
 export function refuseSessionControl(text: string): void {
-  const keyword = controlKeywords.exec(leadingText(text))?.[1];
-  if (keyword === undefined) return;
-  throw new HttpError(
-    'validation_failed',
-    `text: ${keyword.toUpperCase()} is not allowed; every call already runs in one transaction (send several statements as steps of POST /v1/batch), and per-call settings go through set_config(name, value, true) in a SELECT.`,
-    { field: 'text', keyword: keyword.toUpperCase() },
-  );
+  const leading = leadingText(text);
+  const control = controlKeywords.exec(leading)?.[1];
+  if (control !== undefined) {
+    const keyword = control.toUpperCase();
+    throw new HttpError(
+      'validation_failed',
+      `text: ${keyword} is not allowed; every call already runs in one transaction (send several statements as steps of POST /v1/batch), with its role, claims and statement timeout set by the server.`,
+      { field: 'text', keyword },
+    );
+  }
+  const code = codeKeywords.exec(leading)?.[1];
+  if (code !== undefined) {
+    const keyword = code.toUpperCase().replace(/\s+/g, ' ');
+    throw new HttpError(
+      'validation_failed',
+      `text: ${keyword} is not allowed in /v1/sql or a batch step; define functions and procedures in the app's schema files (they run as plinth_owner), and call them here.`,
+      { field: 'text', keyword },
+    );
+  }
 }

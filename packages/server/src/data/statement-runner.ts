@@ -28,7 +28,8 @@ class StatementTimeoutError extends Error {
  * switches to the actor's role, sets its claims (`request.jwt.claims`, read by `auth.uid()` and
  * `auth.role()`) and the statement timeout, all transaction-local; and ends by setting the
  * session's role back to plinth_server, so that nothing a statement did to the session role
- * (`set_config('role', …, false)` in app SQL) outlives the call on a pooled connection.
+ * outlives the call on a pooled connection. App SQL may not call set_config() at all
+ * (schema/007-role-switching.sql); the reset is there in case an app's own function does.
  *
  * PGlite runs in this thread and has no timer signal, so PostgreSQL's statement_timeout never
  * fires there: a transaction that took longer than the timeout is rolled back afterwards and
@@ -62,7 +63,9 @@ export function createStatementRunner(database: Database, options: { statementTi
         );
         const result = await work(tx);
         if (softTimeout && performance.now() - started > statementTimeoutMs) throw new StatementTimeoutError();
-        await tx.query(`SELECT set_config('role', '${serverRole}', false)`);
+        // SET ROLE, not set_config(): the actor's role may not execute set_config()
+        // (schema/007-role-switching.sql), and the session user may always go back.
+        await tx.query(`SET ROLE ${serverRole}`);
         return result;
       }),
   };

@@ -215,13 +215,49 @@ describe('POST /v1/sql', () => {
     }
   });
 
-  it('session role changes made by a statement do not outlive the call', async () => {
-    await data.sql("SELECT set_config('role', 'plinth_anon', false)");
-    const { body } = await data.sql('SELECT current_user AS role');
-    expect(body?.rows[0].role).toBe('plinth_service');
-    // And the server's own requests still run as plinth_server.
+  it.each([
+    ['set_config to the superuser', "SELECT set_config('role', 'postgres', true)"],
+    ['set_config to the server role, for the session', "SELECT set_config('role', 'plinth_server', false)"],
+    [
+      'set_config beside a query run from a string',
+      "SELECT set_config('role', 'postgres', true), query_to_xml('SELECT * FROM plinth.keys', true, true, '')",
+    ],
+    ['set_config of the claims', 'SELECT set_config(\'request.jwt.claims\', \'{"role":"service"}\', true)'],
+    ['pg_settings, which calls set_config', "UPDATE pg_settings SET setting = 'postgres' WHERE name = 'role'"],
+  ])('app SQL may not switch roles or change settings: %s → 403', async (_label, text) => {
+    const { status, body } = await data.sql(text);
+    expect(status, JSON.stringify(body)).toBe(403);
+    expect(body?.error.code).toBe('permission_denied');
+    const after = await data.sql('SELECT current_user AS role');
+    expect(after.body?.rows[0].role).toBe('plinth_service');
+  });
+
+  it.each([
+    "DO $$ BEGIN EXECUTE 'SET ROLE postgres'; END $$",
+    'do language plpgsql $$ begin perform 1; end $$',
+    "CREATE FUNCTION pg_temp.up() RETURNS void LANGUAGE plpgsql AS $$ BEGIN EXECUTE 'SET ROLE postgres'; END $$",
+    '/* x */ create or replace procedure pg_temp.up() language sql as $$ select 1 $$',
+  ])('code brought along to run (%j) is refused with 400', async (text) => {
+    const { status, body } = await data.sql(text);
+    expect(status, JSON.stringify(body)).toBe(400);
+    expect(body?.error.details.field).toBe('text');
+  });
+
+  it('a batch cannot switch roles for its later steps', async () => {
+    const { status, body } = await data.batch([
+      { kind: 'sql', sql: { text: "SELECT set_config('role', 'postgres', true)", params: [] } },
+      { kind: 'sql', sql: { text: 'SELECT count(*)::int AS n FROM plinth.users', params: [] } },
+    ]);
+    expect(status, JSON.stringify(body)).toBe(403);
+    expect(body?.error.code).toBe('permission_denied');
+  });
+
+  it('after app SQL the server runs as plinth_server again', async () => {
+    await data.sql('SELECT 1');
     const health = await data.call('GET', '/v1/health');
     expect(health.status).toBe(200);
+    const { body } = await data.sql('SELECT current_user AS role');
+    expect(body?.rows[0].role).toBe('plinth_service');
   });
 });
 
