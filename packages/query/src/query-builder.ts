@@ -135,11 +135,11 @@ interface BuilderState {
 // types' and the server's job (a 400 naming the field), which keeps this code small enough to
 // ride along in browser bundles of `@plinth/client`.
 
-/** The columns of a column list: `undefined` for every column (`'*'` or nothing). */
 // Column lists written as strings, parsed: the same few strings come back on every call.
 const parsedColumnLists = new Map<string, readonly string[]>();
 const maxParsedColumnLists = 500;
 
+/** The columns of a column list: `undefined` for every column (`'*'` or nothing). */
 function parseColumns(columns: unknown, caller: string): string[] | undefined {
   if (columns === undefined || columns === '*') return undefined;
   if (typeof columns === 'string') {
