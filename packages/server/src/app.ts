@@ -23,6 +23,8 @@ export interface AppOptions {
   validateResponses?: boolean;
   /** The header a trusted reverse proxy sets to the client's IP; unset, only the socket address counts. */
   trustedProxyHeader?: string | undefined;
+  /** Send HSTS on every answer: browsers reach the server over https (its public URL is https). */
+  hsts?: boolean;
   /** The routes to mount; the protocol's table unless a test says otherwise. */
   routes?: readonly RouteWithSchemas[];
 }
@@ -74,7 +76,7 @@ export function createApp(options: AppOptions): Hono<Env> {
         'request',
       );
   });
-  app.use(securityHeaders());
+  app.use(securityHeaders({ hsts: options.hsts ?? false }));
   app.use(corsForAppOrigins(options.corsOrigins ?? []));
 
   const limit = rateLimit({

@@ -89,6 +89,9 @@ async function serve(config: ServerConfig, io: CliIo, dev: boolean): Promise<num
     ...(config.exposedSchemas ? { exposedSchemas: config.exposedSchemas } : {}),
     ...(config.maxRows ? { maxRows: config.maxRows } : {}),
     ...(config.statementTimeoutMs ? { statementTimeoutMs: config.statementTimeoutMs } : {}),
+    ...(config.headersTimeoutMs ? { headersTimeoutMs: config.headersTimeoutMs } : {}),
+    ...(config.requestTimeoutMs ? { requestTimeoutMs: config.requestTimeoutMs } : {}),
+    ...(config.keepAliveTimeoutMs ? { keepAliveTimeoutMs: config.keepAliveTimeoutMs } : {}),
   });
   io.stdout(`Plinth is listening on ${server.url}`);
   if (server.serviceKey) {

@@ -30,6 +30,10 @@ export interface ServerConfig {
   maxRows: number | undefined;
   /** How long one data call may run, in ms (`PLINTH_STATEMENT_TIMEOUT_MS`). */
   statementTimeoutMs: number | undefined;
+  /** Slow-client bounds, in ms (`PLINTH_HEADERS_TIMEOUT_MS`, `_REQUEST_`, `_KEEP_ALIVE_`). */
+  headersTimeoutMs: number | undefined;
+  requestTimeoutMs: number | undefined;
+  keepAliveTimeoutMs: number | undefined;
 }
 
 /** A configuration mistake: which variable, and how to fix it. The CLI prints it and exits 2. */
@@ -208,6 +212,18 @@ export function readConfig(
     publicUrl: publicUrl(env),
     oauth: oauthConfig(env),
     ...dataConfig(env),
+    ...slowClientConfig(env),
+  };
+}
+
+/** How long a slow client may hold a connection; startServer checks how they relate. */
+function slowClientConfig(env: Record<string, string | undefined>) {
+  const optional = (name: string) =>
+    env[name] === undefined || env[name] === '' ? undefined : integer(env, name, 0, 1, 3_600_000);
+  return {
+    headersTimeoutMs: optional('PLINTH_HEADERS_TIMEOUT_MS'),
+    requestTimeoutMs: optional('PLINTH_REQUEST_TIMEOUT_MS'),
+    keepAliveTimeoutMs: optional('PLINTH_KEEP_ALIVE_TIMEOUT_MS'),
   };
 }
 

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import type { ServerResponse } from 'node:http';
+import type { Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { serve } from '@hono/node-server';
@@ -80,6 +80,12 @@ export interface StartServerOptions {
   maxRows?: number;
   /** How long one data call may run, in ms. Default `PLINTH_STATEMENT_TIMEOUT_MS`, else 10 000. */
   statementTimeoutMs?: number;
+  /** How long a client may take to send a request's headers, in ms (then 408 and closed). Default 10 000. */
+  headersTimeoutMs?: number;
+  /** How long a client may take to send a whole request, body included, in ms. Default 30 000. */
+  requestTimeoutMs?: number;
+  /** How long an idle keep-alive connection stays open, in ms. Default 5 000. */
+  keepAliveTimeoutMs?: number;
   /** @internal For tests: other handlers than the built-in ones. */
   handlers?: readonly RouteHandler[];
 }
@@ -108,6 +114,28 @@ function positiveInteger(name: string, raw: string | undefined): number | undefi
   if (!/^\d+$/.test(raw) || Number(raw) < 1)
     throw new ConfigError(name, `must be a whole number above 0; got ${JSON.stringify(raw)}.`);
   return Number(raw);
+}
+
+/**
+ * Node's HTTP server settings that bound slow clients. Node checks the header and request
+ * timeouts only every `connectionsCheckingInterval` (30 s by default), so that interval follows
+ * the shortest timeout: otherwise a 10 s bound would hold a stalled client for up to 40 s.
+ */
+function slowClientSettings(options: StartServerOptions) {
+  const headersTimeout = options.headersTimeoutMs ?? 10_000;
+  const requestTimeout = options.requestTimeoutMs ?? 30_000;
+  const keepAliveTimeout = options.keepAliveTimeoutMs ?? 5_000;
+  for (const [name, value] of Object.entries({ headersTimeout, requestTimeout, keepAliveTimeout })) {
+    if (!Number.isInteger(value) || value < 1)
+      throw new ConfigError(`${name}Ms`, `must be a whole number of milliseconds above 0; got ${value}.`);
+  }
+  if (headersTimeout > requestTimeout)
+    throw new ConfigError(
+      'headersTimeoutMs (PLINTH_HEADERS_TIMEOUT_MS)',
+      `${headersTimeout} is over requestTimeoutMs (PLINTH_REQUEST_TIMEOUT_MS, ${requestTimeout}); the headers are part of the request, so lower it or raise the other.`,
+    );
+  const connectionsCheckingInterval = Math.max(10, Math.min(1_000, Math.floor(headersTimeout / 4)));
+  return { keepAliveTimeout, serverOptions: { headersTimeout, requestTimeout, connectionsCheckingInterval } };
 }
 
 /** The data API's settings: the options, else the environment, else the defaults. */
@@ -147,6 +175,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   if (configuredUrl !== undefined) assertPublicUrl(configuredUrl);
   if (options.oauth) resolveOAuthProviders(options.oauth);
   const data = dataSettings(options);
+  const slowClients = slowClientSettings(options);
   const schemaDir = options.schemaDir ?? (process.env.PLINTH_SCHEMA_DIR || undefined);
   if (options.schemaDir === undefined && schemaDir !== undefined && !existsSync(schemaDir))
     throw new ConfigError(
@@ -184,6 +213,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     ...(options.corsOrigins ? { corsOrigins: options.corsOrigins } : {}),
     ...(options.maxBodyBytes ? { maxBodyBytes: options.maxBodyBytes } : {}),
     validateResponses: options.validateResponses ?? process.env.NODE_ENV !== 'production',
+    // Only a configured https URL says browsers reach this server over TLS (a proxy terminates it).
+    hsts: configuredUrl?.startsWith('https:') ?? false,
   });
 
   // overrideGlobalObjects: false keeps the real Response global, so handlers' Response.json(...)
@@ -193,7 +224,10 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     port: options.port ?? 0,
     hostname: options.hostname ?? '127.0.0.1',
     overrideGlobalObjects: false,
+    serverOptions: slowClients.serverOptions,
   });
+  // Not a createServer option on every supported Node version; the property works on all.
+  (server as Server).keepAliveTimeout = slowClients.keepAliveTimeout;
   // A request is in flight until its answer is fully written, not merely until the handler
   // returns: close() must not cut a response that is still streaming out.
   let inFlight = 0;

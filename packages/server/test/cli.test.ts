@@ -50,6 +50,8 @@ describe('bad configuration', () => {
     [{ PLINTH_MAX_BODY_BYTES: '10' }, /^plinth: PLINTH_MAX_BODY_BYTES: /],
     [{ PLINTH_STATEMENT_TIMEOUT_MS: 'soon' }, /^plinth: PLINTH_STATEMENT_TIMEOUT_MS: must be a whole number/],
     [{ PLINTH_MAX_ROWS: '0' }, /^plinth: PLINTH_MAX_ROWS: must be a whole number from 1/],
+    [{ PLINTH_HEADERS_TIMEOUT_MS: '0' }, /^plinth: PLINTH_HEADERS_TIMEOUT_MS: must be a whole number from 1/],
+    [{ PLINTH_KEEP_ALIVE_TIMEOUT_MS: 'forever' }, /^plinth: PLINTH_KEEP_ALIVE_TIMEOUT_MS: must be a whole number/],
     [{ PLINTH_EXPOSED_SCHEMAS: 'public,"x"' }, /^plinth: PLINTH_EXPOSED_SCHEMAS: ""x"" is not a schema name/],
     [
       { PLINTH_SCHEMA_DIR: '/nonexistent/plinth-schema' },
