@@ -39,7 +39,18 @@ async function adminQuery(statement) {
 export async function createBenchDatabase(cleanups) {
   const name = `plinth_bench_${randomBytes(6).toString('hex')}`;
   await adminQuery(`CREATE DATABASE ${name}`);
-  const dropNow = () => adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  // The server makes a data login role per database (plinth_data_<oid>); roles belong to the
+  // cluster, so it is dropped with the database.
+  const dropNow = async () => {
+    const admin = postgres(postgresAdminUrl, { max: 1, onnotice: () => {} });
+    try {
+      const [database] = await admin`SELECT oid::int AS oid FROM pg_database WHERE datname = ${name}`;
+      await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      if (database) await admin.unsafe(`DROP ROLE IF EXISTS plinth_data_${database.oid}`);
+    } finally {
+      await admin.end();
+    }
+  };
   cleanups.push(dropNow);
   const url = new URL(postgresAdminUrl);
   url.pathname = `/${name}`;

@@ -1,17 +1,16 @@
--- Only the server may switch roles or change settings with set_config(). App SQL (`/v1/sql`,
--- batch steps) runs as plinth_service, plinth_authenticated or plinth_anon, but the connection's
--- session user is whoever DATABASE_URL names (on PGlite, a superuser), and `set_config('role',
--- …)` may switch to any role the session user may take: a service key could otherwise become
--- the superuser, read Plinth's own tables and, through COPY … TO PROGRAM, run programs on the
--- database's host. The server switches roles as plinth_server, before the app's statement runs,
--- and resets the role with `SET ROLE`, which app SQL may not send (session-control.ts). The
--- privilege is per database; a connecting user that does not own set_config() (not a superuser)
--- gets a warning, and a user that is not a superuser cannot reach the superuser anyway.
+-- No data role may call set_config(). App SQL (`/v1/sql`, batch steps) runs as plinth_service,
+-- plinth_authenticated or plinth_anon; with set_config() it could switch between them
+-- (`set_config('role', …)`), change its claims to another user's, lift the statement timeout, or
+-- leave a setting behind for the next call. The server opens each data transaction with SET
+-- LOCAL statements, which need no function privilege, so nobody but the superuser keeps it. The
+-- privilege is per database and only the function's owner (a superuser) may change it: a
+-- connecting user that cannot gets a warning here, and the server then refuses to start on
+-- PostgreSQL with one line saying what to run (database/data-login.ts).
 DO $$
 BEGIN
   REVOKE EXECUTE ON FUNCTION pg_catalog.set_config(text, text, boolean) FROM PUBLIC;
-  GRANT EXECUTE ON FUNCTION pg_catalog.set_config(text, text, boolean) TO plinth_server;
+  REVOKE EXECUTE ON FUNCTION pg_catalog.set_config(text, text, boolean) FROM plinth_server;
 EXCEPTION WHEN insufficient_privilege THEN
-  RAISE WARNING 'plinth: could not restrict set_config() to plinth_server; connect as the database owner or a superuser to apply it.';
+  RAISE WARNING 'plinth: could not revoke set_config() from PUBLIC; as a superuser, run REVOKE EXECUTE ON FUNCTION pg_catalog.set_config(text, text, boolean) FROM PUBLIC in this database.';
 END
 $$;

@@ -27,6 +27,15 @@ export interface StartServerOptions {
    * Default: `DATABASE_URL`, else `.plinth/data` in the working directory.
    */
   database?: string;
+  /**
+   * PostgreSQL: where the app's data statements log in, when you made that role yourself (a role
+   * that can become only plinth_anon, plinth_authenticated and plinth_service; checked at start).
+   * Default `PLINTH_DATA_DATABASE_URL`, else a role the server makes and manages. See
+   * docs/security.md, "Data sessions".
+   */
+  dataDatabaseUrl?: string;
+  /** PostgreSQL: connections of the data pool. Default `PLINTH_DATA_POOL_SIZE`, else 10. */
+  dataPoolSize?: number;
   /** App origins allowed by CORS, with credentials. */
   corsOrigins?: readonly string[];
   /** The cap on JSON request bodies, in bytes. Default 1 MiB. */
@@ -182,8 +191,15 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       'PLINTH_SCHEMA_DIR',
       `${resolve(schemaDir)} does not exist; create it, or unset the variable.`,
     );
+  const dataUrl = options.dataDatabaseUrl ?? (process.env.PLINTH_DATA_DATABASE_URL || undefined);
+  if (dataUrl !== undefined && !/^postgres(ql)?:\/\//.test(dataUrl))
+    throw new ConfigError('PLINTH_DATA_DATABASE_URL', 'must be a postgres:// URL naming the data login role.');
+  const dataPoolSize =
+    options.dataPoolSize ?? positiveInteger('PLINTH_DATA_POOL_SIZE', process.env.PLINTH_DATA_POOL_SIZE);
   const database = await openDatabase(options.database ?? process.env.DATABASE_URL ?? '.plinth/data', {
     ...(schemaDir ? { appSchema: readAppSchema(schemaDir) } : {}),
+    ...(dataUrl ? { dataUrl } : {}),
+    ...(dataPoolSize ? { dataPoolSize } : {}),
   });
   const {
     services,

@@ -2,6 +2,7 @@ import type { DatabaseSchema, QueryRequest, QueryResponse, SqlRequest, SqlRespon
 import type { Database, Queryable, StatementResult } from '../database/database.js';
 import { HttpError } from '../http/http-error.js';
 import type { Actor } from './act-as.js';
+import { checkAppSql } from './app-sql.js';
 import { jsonRows } from './json-rows.js';
 import { createCursorCodec } from './keyset-cursor.js';
 import { type ErrorContext, mapPostgresError } from './postgres-error-mapping.js';
@@ -13,7 +14,6 @@ import {
   type SchemaCache,
   type TableInfo,
 } from './schema-introspection.js';
-import { refuseSessionControl } from './session-control.js';
 import { createStatementRunner } from './statement-runner.js';
 import { createTypeNames } from './type-names.js';
 
@@ -108,8 +108,8 @@ export function createDataService(settings: DataOptions & { database: Database; 
     return { kind: 'query', table, compiled: compileQuery(query, table, { maxRows, cursors }) };
   }
 
-  function prepareSql(statement: SqlRequest): PreparedStep {
-    refuseSessionControl(statement.text);
+  async function prepareSql(statement: SqlRequest): Promise<PreparedStep> {
+    await checkAppSql(statement.text);
     return { kind: 'sql', text: statement.text, params: [...(statement.params ?? [])] };
   }
 
@@ -212,7 +212,7 @@ export function createDataService(settings: DataOptions & { database: Database; 
       return queryAnswer(step, result as StepResult);
     },
     async sql(statement, actor) {
-      const [result] = await runSteps([prepareSql(statement)], actor, false);
+      const [result] = await runSteps([await prepareSql(statement)], actor, false);
       return sqlAnswer(result as StepResult);
     },
     async batch(steps, actor) {
@@ -221,7 +221,7 @@ export function createDataService(settings: DataOptions & { database: Database; 
       const prepared: PreparedStep[] = [];
       for (const [index, step] of steps.entries()) {
         try {
-          prepared.push(step.kind === 'query' ? await prepareQuery(step.query) : prepareSql(step.sql));
+          prepared.push(step.kind === 'query' ? await prepareQuery(step.query) : await prepareSql(step.sql));
         } catch (error) {
           if (error instanceof HttpError && error.code === 'validation_failed') {
             const field = typeof error.details?.field === 'string' ? error.details.field : undefined;

@@ -1,5 +1,4 @@
 import type { Database, Queryable } from '../database/database.js';
-import { serverRole } from '../database/database.js';
 import type { Actor } from './act-as.js';
 
 /** Runs data statements as an actor, in one transaction, under the statement timeout. */
@@ -23,17 +22,39 @@ class StatementTimeoutError extends Error {
   }
 }
 
+/** `'…'` for a value inside SET: standard strings, so only the quote itself is doubled. */
+const literal = (value: string): string => `'${value.replaceAll("'", "''")}'`;
+
 /**
- * A {@link StatementRunner} over `database`. Each transaction starts with one statement that
- * switches to the actor's role, sets its claims (`request.jwt.claims`, read by `auth.uid()` and
- * `auth.role()`) and the statement timeout, all transaction-local; and ends by setting the
- * session's role back to plinth_server, so that nothing a statement did to the session role
- * outlives the call on a pooled connection. App SQL may not call set_config() at all
- * (schema/007-role-switching.sql); the reset is there in case an app's own function does.
+ * The SET LOCAL statements that open an actor's data transaction: its role, its claims
+ * (`request.jwt.claims`, read by `auth.uid()` and `auth.role()`) and the statement timeout, all
+ * ending with the transaction. SET rather than set_config(), which the data roles may not call
+ * (schema/007-role-switching.sql). Exported for tests.
  *
- * PGlite runs in this thread and has no timer signal, so PostgreSQL's statement_timeout never
- * fires there: a transaction that took longer than the timeout is rolled back afterwards and
- * answered as a timeout, the same answer as on PostgreSQL, only later.
+ * @example
+ * ```ts
+ * actorSetup(serviceActor, 10_000);
+ * // SET LOCAL ROLE plinth_service; SET LOCAL "request.jwt.claims" = '{"role":"service"}'; …
+ * ```
+ */
+export function actorSetup(actor: Actor, statementTimeoutMs: number): string {
+  if (!/^plinth_(anon|authenticated|service)$/.test(actor.role)) throw new Error(`Not a data role: ${actor.role}`);
+  return [
+    `SET LOCAL ROLE ${actor.role}`,
+    `SET LOCAL "request.jwt.claims" = ${literal(JSON.stringify(actor.claims))}`,
+    `SET LOCAL statement_timeout = ${Math.trunc(statementTimeoutMs)}`,
+  ].join('; ');
+}
+
+/**
+ * A {@link StatementRunner} over `database`. Each transaction runs on a data session
+ * (`database.dataTransaction`): opened with {@link actorSetup}, and cleared of everything the
+ * statements left in the session once it ends.
+ *
+ * PGlite has no timer signal, so PostgreSQL's statement_timeout never fires there: a
+ * transaction that took longer than the timeout is rolled back afterwards and answered as a
+ * timeout, the same answer as on PostgreSQL, only later. It runs on its own thread, so the
+ * server keeps answering meanwhile.
  *
  * @example
  * ```ts
@@ -54,18 +75,10 @@ export function createStatementRunner(database: Database, options: { statementTi
           })
         : undefined,
     transaction: (actor, work) =>
-      database.transaction(async (tx) => {
+      database.dataTransaction(actorSetup(actor, statementTimeoutMs), async (tx) => {
         const started = performance.now();
-        await tx.query(
-          `SELECT set_config('role', $1, true), set_config('request.jwt.claims', $2, true),
-                  set_config('statement_timeout', $3, true)`,
-          [actor.role, JSON.stringify(actor.claims), String(statementTimeoutMs)],
-        );
         const result = await work(tx);
         if (softTimeout && performance.now() - started > statementTimeoutMs) throw new StatementTimeoutError();
-        // SET ROLE, not set_config(): the actor's role may not execute set_config()
-        // (schema/007-role-switching.sql), and the session user may always go back.
-        await tx.query(`SET ROLE ${serverRole}`);
         return result;
       }),
   };

@@ -36,6 +36,15 @@ export interface Database extends Queryable {
   /** Runs `work` in one transaction: committed if it resolves, rolled back if it throws. */
   transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T>;
   /**
+   * Runs an app's data statements: `setup` (SET LOCAL statements: role, claims, timeout) opens a
+   * transaction on a data session, `work` runs in it, and whatever happens the session's state
+   * (settings, role, advisory locks, prepared statements, cursors, temporary tables) is cleared
+   * before the session serves anyone else. On PostgreSQL a data session logs in as a role that
+   * can become only the data roles (database/data-login.ts); PGlite has one session, shared with
+   * the server, which is reset to plinth_server.
+   */
+  dataTransaction<T>(setup: string, work: (tx: Queryable) => Promise<T>): Promise<T>;
+  /**
    * Calls `onMessage` with the payload of every `NOTIFY` on `channel`, whichever connection or
    * server instance sent it. `onConnected` runs each time the listening connection is
    * established again: messages sent while it was down are lost, so listeners start afresh.
@@ -46,8 +55,8 @@ export interface Database extends Queryable {
    * Connections of their own that start as `role` with `settings` (startup parameters), for
    * single statements run outside a transaction: one round trip instead of BEGIN, settings,
    * statement, reset and COMMIT. Only for statements that cannot change their session (compiled
-   * ones, never an app's SQL text). Undefined where connections cannot be dedicated: PGlite has
-   * only one.
+   * ones, never an app's SQL text), logged in as the data login role. Undefined where
+   * connections cannot be dedicated: PGlite has only one.
    */
   pinnedRole?(role: string, settings: Readonly<Record<string, string>>): Promise<Queryable>;
   close(): Promise<void>;

@@ -1,32 +1,49 @@
-import { mkdirSync } from 'node:fs';
-import { PGlite, type Transaction } from '@electric-sql/pglite';
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import type { AppSchemaFile } from './app-schema.js';
 import { applySchema } from './apply-schema.js';
-import { type Database, type Queryable, serverRole } from './database.js';
+import { type Database, type Queryable, type StatementResult, serverRole } from './database.js';
 
-const jsonAlways = { 114: (value: unknown) => JSON.stringify(value), 3802: (value: unknown) => JSON.stringify(value) };
+// After an app's data statements, the one session goes back to the server as it was: the role
+// and session authorization reset, settings back to their defaults, and anything the statements
+// left in the session (advisory locks, cursors, prepared statements, temporary tables, sequence
+// caches) gone. UNLISTEN is not here: the server's own listeners share the session.
+const resetAfterData = [
+  'RESET SESSION AUTHORIZATION',
+  'RESET ROLE',
+  'RESET ALL',
+  'SELECT pg_advisory_unlock_all()',
+  'CLOSE ALL',
+  'DEALLOCATE ALL',
+  'DISCARD TEMP',
+  'DISCARD SEQUENCES',
+  `SET ROLE ${serverRole}`,
+].join('; ');
 
-const queryable = (db: PGlite | Transaction): Queryable => ({
-  query: async <Row>(text: string, params: readonly unknown[] = []) => (await db.query<Row>(text, [...params])).rows,
-  run: async (text: string, params: readonly unknown[] = []) => {
-    // JSON parameters are always serialised as JSON, a string too (as postgres.js does), so a
-    // statement's values mean the same on both engines.
-    const result = await db.query<Record<string, unknown>>(text, [...params], { serializers: jsonAlways });
-    return {
-      rows: result.rows,
-      fields: result.fields.map((field) => ({ name: field.name, typeOid: field.dataTypeID })),
-      command: result.command ?? '',
-      rowCount: result.rowCount ?? result.affectedRows ?? result.rows.length,
-    };
-  },
-  execScript: async (sql: string) => {
-    await db.exec(sql);
-  },
-});
+/** The worker thread's script, beside this module in the sources (the package ships `src/`). */
+function workerScript(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let depth = 0; depth < 4; depth++) {
+    for (const candidate of [join(dir, 'pglite-worker.js'), join(dir, 'src', 'database', 'pglite-worker.js')]) {
+      if (existsSync(candidate)) return candidate;
+    }
+    dir = dirname(dir);
+  }
+  throw new Error('Plinth cannot find src/database/pglite-worker.js; the @plinth/server install is incomplete.');
+}
+
+/** An error from the worker, made an Error again with PostgreSQL's fields (code, detail, …). */
+function revive(plain: Record<string, unknown>): Error {
+  return Object.assign(new Error(String(plain.message)), plain);
+}
 
 /**
- * Embedded PostgreSQL (PGlite): in memory, or persisted in a directory. Applies the schema as the
- * embedded superuser, then switches the one connection to `plinth_server` for everything else.
+ * Embedded PostgreSQL (PGlite), in memory or persisted in a directory, on a worker thread of its
+ * own so that a slow statement never blocks the server's event loop. PGlite has one session:
+ * calls take turns, and a transaction holds the session until it ends. The schema is applied as
+ * the embedded superuser; the session then runs as `plinth_server`.
  *
  * @example
  * ```ts
@@ -39,17 +56,110 @@ export async function openPgliteDatabase(
 ): Promise<Database> {
   // PGlite creates its own folder but not the ones above it (`.plinth/` on a first run).
   if (location !== 'memory') mkdirSync(location, { recursive: true });
-  const db = location === 'memory' ? new PGlite() : new PGlite(location);
-  await db.waitReady;
-  await applySchema((work) => db.transaction((tx) => work(queryable(tx))), options.appSchema);
-  await db.exec(`SET ROLE ${serverRole}`);
+  const worker = new Worker(workerScript());
+  const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
+  const listeners = new Map<string, Set<(payload: string) => void>>();
+  let nextId = 0;
+  let crashed: Error | undefined;
+  worker.on(
+    'message',
+    (
+      message: { id?: number; result?: unknown; error?: Record<string, unknown> } & {
+        channel?: string;
+        payload?: string;
+      },
+    ) => {
+      if (message.channel !== undefined) {
+        for (const listener of listeners.get(message.channel) ?? []) listener(message.payload ?? '');
+        return;
+      }
+      const call = pending.get(message.id as number);
+      pending.delete(message.id as number);
+      if (message.error) call?.reject(revive(message.error));
+      else call?.resolve(message.result);
+    },
+  );
+  const failAll = (error: Error) => {
+    crashed = error;
+    for (const call of pending.values()) call.reject(error);
+    pending.clear();
+  };
+  worker.on('error', failAll);
+  worker.on('exit', (code) => failAll(new Error(`The embedded database's thread stopped (exit code ${code}).`)));
+
+  const send = <T>(op: string, fields: Record<string, unknown> = {}): Promise<T> => {
+    if (crashed) return Promise.reject(crashed);
+    const id = nextId++;
+    return new Promise<T>((resolve, reject) => {
+      pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
+      worker.postMessage({ id, op, ...fields });
+    });
+  };
+
+  // One session: a call waits for the one before it, and a transaction keeps its turn until it
+  // commits or rolls back, as PGlite's own transactions do.
+  let turn: Promise<unknown> = Promise.resolve();
+  const inTurn = <T>(work: () => Promise<T>): Promise<T> => {
+    const result = turn.then(work);
+    turn = result.catch(() => undefined);
+    return result;
+  };
+
+  const session: Queryable = {
+    query: <Row>(text: string, params: readonly unknown[] = []) => send<Row[]>('query', { text, params: [...params] }),
+    run: (text: string, params: readonly unknown[] = []) => send<StatementResult>('run', { text, params: [...params] }),
+    execScript: (text: string) => send<void>('exec', { text }),
+  };
+  const transaction = async <T>(begin: string, work: (tx: Queryable) => Promise<T>, after?: string): Promise<T> =>
+    inTurn(async () => {
+      try {
+        await session.execScript(begin);
+        const result = await work(session);
+        await session.execScript('COMMIT');
+        return result;
+      } catch (error) {
+        await session.execScript('ROLLBACK').catch(() => undefined);
+        throw error;
+      } finally {
+        if (after) await session.execScript(after);
+      }
+    });
+
+  try {
+    await send('open', { location });
+    await applySchema((work) => transaction('BEGIN', work), options.appSchema);
+    await session.execScript(`SET ROLE ${serverRole}`);
+  } catch (error) {
+    await worker.terminate();
+    throw error;
+  }
   return {
     kind: 'pglite',
-    ...queryable(db),
-    transaction: (work) => db.transaction((tx) => work(queryable(tx))),
-    // One process owns an embedded database, so its notifications arrive before the statement
-    // that sent them resolves, and the connection never drops.
-    listen: async (channel, onMessage) => db.listen(channel, onMessage),
-    close: () => db.close(),
+    query: (text, params) => inTurn(() => session.query(text, params)),
+    run: (text, params) => inTurn(() => session.run(text, params)),
+    execScript: (text) => inTurn(() => session.execScript(text)),
+    transaction: (work) => transaction('BEGIN', work),
+    dataTransaction: (setup, work) => transaction(`BEGIN; ${setup}`, work, resetAfterData),
+    // One process owns an embedded database: its notifications come from this session.
+    listen: async (channel, onMessage) => {
+      let set = listeners.get(channel);
+      if (!set) {
+        set = new Set();
+        listeners.set(channel, set);
+        await inTurn(() => send('listen', { channel }));
+      }
+      set.add(onMessage);
+      return async () => {
+        set.delete(onMessage);
+        if (set.size === 0 && listeners.get(channel) === set) {
+          listeners.delete(channel);
+          await inTurn(() => send('unlisten', { channel }));
+        }
+      };
+    },
+    close: async () => {
+      if (!crashed) await inTurn(() => send('close'));
+      await worker.terminate();
+    },
   };
 }

@@ -1,16 +1,18 @@
 import postgres from 'postgres';
 import type { AppSchemaFile } from './app-schema.js';
 import { applySchema } from './apply-schema.js';
+import { ensureDataLogin, verifyDataLogin } from './data-login.js';
 import { type Database, type Queryable, serverRole } from './database.js';
 import { parsePostgresArray } from './postgres-arrays.js';
 
 type Sql = postgres.Sql | postgres.TransactionSql;
 
-const queryable = (sql: Sql): Queryable => ({
-  // Prepared (named) statements: the server's statements are a small fixed set, so each is
-  // parsed and planned once per connection instead of on every request.
+// Prepared (named) statements by default: the server's statements are a small fixed set, so each
+// is parsed and planned once per connection instead of on every request. Data sessions prepare
+// nothing: they are cleared with DISCARD ALL after every call, prepared statements included.
+const queryable = (sql: Sql | postgres.ReservedSql, prepare = true): Queryable => ({
   query: async <Row>(text: string, params: readonly unknown[] = []) =>
-    (await sql.unsafe(text, params as postgres.ParameterOrJSON<never>[], { prepare: true })) as unknown as Row[],
+    (await sql.unsafe(text, params as postgres.ParameterOrJSON<never>[], { prepare })) as unknown as Row[],
   run: async (text: string, params: readonly unknown[] = []) => {
     // simple: false keeps the extended protocol even without parameters, so a text holding
     // several statements is refused by PostgreSQL instead of run in one go.
@@ -54,34 +56,93 @@ async function useNullAwareArrayParsers(sql: postgres.Sql): Promise<void> {
   }
 }
 
+/** `url` with another user and password: the data login, on the same host and database. */
+function withLogin(url: string, login: { user: string; password: string }): string {
+  const parsed = new URL(url);
+  parsed.username = encodeURIComponent(login.user);
+  parsed.password = encodeURIComponent(login.password);
+  return parsed.href;
+}
+
+/** Options of {@link openPostgresDatabase}. */
+export interface PostgresOptions {
+  /** Connections of the server's own pool. Default 10. */
+  max?: number;
+  /** Connections of the data pool (app statements). Default 10. */
+  dataMax?: number;
+  /**
+   * Where data statements log in, when the operator made the login role: a role that can become
+   * only plinth_anon, plinth_authenticated and plinth_service. Default: a role the server makes
+   * and manages (database/data-login.ts).
+   */
+  dataUrl?: string;
+  appSchema?: readonly AppSchemaFile[];
+}
+
 /**
- * PostgreSQL through `postgres` (porsager). The schema is applied over one short-lived connection
- * as the connecting user; the pool then starts every connection as `plinth_server` (the `role`
- * startup parameter), so no request runs with more rights than that role.
+ * PostgreSQL through `postgres` (porsager), in two pools. The server's own pool logs in as
+ * `DATABASE_URL` names and starts every connection as `plinth_server` (the `role` startup
+ * parameter); it applies the schema and does the server's work. The data pool logs in as the
+ * data login role, which can become only the data roles, and runs the app's statements. The
+ * start is refused, with one line saying what to change, when that role cannot be made or
+ * could become anything else.
  *
  * @example
  * ```ts
  * const database = await openPostgresDatabase('postgres://plinth@db.internal:5432/plinth');
  * ```
  */
-export async function openPostgresDatabase(
-  url: string,
-  options: { max?: number; appSchema?: readonly AppSchemaFile[] } = {},
-): Promise<Database> {
+export async function openPostgresDatabase(url: string, options: PostgresOptions = {}): Promise<Database> {
   const quiet = { onnotice: () => {} };
   const admin = postgres(url, { ...quiet, max: 1 });
+  let dataUrl = options.dataUrl;
   try {
     await applySchema((work) => admin.begin((tx) => work(queryable(tx))) as Promise<never>, options.appSchema);
+    if (!dataUrl) {
+      const login = await (admin.begin((tx) => ensureDataLogin(queryable(tx))) as Promise<{
+        user: string;
+        password: string;
+      }>);
+      dataUrl = withLogin(url, login);
+    }
   } finally {
     await admin.end();
+  }
+  const dataSql = postgres(dataUrl, { ...quiet, max: options.dataMax ?? 10, prepare: false });
+  try {
+    await verifyDataLogin(queryable(dataSql, false), options.dataUrl ? 'PLINTH_DATA_DATABASE_URL' : 'DATABASE_URL');
+    await useNullAwareArrayParsers(dataSql);
+  } catch (error) {
+    await dataSql.end({ timeout: 5 });
+    throw error;
   }
   const sql = postgres(url, { ...quiet, max: options.max ?? 10, connection: { role: serverRole } });
   await useNullAwareArrayParsers(sql);
   const pinned = new Map<string, Promise<{ sql: postgres.Sql; queryable: Queryable }>>();
+  const loginUrl = dataUrl;
   return {
     kind: 'postgres',
     ...queryable(sql),
     transaction: (work) => sql.begin((tx) => work(queryable(tx))) as never,
+    dataTransaction: async (setup, work) => {
+      const session = await dataSql.reserve();
+      try {
+        await session.unsafe(`BEGIN; ${setup}`).simple();
+        const result = await work(queryable(session, false));
+        await session.unsafe('COMMIT');
+        return result;
+      } catch (error) {
+        // A warning, not an error, when COMMIT already ended the transaction.
+        await session.unsafe('ROLLBACK').catch(() => undefined);
+        throw error;
+      } finally {
+        try {
+          await session.unsafe('DISCARD ALL');
+        } finally {
+          session.release();
+        }
+      }
+    },
     // postgres.js keeps one connection for LISTEN, reconnects it by itself, and calls the third
     // argument on every (re)connect.
     listen: async (channel, onMessage, onConnected) => {
@@ -93,7 +154,11 @@ export async function openPostgresDatabase(
       let pool = pinned.get(key);
       if (!pool) {
         pool = (async () => {
-          const roleSql = postgres(url, { ...quiet, max: options.max ?? 10, connection: { ...settings, role } });
+          const roleSql = postgres(loginUrl, {
+            ...quiet,
+            max: options.dataMax ?? 10,
+            connection: { ...settings, role },
+          });
           await useNullAwareArrayParsers(roleSql);
           return { sql: roleSql, queryable: queryable(roleSql) };
         })();
@@ -105,6 +170,7 @@ export async function openPostgresDatabase(
       const pools = await Promise.allSettled(pinned.values());
       await Promise.all([
         sql.end({ timeout: 5 }),
+        dataSql.end({ timeout: 5 }),
         ...pools.map((pool) => (pool.status === 'fulfilled' ? pool.value.sql.end({ timeout: 5 }) : undefined)),
       ]);
     },
