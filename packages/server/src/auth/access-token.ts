@@ -29,6 +29,9 @@ const maxTokenLength = 8 * 1024;
 // Compact JWS, strictly: the base64 decoder underneath would otherwise skip stray whitespace and
 // let one token be spelled several ways.
 const compactJwsPattern = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+// User and session ids are database UUIDs: anything else in `sub` or `sid` would reach a uuid
+// column and fail there as a server error instead of a refused token.
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** An Ed25519 key pair as JWKs, ready to store. Both carry `kid`, `alg` and `use`. */
 export interface SigningKeys {
@@ -72,8 +75,9 @@ export interface AccessTokenOptions {
 
 /** What the server puts in a token. */
 export interface AccessTokenSubject {
+  /** The user's id, a UUID. */
   userId: string;
-  /** The session the token belongs to; revoking the session must make the server refuse the token. */
+  /** The session the token belongs to, a UUID; revoking the session must make the server refuse the token. */
   sessionId: string;
   role?: string;
   /**
@@ -133,14 +137,16 @@ export interface AccessTokens {
  * Tokens carry `iss`, `aud`, `sub` (user id), `sid` (session id), `iat`, `nbf`, `exp` and `jti`
  * under the header `{ alg: 'EdDSA', typ: 'at+jwt', kid }`. Verification trusts only the
  * configured public key: it refuses any algorithm but EdDSA, any `kid` but ours, and any token
- * whose header carries `jwk`, `jku`, `x5u` or `x5c`; it allows no clock skew.
+ * whose header carries `jwk`, `jku`, `x5u` or `x5c`; it allows no clock skew. A token must say
+ * it lives no longer than the TTL (`exp - iat <= ttlSeconds`: we never issue a longer one, so a
+ * longer one was not issued by this configuration) and name its user and session by UUID.
  *
  * A signature cannot be taken back, so revocation is the caller's job: after `verify` succeeds,
  * look up `claims.sid` and refuse the request if that session is revoked or expired. The short
  * TTL (5 to 60 minutes) bounds how long a token outlives a revocation that is not checked.
  *
  * Throws at creation on a TTL outside 300..3600 s, on keys that are not a matching Ed25519 pair,
- * or on a public key without `kid`.
+ * or on a public key without `kid`; `issue` throws on a user or session id that is not a UUID.
  *
  * @example
  * ```ts
@@ -166,8 +172,8 @@ export function createAccessTokens(options: AccessTokenOptions): AccessTokens {
 
   return {
     async issue({ userId, sessionId, role, issuedAt, jti }) {
-      if (!userId) throw new TypeError('An access token needs a userId');
-      if (!sessionId) throw new TypeError('An access token needs a sessionId');
+      if (!uuidPattern.test(userId)) throw new TypeError('An access token needs a userId that is a UUID');
+      if (!uuidPattern.test(sessionId)) throw new TypeError('An access token needs a sessionId that is a UUID');
       const now = issuedAt ?? Math.floor(clock().getTime() / 1000);
       const expiresAt = now + ttlSeconds;
       const token = await new SignJWT(role === undefined ? { sid: sessionId } : { sid: sessionId, role })
@@ -214,7 +220,9 @@ export function createAccessTokens(options: AccessTokenOptions): AccessTokens {
         return reject(rejectionFor(error));
       }
       const claims = readClaims(payload);
-      return claims ? { ok: true, claims } : reject('invalid_claims');
+      // maxTokenAge bounds how long ago iat was; this bounds how far past it exp may be.
+      if (!claims || claims.exp - claims.iat > ttlSeconds) return reject('invalid_claims');
+      return { ok: true, claims };
     },
   };
 }
@@ -265,9 +273,9 @@ function readClaims(payload: JWTPayload): AccessTokenClaims | undefined {
     typeof iss !== 'string' ||
     typeof aud !== 'string' ||
     typeof sub !== 'string' ||
-    sub === '' ||
+    !uuidPattern.test(sub) ||
     typeof sid !== 'string' ||
-    sid === '' ||
+    !uuidPattern.test(sid) ||
     typeof iat !== 'number' ||
     typeof nbf !== 'number' ||
     typeof exp !== 'number' ||

@@ -4,6 +4,9 @@ import { type AccessTokenOptions, createAccessTokens, generateSigningKeys } from
 import { buildJwtNegativeCorpus } from '../fixtures/jwt-negative-corpus.js';
 
 const nowSeconds = Date.UTC(2026, 0, 15, 12, 0, 0) / 1000;
+// User and session ids are UUIDs, as the database makes them.
+const userId = '0b6f2a4e-9c1d-4e7a-8f3b-2d5c6e7f8a90';
+const sessionId = '7e1d3c5b-a2f4-4b6d-9e8c-1a3b5c7d9e0f';
 const keys = await generateSigningKeys();
 const base = {
   privateJwk: keys.privateJwk,
@@ -44,7 +47,7 @@ describe('createAccessTokens configuration', () => {
 
   it.each([300, 3600])('accepts a TTL of %s seconds', async (ttlSeconds) => {
     const { tokens } = withClock(nowSeconds, { ttlSeconds });
-    const { token } = await tokens.issue({ userId: 'u', sessionId: 's' });
+    const { token } = await tokens.issue({ userId, sessionId });
     const result = await tokens.verify(token);
     expect(result.ok && result.claims.exp - result.claims.iat).toBe(ttlSeconds);
   });
@@ -82,7 +85,7 @@ describe('createAccessTokens configuration', () => {
 describe('issue and verify', () => {
   it('issues a token that verifies and carries the claims', async () => {
     const { tokens } = withClock();
-    const { token, expiresAt } = await tokens.issue({ userId: 'user_42', sessionId: 'session_7', role: 'admin' });
+    const { token, expiresAt } = await tokens.issue({ userId, sessionId, role: 'admin' });
     const result = await tokens.verify(token);
 
     expect(result).toEqual({
@@ -90,8 +93,8 @@ describe('issue and verify', () => {
       claims: {
         iss: base.issuer,
         aud: base.audience,
-        sub: 'user_42',
-        sid: 'session_7',
+        sub: userId,
+        sid: sessionId,
         role: 'admin',
         iat: nowSeconds,
         nbf: nowSeconds,
@@ -104,13 +107,13 @@ describe('issue and verify', () => {
 
   it('writes the RFC 9068 header with our kid', async () => {
     const { tokens } = withClock();
-    const { token } = await tokens.issue({ userId: 'u', sessionId: 's' });
+    const { token } = await tokens.issue({ userId, sessionId });
     expect(decodeProtectedHeader(token)).toEqual({ alg: 'EdDSA', typ: 'at+jwt', kid: keys.kid });
   });
 
   it('leaves role out when none is given', async () => {
     const { tokens } = withClock();
-    const result = await tokens.verify((await tokens.issue({ userId: 'u', sessionId: 's' })).token);
+    const result = await tokens.verify((await tokens.issue({ userId, sessionId })).token);
     expect(result.ok && 'role' in result.claims).toBe(false);
   });
 
@@ -118,7 +121,7 @@ describe('issue and verify', () => {
     const { tokens } = withClock();
     const ids = new Set<string>();
     for (let i = 0; i < 20; i += 1) {
-      const result = await tokens.verify((await tokens.issue({ userId: 'u', sessionId: 's' })).token);
+      const result = await tokens.verify((await tokens.issue({ userId, sessionId })).token);
       if (result.ok) ids.add(result.claims.jti);
     }
     expect(ids.size).toBe(20);
@@ -126,7 +129,7 @@ describe('issue and verify', () => {
 
   it('accepts a token until the second before exp and refuses it from exp on', async () => {
     const { clock, tokens } = withClock();
-    const { token } = await tokens.issue({ userId: 'u', sessionId: 's' });
+    const { token } = await tokens.issue({ userId, sessionId });
     clock.now = nowSeconds + base.ttlSeconds - 1;
     expect((await tokens.verify(token)).ok).toBe(true);
     clock.now = nowSeconds + base.ttlSeconds;
@@ -135,14 +138,14 @@ describe('issue and verify', () => {
 
   it('refuses a token one second before its nbf, with no clock tolerance', async () => {
     const { clock, tokens } = withClock();
-    const { token } = await tokens.issue({ userId: 'u', sessionId: 's' });
+    const { token } = await tokens.issue({ userId, sessionId });
     clock.now = nowSeconds - 1;
     expect(await tokens.verify(token)).toEqual({ ok: false, reason: 'not_yet_valid' });
   });
 
   it('refuses a token from a verifier with another issuer or audience', async () => {
     const { tokens } = withClock();
-    const { token } = await tokens.issue({ userId: 'u', sessionId: 's' });
+    const { token } = await tokens.issue({ userId, sessionId });
     const otherIssuer = withClock(nowSeconds, { issuer: 'https://elsewhere.test' }).tokens;
     const otherAudience = withClock(nowSeconds, { audience: 'https://elsewhere.test' }).tokens;
     expect(await otherIssuer.verify(token)).toEqual({ ok: false, reason: 'invalid_claims' });
@@ -151,8 +154,22 @@ describe('issue and verify', () => {
 
   it('refuses to issue a token without a user or session', async () => {
     const { tokens } = withClock();
-    await expect(tokens.issue({ userId: '', sessionId: 's' })).rejects.toThrow(/userId/);
-    await expect(tokens.issue({ userId: 'u', sessionId: '' })).rejects.toThrow(/sessionId/);
+    await expect(tokens.issue({ userId: '', sessionId })).rejects.toThrow(/userId/);
+    await expect(tokens.issue({ userId, sessionId: '' })).rejects.toThrow(/sessionId/);
+  });
+
+  it('refuses to issue a token whose user or session id is not a UUID: it could never verify', async () => {
+    const { tokens } = withClock();
+    await expect(tokens.issue({ userId: 'user_42', sessionId })).rejects.toThrow(/userId that is a UUID/);
+    await expect(tokens.issue({ userId, sessionId: 'session_7' })).rejects.toThrow(/sessionId that is a UUID/);
+  });
+
+  it('accepts a token whose lifetime is exactly the TTL and refuses one a second longer', async () => {
+    const longer = withClock(nowSeconds, { ttlSeconds: base.ttlSeconds + 1 }).tokens;
+    const { tokens } = withClock();
+    expect((await tokens.verify((await tokens.issue({ userId, sessionId })).token)).ok).toBe(true);
+    const { token } = await longer.issue({ userId, sessionId });
+    expect(await tokens.verify(token)).toEqual({ ok: false, reason: 'invalid_claims' });
   });
 
   it('does not throw on input that is not a string', async () => {
@@ -196,7 +213,7 @@ describe('deterministic re-issue', () => {
       audience: 'https://plinth.test',
       ttlSeconds: 900,
     });
-    const subject = { userId: 'u1', sessionId: 's1', issuedAt: Math.floor(Date.now() / 1000), jti: 'rt-gen-2' };
+    const subject = { userId, sessionId, issuedAt: Math.floor(Date.now() / 1000), jti: 'rt-gen-2' };
     const first = await tokens.issue(subject);
     const second = await tokens.issue(subject);
     expect(second.token).toBe(first.token);
