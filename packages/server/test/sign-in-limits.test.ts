@@ -28,3 +28,15 @@ describe('sign-in rate limits', () => {
     ).toBe(401);
   });
 });
+
+describe('one email, whatever its letter case', () => {
+  it('attempts under different spellings of one email share one per-account bucket', async () => {
+    const spellings = ['Case@Example.com', 'CASE@EXAMPLE.COM', 'case@example.COM', 'cAsE@eXaMpLe.CoM'];
+    const attempt = (email: string) => call('POST', '/v1/auth/sign-in', { email, password: 'guess guess guess' });
+    // The rule allows 3: three spellings get an answer, the fourth is refused as one spelling's 4th would be.
+    for (const email of spellings.slice(0, 3)) expect((await attempt(email)).status).toBe(401);
+    const refused = await attempt(spellings[3] as string);
+    expect(refused.status).toBe(429);
+    expect(refused.body?.error.message).toContain('this account');
+  });
+});

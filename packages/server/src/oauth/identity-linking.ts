@@ -1,3 +1,4 @@
+import { canonicalEmail } from '../accounts/canonical-email.js';
 import type { Database } from '../database/database.js';
 import type { ProviderIdentity } from './id-token.js';
 
@@ -13,11 +14,12 @@ export type LinkResult =
  * The user a provider sign-in belongs to.
  *
  * 1. An identity already linked (provider, subject) signs in its user.
- * 2. Else, an account with the same email gets the identity linked only when BOTH the provider
- *    says `email_verified` and the account's own email is verified. Otherwise linking would let
- *    whoever controls the provider account take over an account they never proved to own, or
- *    take over one squatted by someone who never proved the address (SECURITY.md; PocketBase
- *    CVE-2024-38351): refused with `account_exists_unverified`.
+ * 2. Else, an account with the same email (compared in canonical form, `canonicalEmail`) gets
+ *    the identity linked only when BOTH the provider says `email_verified` and the account's own
+ *    email is verified. Otherwise linking would let whoever controls the provider account take
+ *    over an account they never proved to own, or take over one squatted by someone who never
+ *    proved the address (SECURITY.md; PocketBase CVE-2024-38351): refused with
+ *    `account_exists_unverified`.
  * 3. Else a new account with no password, but only for an email the provider has verified:
  *    an account holding an unproven address would let its creator squat it, and stay linked
  *    after the address's real owner resets the password (pre-account hijacking). Refused with
@@ -48,13 +50,14 @@ export async function findOrCreateUser(
         : { userId: known.user_id, outcome: 'signed_in' };
     }
     if (identity.email === undefined) return { refused: 'email_required' };
-    const [taken] = await tx.query('SELECT 1 FROM plinth.users WHERE lower(email) = lower($1)', [identity.email]);
+    const email = canonicalEmail(identity.email);
+    const [taken] = await tx.query('SELECT 1 FROM plinth.users WHERE lower(email) = $1', [email]);
     if (!taken && !identity.emailVerified) return { refused: 'email_unverified' };
 
     const [created] = await tx.query<{ id: string }>(
       `INSERT INTO plinth.users (email, email_verified_at) VALUES ($1, CASE WHEN $2 THEN now() END)
        ON CONFLICT (lower(email)) DO NOTHING RETURNING id`,
-      [identity.email, identity.emailVerified],
+      [email, identity.emailVerified],
     );
     let userId: string;
     let outcome: 'linked' | 'created';
@@ -65,8 +68,8 @@ export async function findOrCreateUser(
       // Locked, so a concurrent verification or disable cannot change the answer under us.
       const [existing] = await tx.query<{ id: string; verified: boolean; disabled: boolean }>(
         `SELECT id, email_verified_at IS NOT NULL AS verified, disabled_at IS NOT NULL AS disabled
-           FROM plinth.users WHERE lower(email) = lower($1) FOR UPDATE`,
-        [identity.email],
+           FROM plinth.users WHERE lower(email) = $1 FOR UPDATE`,
+        [email],
       );
       if (!existing) throw new Error('a user with this email vanished during the sign-in');
       if (!(identity.emailVerified && existing.verified)) return { refused: 'account_exists_unverified' };
@@ -77,7 +80,7 @@ export async function findOrCreateUser(
     const [inserted] = await tx.query<{ user_id: string }>(
       `INSERT INTO plinth.identities (provider, subject, user_id, email) VALUES ($1, $2, $3, $4)
        ON CONFLICT (provider, subject) DO NOTHING RETURNING user_id`,
-      [provider, identity.subject, userId, identity.email],
+      [provider, identity.subject, userId, email],
     );
     // A concurrent sign-in of the same identity linked it first; the transaction retried by the
     // user's next attempt finds it in step 1.

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { canonicalEmail } from '../accounts/canonical-email.js';
 import { addressRange } from './client-ip.js';
 import { assertValidRule, type RateRule } from './rate-limiter.js';
 
@@ -77,7 +78,7 @@ const digest = (value: string) => createHash('sha256').update(value).digest('bas
 /**
  * The bucket key for one client on one route: the route name and the client's address range
  * ({@link addressRange}: an IPv6 client counts by its /64). `extra` narrows it further within
- * that address, e.g. the normalised email on sign-in; it is hashed, never stored as given.
+ * that address, e.g. an email; it is hashed, never stored as given.
  *
  * @example
  * ```ts
@@ -94,16 +95,17 @@ export function rateLimitKey(routeName: string, ip: string, extra?: string): str
  * The bucket key for one account on one route, whatever address the requests come from: what
  * stops a password being guessed from a thousand addresses at ten tries each. Use it with
  * `auth.signIn.perAccount`, for every email tried, whether or not the account exists (a limit
- * only for real accounts would reveal which exist).
+ * only for real accounts would reveal which exist). The email is keyed in its canonical form
+ * (`canonicalEmail`), as accounts are, so changing its letter case does not buy fresh tries.
  *
  * @example
  * ```ts
  * const decision = await limiter.consume(
- *   accountRateLimitKey('auth.signIn.perAccount', 'ada@example.com'),
+ *   accountRateLimitKey('auth.signIn.perAccount', 'Ada@Example.com'), // the bucket of ada@example.com
  *   ruleFor('auth.signIn.perAccount', rules),
  * );
  * ```
  */
-export function accountRateLimitKey(ruleName: string, normalisedEmail: string): string {
-  return `${ruleName}|account:${digest(normalisedEmail)}`;
+export function accountRateLimitKey(ruleName: string, email: string): string {
+  return `${ruleName}|account:${digest(canonicalEmail(email))}`;
 }

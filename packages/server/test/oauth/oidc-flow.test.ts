@@ -127,10 +127,9 @@ async function identitiesOf(email: string) {
 const password = 'correct horse battery staple';
 async function passwordAccount(email: string, verified: boolean): Promise<string> {
   expect((await call('POST', '/v1/auth/sign-up', { email, password })).body).toEqual({ accepted: true });
-  if (verified) {
-    const token = await tokenFromMail(outbox, email, 'verify_email');
-    expect((await call('POST', '/v1/auth/verify-email', { token })).status).toBe(200);
-  }
+  // The account is made after the answer; its verification mail says it exists.
+  const token = await tokenFromMail(outbox, email, 'verify_email');
+  if (verified) expect((await call('POST', '/v1/auth/verify-email', { token })).status).toBe(200);
   const [row] = await db().query<{ id: string }>('SELECT id FROM plinth.users WHERE lower(email) = lower($1)', [email]);
   return row?.id ?? '';
 }
@@ -500,6 +499,18 @@ describe('linking to an existing account by email', () => {
     await passwordAccount('noclaim@oidc.example', true);
     const { landing } = await startSignIn({ sub: 'noclaim-1', email: 'noclaim@oidc.example' });
     expect(appQuery(landing).get('error')).toBe('account_exists_unverified');
+  });
+
+  it('a new account is stored under the canonical email, and another spelling signs in to it', async () => {
+    const first = await signIn({ sub: 'case-1', email: 'New.Case@OIDC.example', email_verified: true });
+    const answer = await exchange(first.code, first.verifier);
+    expect(answer.body?.user.email).toBe('new.case@oidc.example');
+    const [identity] = await db().query<{ email: string }>(
+      `SELECT email FROM plinth.identities WHERE provider = 'test' AND subject = 'case-1'`,
+    );
+    expect(identity?.email).toBe('new.case@oidc.example');
+    const again = await signIn({ sub: 'case-2', email: 'NEW.CASE@oidc.example', email_verified: true });
+    expect((await exchange(again.code, again.verifier)).body?.user.id).toBe(answer.body?.user.id);
   });
 
   it('a provider account without an email → error=email_required', async () => {

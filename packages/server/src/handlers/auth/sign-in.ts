@@ -1,4 +1,5 @@
 import { signInRoute } from '@plinth/protocol';
+import { canonicalEmail } from '../../accounts/canonical-email.js';
 import { publicUser, type UserRow, userColumns } from '../../accounts/public-user.js';
 import { audit } from '../../audit/audit-log.js';
 import { HttpError } from '../../http/http-error.js';
@@ -13,10 +14,11 @@ const refused = () =>
 /** `POST /v1/auth/sign-in` with email and password. A new session, in a cookie or as tokens. */
 export const signInHandler = defineHandler(signInRoute, async ({ input, services, requestId }) => {
   const { auth, database } = services;
+  const email = canonicalEmail(input.email);
   // Per account as well as per IP (the route's own limit): guessing one account's password from
   // many addresses runs out too. Counted for every email tried, known or not.
   const perAccount = await services.rateLimiter.consume(
-    accountRateLimitKey('auth.signIn.perAccount', input.email),
+    accountRateLimitKey('auth.signIn.perAccount', email),
     ruleFor('auth.signIn.perAccount', services.rateRules),
   );
   if (!perAccount.allowed) {
@@ -28,8 +30,8 @@ export const signInHandler = defineHandler(signInRoute, async ({ input, services
     );
   }
   const [row] = await database.query<UserRow & { password_hash: string | null; disabled_at: unknown }>(
-    `SELECT ${userColumns}, password_hash, disabled_at FROM plinth.users WHERE lower(email) = lower($1)`,
-    [input.email],
+    `SELECT ${userColumns}, password_hash, disabled_at FROM plinth.users WHERE lower(email) = $1`,
+    [email],
   );
   if (!row?.password_hash) {
     // Same cost as a real check: timing must not reveal that the account does not exist.
