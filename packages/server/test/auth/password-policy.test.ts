@@ -82,3 +82,54 @@ describe('commonPasswords', () => {
     expect(unnormalised).toEqual([]);
   });
 });
+
+describe('checkPassword against the email', () => {
+  const email = 'Ada.Lovelace@Example.com';
+
+  it('refuses the email itself or its local part, whatever the letter case', () => {
+    for (const password of ['ada.lovelace@example.com', 'ADA.LOVELACE@EXAMPLE.COM', 'Ada.Lovelace', 'ada.lovelace']) {
+      expect(checkPassword(password, email)).toEqual({ ok: false, reason: 'matches_email' });
+    }
+  });
+
+  it('compares after NFKC, so a full-width spelling of the local part is caught', () => {
+    expect(checkPassword('ａｄａ.ｌｏｖｅｌａｃｅ', email)).toEqual({ ok: false, reason: 'matches_email' });
+  });
+
+  it('lets a password that only contains the email through', () => {
+    expect(checkPassword('ada.lovelace and her engine', email)).toEqual({ ok: true });
+    expect(checkPassword('ada.lovelace', 'someone.else@example.com')).toEqual({ ok: true });
+  });
+
+  it('checks nothing about the email when it is not given', () => {
+    expect(checkPassword('ada.lovelace@example.com')).toEqual({ ok: true });
+  });
+});
+
+describe('checkPassword characters', () => {
+  it('refuses a password of whitespace only', () => {
+    for (const password of [' '.repeat(8), '\u00a0'.repeat(10), ' \u2003 \u3000 \u2009  ']) {
+      expect(checkPassword(password)).toEqual({ ok: false, reason: 'blank' });
+    }
+  });
+
+  it('allows spaces inside a passphrase', () => {
+    expect(checkPassword('  spaced   out   words  ')).toEqual({ ok: true });
+  });
+
+  it.each([
+    ['NUL', '\u0000'],
+    ['tab', '\t'],
+    ['line feed', '\n'],
+    ['escape', '\u001b'],
+    ['DEL', '\u007f'],
+    ['C1 next line', '\u0085'],
+    ['C1 CSI', '\u009b'],
+  ])('refuses a control character (%s)', (_name, control) => {
+    expect(checkPassword(`correct horse${control}battery`)).toEqual({ ok: false, reason: 'control_character' });
+  });
+
+  it('refuses a whitespace-only password made of control characters as control characters', () => {
+    expect(checkPassword('\t\n\t\n\t\n\t\n')).toEqual({ ok: false, reason: 'control_character' });
+  });
+});
