@@ -1,5 +1,7 @@
 import type { ServerServices } from '../handlers/define-handler.js';
 import { deliverLater } from '../mail/deliver-later.js';
+import { afterAnswer } from './after-answer.js';
+import { canonicalEmail } from './canonical-email.js';
 import { emailLink, emailLinkBase } from './email-links.js';
 import { issueOneTimeToken, type OneTimePurpose } from './one-time-tokens.js';
 
@@ -12,32 +14,39 @@ export interface LinkMail {
 }
 
 /**
- * Emails a single-use link to `email` if an active account has it, and does nothing otherwise.
- * The caller answers the same either way (no account enumeration), and the mail goes out in the
- * background, so timing does not tell either. A `redirectTo` outside the app origins is refused
- * before anything else, known email or not.
+ * Emails a single-use link to the active account with `email` (in canonical form), and does
+ * nothing if there is none. A `redirectTo` outside the app origins is refused at once, known
+ * email or not; everything else (the lookup, the token, the mail) runs after the answer
+ * ({@link afterAnswer}), so neither the answer nor its timing tells whether the account exists.
+ * The link goes to the address the account has, not to the spelling the caller typed.
  *
  * @example
  * ```ts
- * await mailLinkIfAccountExists(services, input, { purpose: 'magic_link', subject: 'Your sign-in link', text: (link) => link });
+ * mailLinkIfAccountExists(services, input, { purpose: 'magic_link', subject: 'Your sign-in link', text: (link) => link });
+ * return { accepted: true };
  * ```
  */
-export async function mailLinkIfAccountExists(
+export function mailLinkIfAccountExists(
   services: ServerServices,
   request: { email: string; redirectTo?: string | undefined },
   mail: LinkMail,
-): Promise<void> {
+): void {
   const { auth, database, logger } = services;
   const base = emailLinkBase(request.redirectTo, auth.appOrigins);
-  const [user] = await database.query<{ id: string }>(
-    'SELECT id FROM plinth.users WHERE lower(email) = lower($1) AND disabled_at IS NULL',
-    [request.email],
-  );
-  if (!user) return;
-  const token = await issueOneTimeToken(database, mail.purpose, user.id);
-  deliverLater(auth.mailer, logger, {
-    to: request.email,
-    subject: mail.subject,
-    text: mail.text(emailLink(base, mail.purpose, token)),
+  const email = canonicalEmail(request.email);
+  afterAnswer(logger, mail.purpose, async () => {
+    const [user] = await database.query<{ id: string; email: string }>(
+      'SELECT id, email FROM plinth.users WHERE lower(email) = $1 AND disabled_at IS NULL',
+      [email],
+    );
+    if (!user) return;
+    const token = await issueOneTimeToken(database, mail.purpose, user.id);
+    // Disabled since the lookup: no link.
+    if (token === undefined) return;
+    deliverLater(auth.mailer, logger, {
+      to: user.email,
+      subject: mail.subject,
+      text: mail.text(emailLink(base, mail.purpose, token)),
+    });
   });
 }

@@ -1,4 +1,5 @@
 import { adminDeleteUserRoute, adminUpdateUserRoute } from '@plinth/protocol';
+import { revokeOneTimeTokens } from '../../accounts/one-time-tokens.js';
 import { publicUser, type UserRow, userColumns } from '../../accounts/public-user.js';
 import { audit } from '../../audit/audit-log.js';
 import { HttpError } from '../../http/http-error.js';
@@ -8,8 +9,9 @@ const noSuchUser = (userId: string) =>
   new HttpError('not_found', `No user ${userId}. List users or check the id you stored.`, { field: 'userId' });
 
 /**
- * `PATCH /v1/admin/users/:userId`: `disabled: true` disables the account and revokes every
- * session it has (SECURITY.md: "All sessions revoked on … disable"); `false` enables it again.
+ * `PATCH /v1/admin/users/:userId`: `disabled: true` disables the account, revokes every
+ * session it has (SECURITY.md: "All sessions revoked on … disable") and ends every link mailed to
+ * it (verification, magic link, reset), so none works once it is enabled again; `false` enables it.
  */
 export const adminUpdateUserHandler = defineHandler(adminUpdateUserRoute, async ({ input, services, requestId }) => {
   const { database, auth } = services;
@@ -25,6 +27,7 @@ export const adminUpdateUserHandler = defineHandler(adminUpdateUserRoute, async 
   let revokedSessions = 0;
   if (input.disabled === true) {
     revokedSessions = await auth.sessions.revokeAll(input.userId, 'user_disabled');
+    await revokeOneTimeTokens(database, input.userId);
     await audit(database, 'admin.user_disabled', { userId: input.userId, requestId, details: { revokedSessions } });
   } else if (input.disabled === false) {
     auth.sessions.changed({ userId: input.userId });
@@ -33,7 +36,10 @@ export const adminUpdateUserHandler = defineHandler(adminUpdateUserRoute, async 
   return { user: { ...publicUser(row), disabled: row.disabled }, revokedSessions };
 });
 
-/** `DELETE /v1/admin/users/:userId`: revokes every session, then deletes the account and all it owns. */
+/**
+ * `DELETE /v1/admin/users/:userId`: revokes every session, then deletes the account and all it
+ * owns (its one-time tokens go with it: the table cascades).
+ */
 export const adminDeleteUserHandler = defineHandler(adminDeleteUserRoute, async ({ input, services, requestId }) => {
   const { database, auth } = services;
   const revokedSessions = await auth.sessions.revokeAll(input.userId, 'user_deleted');

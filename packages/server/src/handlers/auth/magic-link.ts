@@ -6,9 +6,9 @@ import { HttpError } from '../../http/http-error.js';
 import { defineHandler } from '../define-handler.js';
 import { loadUser, sessionAnswer } from './session-answer.js';
 
-/** `POST /v1/auth/magic-link`: emails a sign-in link if the account exists; answers the same either way. */
+/** `POST /v1/auth/magic-link`: emails a sign-in link if the account exists; answers the same either way, before the lookup. */
 export const sendMagicLinkHandler = defineHandler(sendMagicLinkRoute, async ({ input, services }) => {
-  await mailLinkIfAccountExists(services, input, {
+  mailLinkIfAccountExists(services, input, {
     purpose: 'magic_link',
     subject: 'Your sign-in link',
     text: (link) => `Sign in with this link (it works once, for 10 minutes):\n\n${link}\n`,
