@@ -28,8 +28,8 @@ beforeAll(async () => {
 
   const { signingKeys } = await loadServerSecrets(server().services.database);
   const key = await importJWK(signingKeys.privateJwk, 'EdDSA');
-  sign = (claims) =>
-    new SignJWT(claims).setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt', kid: signingKeys.publicJwk.kid }).sign(key);
+  const kid = signingKeys.publicJwk.kid as string;
+  sign = (claims) => new SignJWT(claims).setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt', kid }).sign(key);
 });
 
 const claims = (overrides: JWTPayload = {}): JWTPayload => {
