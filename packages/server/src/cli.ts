@@ -89,6 +89,8 @@ async function serve(config: ServerConfig, io: CliIo, dev: boolean): Promise<num
     ...(config.exposedSchemas ? { exposedSchemas: config.exposedSchemas } : {}),
     ...(config.maxRows ? { maxRows: config.maxRows } : {}),
     ...(config.statementTimeoutMs ? { statementTimeoutMs: config.statementTimeoutMs } : {}),
+    ...(config.dataDatabaseUrl ? { dataDatabaseUrl: config.dataDatabaseUrl } : {}),
+    ...(config.dataPoolSize ? { dataPoolSize: config.dataPoolSize } : {}),
     ...(config.headersTimeoutMs ? { headersTimeoutMs: config.headersTimeoutMs } : {}),
     ...(config.requestTimeoutMs ? { requestTimeoutMs: config.requestTimeoutMs } : {}),
     ...(config.keepAliveTimeoutMs ? { keepAliveTimeoutMs: config.keepAliveTimeoutMs } : {}),

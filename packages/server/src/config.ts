@@ -30,6 +30,10 @@ export interface ServerConfig {
   maxRows: number | undefined;
   /** How long one data call may run, in ms (`PLINTH_STATEMENT_TIMEOUT_MS`). */
   statementTimeoutMs: number | undefined;
+  /** PostgreSQL: the data login role's URL, when the operator made it (`PLINTH_DATA_DATABASE_URL`). */
+  dataDatabaseUrl: string | undefined;
+  /** PostgreSQL: connections of the data pool (`PLINTH_DATA_POOL_SIZE`). */
+  dataPoolSize: number | undefined;
   /** Slow-client bounds, in ms (`PLINTH_HEADERS_TIMEOUT_MS`, `_REQUEST_`, `_KEEP_ALIVE_`). */
   headersTimeoutMs: number | undefined;
   requestTimeoutMs: number | undefined;
@@ -212,6 +216,12 @@ export function readConfig(
     publicUrl: publicUrl(env),
     oauth: oauthConfig(env),
     ...dataConfig(env),
+    dataDatabaseUrl: url(
+      env,
+      'PLINTH_DATA_DATABASE_URL',
+      ['postgres:', 'postgresql:'],
+      'postgres://plinth_data:password@host:5432/dbname',
+    ),
     ...slowClientConfig(env),
   };
 }
@@ -251,5 +261,6 @@ function dataConfig(env: Record<string, string | undefined>) {
     exposedSchemas: exposed && exposed.length > 0 ? exposed : undefined,
     maxRows: optionalInteger('PLINTH_MAX_ROWS', 1_000_000),
     statementTimeoutMs: optionalInteger('PLINTH_STATEMENT_TIMEOUT_MS', 3_600_000),
+    dataPoolSize: optionalInteger('PLINTH_DATA_POOL_SIZE', 1_000),
   };
 }

@@ -11,7 +11,8 @@ export interface DataLogin {
   readonly password: string;
 }
 
-const setConfigSignature = 'pg_catalog.set_config(text, text, boolean)';
+// Functions the data roles must not execute (schema/007-role-switching.sql says why).
+const forbiddenFunctions = ['pg_catalog.set_config(text, text, boolean)', 'pg_catalog.pg_notify(text, text)'];
 
 /**
  * Makes, or brings up to date, this database's data login role as the `DATABASE_URL` user: a
@@ -70,7 +71,8 @@ export async function ensureDataLogin(tx: Queryable): Promise<DataLogin> {
  * Checks, over a data connection, every promise the data session makes: it may become no role
  * but the data roles (so not the superuser, not plinth_server, not pg_read_server_files or
  * pg_execute_server_program), has no role attributes, owns nothing, and the data roles may not
- * call set_config() (which would switch between them or lift the statement timeout). Refuses the
+ * call set_config() (which would switch between them or lift the statement timeout) or
+ * pg_notify() (the server's own channels). Refuses the
  * start with one line that says what to change.
  *
  * @example
@@ -84,7 +86,7 @@ export async function verifyDataLogin(data: Queryable, variable: string): Promis
     attributes: string[];
     becomes: string[];
     owns: number;
-    setConfigFor: string[];
+    mayCall: string[];
   }>(
     `SELECT r.rolname AS name,
             array_remove(ARRAY[
@@ -98,10 +100,10 @@ export async function verifyDataLogin(data: Queryable, variable: string): Promis
               + (SELECT count(*) FROM pg_proc WHERE proowner = r.oid)
               + (SELECT count(*) FROM pg_type WHERE typowner = r.oid)
               + (SELECT count(*) FROM pg_database WHERE datdba = r.oid))::int AS owns,
-            ARRAY(SELECT d FROM unnest($1::text[]) AS d
-                  WHERE has_function_privilege(d, '${setConfigSignature}', 'EXECUTE')) AS "setConfigFor"
+            ARRAY(SELECT DISTINCT f FROM unnest($1::text[]) AS d, unnest($2::text[]) AS f
+                  WHERE has_function_privilege(d, f, 'EXECUTE') ORDER BY 1) AS "mayCall"
        FROM pg_roles r WHERE r.rolname = current_user`,
-    [dataRoles],
+    [dataRoles, forbiddenFunctions],
   );
   if (!me) throw new ConfigError(variable, 'the data connection has no role; check the URL.');
   const problems: string[] = [];
@@ -111,9 +113,9 @@ export async function verifyDataLogin(data: Queryable, variable: string): Promis
   const missing = dataRoles.filter((role) => !me.becomes.includes(role));
   if (missing.length > 0) problems.push(`it is not a member of ${missing.join(', ')} (GRANT … TO ${me.name})`);
   if (me.owns > 0) problems.push(`it owns ${me.owns} objects (REASSIGN OWNED BY ${me.name} TO plinth_owner)`);
-  if (me.setConfigFor.length > 0) {
+  if (me.mayCall.length > 0) {
     problems.push(
-      `${me.setConfigFor.join(', ')} may call set_config() (as a superuser, run once in this database: REVOKE EXECUTE ON FUNCTION ${setConfigSignature} FROM PUBLIC)`,
+      `the data roles may call ${me.mayCall.join(' and ')} (as a superuser, run once in this database: REVOKE EXECUTE ON FUNCTION ${forbiddenFunctions.join(', ')} FROM PUBLIC; GRANT EXECUTE ON FUNCTION pg_catalog.pg_notify(text, text) TO plinth_server)`,
     );
   }
   if (problems.length > 0) {

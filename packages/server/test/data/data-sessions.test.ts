@@ -52,6 +52,33 @@ async function testDatabaseUrl(): Promise<string> {
   return url.href;
 }
 
+describe('functions no data role may call', () => {
+  it('set_config() and pg_notify() are executable by none of plinth_anon, plinth_authenticated, plinth_service', async () => {
+    const { status, body } = await data.sql(
+      `select r as role, f as function, has_function_privilege(r, f, 'EXECUTE') as allowed
+         from unnest(array['plinth_anon', 'plinth_authenticated', 'plinth_service']) as r,
+              unnest(array['pg_catalog.set_config(text, text, boolean)', 'pg_catalog.pg_notify(text, text)']) as f`,
+    );
+    expect(status, JSON.stringify(body)).toBe(200);
+    expect(body?.rows).toHaveLength(6);
+    expect(body?.rows.filter((row: { allowed: boolean }) => row.allowed)).toEqual([]);
+  });
+
+  it('so app SQL that calls them is a 403, for every data role', async () => {
+    const alice = await data.user(`sessions-${Date.now()}@example.com`);
+    for (const actAs of [undefined, 'anon', alice.accessToken]) {
+      for (const text of [
+        "select set_config('role', 'plinth_service', true)",
+        "select set_config('request.jwt.claims', '{}', false)",
+        "update pg_settings set setting = '0' where name = 'statement_timeout'",
+        "select pg_notify('plinth_auth_changes', 'u:00000000-0000-0000-0000-000000000000')",
+      ]) {
+        expect((await data.sql(text, [], actAs)).status, `${text} as ${actAs ?? 'service'}`).toBe(403);
+      }
+    }
+  });
+});
+
 describe.skipIf(!onPostgres)('data sessions on PostgreSQL log in as a role that can become only the data roles', () => {
   it('the session user is the data login, and it can become plinth_anon, plinth_authenticated and plinth_service only', async () => {
     const { status, body } = await data.sql(

@@ -70,12 +70,17 @@ describe.skipIf(!adminUrl)('DATABASE_URL naming a role that is not a superuser, 
     const message = (refused as Error).message;
     expect(message).not.toContain('\n');
     expect(message).toMatch(/^DATABASE_URL: /);
-    expect(message).toContain('REVOKE EXECUTE ON FUNCTION pg_catalog.set_config(text, text, boolean) FROM PUBLIC');
+    expect(message).toContain(
+      'REVOKE EXECUTE ON FUNCTION pg_catalog.set_config(text, text, boolean), pg_catalog.pg_notify(text, text) FROM PUBLIC',
+    );
   });
 
   it('and once that is done, data statements cannot reach the CREATEROLE user, Plinth’s tables, or another role', async () => {
+    // What the refusal said to run, as a superuser.
     await asAdmin(database, (sql) =>
-      sql.unsafe('REVOKE EXECUTE ON FUNCTION pg_catalog.set_config(text, text, boolean) FROM PUBLIC'),
+      sql.unsafe(
+        'REVOKE EXECUTE ON FUNCTION pg_catalog.set_config(text, text, boolean), pg_catalog.pg_notify(text, text) FROM PUBLIC; GRANT EXECUTE ON FUNCTION pg_catalog.pg_notify(text, text) TO plinth_server',
+      ),
     );
     const server = await startServer({ database: urlFor(database, user), logLevel: 'silent' });
     try {
@@ -92,6 +97,7 @@ describe.skipIf(!adminUrl)('DATABASE_URL naming a role that is not a superuser, 
         [`select set_config('role', '${user}', true)`, 403],
         [`select set_config('role', 'plinth_server', true)`, 403],
         ["select set_config('statement_timeout', '0', false)", 403],
+        ["select pg_notify('plinth_auth_changes', 'u:00000000-0000-0000-0000-000000000000')", 403],
         ['select * from plinth.users', 403],
         ['select * from plinth.keys', 403],
         [`;SET ROLE ${user}`, 400],
