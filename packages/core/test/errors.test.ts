@@ -40,6 +40,7 @@ const expectedClass: Record<ServerErrorCode, typeof PlinthError> = {
   conflict: ConflictError,
   rate_limited: RateLimitError,
   internal_error: ServerError,
+  database_error: ServerError,
   not_implemented: ServerError,
   service_unavailable: ServerError,
   timeout: TimeoutError,

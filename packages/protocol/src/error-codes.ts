@@ -46,6 +46,11 @@ export const serverErrorCodes = {
   conflict: { status: 409, meaning: 'The change conflicts with existing data; `details` names the constraint.' },
   rate_limited: { status: 429, meaning: 'Too many requests; wait for `Retry-After` seconds.' },
   internal_error: { status: 500, meaning: 'The server failed; the request id finds it in the logs.' },
+  database_error: {
+    status: 500,
+    meaning:
+      'The database failed on its own (an internal, I/O or configuration error), not because of the request; the request id finds it in the logs.',
+  },
   not_implemented: {
     status: 501,
     meaning:

@@ -21,6 +21,7 @@ export {
   readErrorEnvelope,
 } from './error-envelope.js';
 export { errorEnvelopeSchema } from './error-envelope-schema.js';
+export { jsonDepthProblem, maxJsonDepth } from './json-depth.js';
 export {
   type ApiKeyScope,
   type AuthRequirement,

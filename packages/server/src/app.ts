@@ -138,7 +138,14 @@ export function createApp(options: AppOptions): Hono<Env> {
 
   app.onError((error, c) => {
     const requestId = c.get('requestId') ?? requestIdFor(undefined);
-    if (error instanceof HttpError) return error.toResponse(requestId);
+    if (error instanceof HttpError) {
+      // A deliberate 500 or 503 (the database failing or down) is still the operator's to know about.
+      if (error.status === 500 || error.status === 503) {
+        const cause = error.cause instanceof Error ? error.cause.message : undefined;
+        services.logger.error({ requestId, code: error.code, details: error.details, cause }, error.message);
+      }
+      return error.toResponse(requestId);
+    }
     services.logger.error(
       { requestId, err: { name: error.name, message: error.message, stack: error.stack } },
       'unhandled error',

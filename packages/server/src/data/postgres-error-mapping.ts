@@ -83,9 +83,12 @@ const changeField = (column: string) => `values.${column}`;
 /**
  * The answer for a PostgreSQL error: a stable code and a message that says what to change.
  * Bad input is never a 500: constraint violations are 409 (unique) or 400 naming the column,
- * row-level security and missing grants are 403, a statement timeout is 504, and syntax, unknown
- * names and bad values are 400. Anything else (the server's own failures) stays `undefined` and
- * becomes the 500 that logs it.
+ * row-level security and missing grants are 403, a statement timeout is 504, serialization
+ * failures and deadlocks 409, and syntax, unknown names, bad values and PostgreSQL's limits are
+ * 400. Every SQLSTATE class has its answer: those where the database itself fails are a
+ * deliberate 503 `service_unavailable` (connections, resources, shutdowns) or 500
+ * `database_error` (internal, I/O and configuration errors). Only an error that is not
+ * PostgreSQL's stays `undefined`, and becomes the 500 that logs it.
  *
  * @example
  * ```ts
@@ -194,20 +197,101 @@ export function mapPostgresError(error: unknown, context: ErrorContext): HttpErr
       withField(field, {}),
     );
   }
-  if (klass === '53') return fail('service_unavailable', `${pg.message}; try again shortly.`, {});
-  // Syntax and access rules (unknown tables, columns, functions, wrong types), other
-  // integrity rules, unsupported features, invalid transaction use, raised exceptions (the
-  // app's own triggers and functions), and protocol errors such as a parameter count mismatch.
-  if (
-    pg.code === '08P01' ||
-    ['42', '23', '0A', '25', '2B', '2F', '39', '3B', '3F', '44', 'P0', '21', '26', '27', '34'].includes(klass)
-  ) {
-    const field = context.table ? undefined : 'text';
-    return fail(
-      'validation_failed',
-      `${pg.message}${pg.position ? ` (at character ${pg.position})` : ''}.`,
-      withField(field, pg.position ? { position: pg.position } : {}),
-    );
+  const answer = answerForClass(pg.code);
+  if (answer.status === 'server') {
+    // Not the request's fault, and nothing of the database's state for the caller: the code and
+    // the request id find it in the log.
+    const refusal = fail(answer.code, answer.hint, {});
+    refusal.cause = error;
+    return refusal;
   }
-  return undefined;
+  const field = klass === '54' ? fieldOfDeepestArray(context) : undefined;
+  // A raw statement's fault is in its text (or its parameters); a compiled query's, in a value.
+  const statementField = field ?? (answer.code === 'validation_failed' && !context.table ? 'text' : undefined);
+  return fail(
+    answer.code,
+    `${field ? `${field}: ` : ''}${pg.message}${pg.position ? ` (at character ${pg.position})` : ''}${answer.hint ? `; ${answer.hint}` : '.'}`,
+    withField(statementField, pg.position ? { position: pg.position } : {}),
+  );
+}
+
+type ClassAnswer =
+  | { status: 'client'; code: 'validation_failed' | 'permission_denied' | 'conflict'; hint?: string }
+  | { status: 'server'; code: 'service_unavailable' | 'database_error'; hint: string };
+
+const unavailable: ClassAnswer = {
+  status: 'server',
+  code: 'service_unavailable',
+  hint: 'The database is unavailable, shutting down or out of resources; try again shortly.',
+};
+const databaseFailed: ClassAnswer = {
+  status: 'server',
+  code: 'database_error',
+  hint: 'The database failed on its own (an internal, I/O or configuration error); the request id finds it in the server log.',
+};
+const retry: ClassAnswer = {
+  status: 'client',
+  code: 'conflict',
+  hint: 'the transaction was rolled back, retry it.',
+};
+
+/**
+ * The answer for every SQLSTATE class of PostgreSQL's Appendix A not handled by code above.
+ * The statement or its values are at fault unless the class says the database itself is: then
+ * a deliberate 503 (it may pass) or 500 `database_error` (it will not), never `internal_error`.
+ */
+const classAnswers: Readonly<Record<string, ClassAnswer>> = {
+  // Connection exceptions, insufficient resources, operator intervention (shutdowns; 57014 is
+  // the statement timeout, handled above).
+  '08': unavailable,
+  '53': unavailable,
+  '57': unavailable,
+  // System errors outside PostgreSQL, configuration file errors, internal errors.
+  '58': databaseFailed,
+  F0: databaseFailed,
+  XX: databaseFailed,
+  // Transaction rollbacks and snapshots too old: running it again may succeed.
+  '40': retry,
+  '72': retry,
+  // Grantors and authorization: the acting role may not do this.
+  '0L': { status: 'client', code: 'permission_denied', hint: 'the acting role may not do this.' },
+  '28': { status: 'client', code: 'permission_denied', hint: 'the acting role may not do this.' },
+  '54': {
+    status: 'client',
+    code: 'validation_failed',
+    hint: "over one of PostgreSQL's limits (arrays of at most 6 dimensions, 65 535 parameters, 1 GB per value, rows that fit a page); make it smaller.",
+  },
+  '55': {
+    status: 'client',
+    code: 'validation_failed',
+    hint: 'the object is not in the state this needs (currval() before nextval() in this session, say).',
+  },
+  '3D': {
+    status: 'client',
+    code: 'validation_failed',
+    hint: 'name a database that exists; the data API serves only this one.',
+  },
+};
+
+/** The answer for a SQLSTATE: its exact code's, else its class's, else the app's own error (400). */
+function answerForClass(code: string): ClassAnswer {
+  // A lock not available (NOWAIT) or an object in use is a conflict with other work, not bad SQL.
+  if (code === '55P03' || code === '55006') return retry;
+  // A protocol violation here is a parameter count mismatch: the request's fault.
+  if (code === '08P01') return { status: 'client', code: 'validation_failed' };
+  // Every other class (syntax, access rules, data, integrity, invalid transaction use, features
+  // not supported, raised exceptions, and any code an app's function raises itself) is the
+  // statement's or its values'.
+  return classAnswers[code.slice(0, 2)] ?? { status: 'client', code: 'validation_failed' };
+}
+
+/** The field of the parameter holding the most deeply nested array literal (`{{{…`), if any. */
+function fieldOfDeepestArray(context: ErrorContext): string | undefined {
+  let best: { field: string; depth: number } | undefined;
+  context.params?.forEach((param, index) => {
+    const depth = typeof param === 'string' ? (param.match(/^\{+/)?.[0].length ?? 0) : 0;
+    const field = context.paramFields?.[index];
+    if (depth > 1 && field !== undefined && depth > (best?.depth ?? 0)) best = { field, depth };
+  });
+  return best?.field;
 }

@@ -1,10 +1,11 @@
-import { describeIssue, issueField, type RouteWithSchemas } from '@plinth/protocol';
+import { describeIssue, issueField, jsonDepthProblem, maxJsonDepth, type RouteWithSchemas } from '@plinth/protocol';
 import { HttpError } from './http-error.js';
 
 /**
  * The route's input from the request — path parameters, then the query string (GET, HEAD,
  * DELETE) or the JSON body — checked against the route's request schema. Any problem is a 400
- * naming the field; bodies over the cap are a 413.
+ * naming the field; bodies over the cap are a 413, bodies nested deeper than `maxJsonDepth` a
+ * 400 before the schema check (which recurses, and would overflow the stack on them).
  *
  * @example
  * ```ts
@@ -74,6 +75,14 @@ async function readJsonBody(
   }
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new HttpError('validation_failed', '(root): expected object', { field: '(root)' });
+  }
+  const tooDeep = jsonDepthProblem(body);
+  if (tooDeep !== undefined) {
+    throw new HttpError(
+      'validation_failed',
+      `${tooDeep}: nested too deep; a request body nests objects and arrays at most ${maxJsonDepth} deep (a where tree at most 32 conditions). Flatten it.`,
+      { field: tooDeep, limit: maxJsonDepth },
+    );
   }
   return body as Record<string, unknown>;
 }
