@@ -14,6 +14,12 @@ export interface ClientOptions extends TransportOptions {
    * SDK holds no token) and token mode elsewhere; `mode` forces either.
    */
   auth?: AuthOptions | undefined;
+  /**
+   * As the server's `secureCookies` (default true): whether its session cookies carry the
+   * `__Host-` prefix. `as({ headers })` reads only the access cookie the server sets, so set it
+   * to false only for a server started with `secureCookies: false` (plain http).
+   */
+  secureCookies?: boolean | undefined;
 }
 
 /** The server's answer to a health check. */
@@ -58,7 +64,7 @@ export function createClient<DB = AnyDatabase>(options: ClientOptions): PlinthCl
 }
 
 /** Puts `from`, `sql`, `batch` and `as` on a client: the real ones, or the browser build's stubs. */
-export type DataMethodsInstaller = (client: PlinthClient<never>, transport: Transport) => void;
+export type DataMethodsInstaller = (client: PlinthClient<never>, transport: Transport, options: ClientOptions) => void;
 
 /**
  * The client without its data methods, which `installData` adds: `createClient` and the
@@ -78,6 +84,6 @@ export function buildClient<DB>(options: ClientOptions, installData: DataMethods
     health: (callOptions?: CallOptions) => transport.call(healthRoute, {}, callOptions),
   } as PlinthClient<DB>;
   defineLazyProperty(client, 'auth', () => createAuthClient(transport, options.auth));
-  installData(client as PlinthClient<never>, transport);
+  installData(client as PlinthClient<never>, transport, options);
   return client;
 }

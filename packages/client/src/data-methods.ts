@@ -1,6 +1,6 @@
 import type { Transport } from '@plinth/core';
 import { createQueryClient, type QueryClient } from '@plinth/query';
-import type { PlinthClient } from './create-client.js';
+import type { ClientOptions, PlinthClient } from './create-client.js';
 import { defineLazyProperty } from './lazy-property.js';
 
 /**
@@ -10,14 +10,18 @@ import { defineLazyProperty } from './lazy-property.js';
  *
  * @example
  * ```ts
- * installDataMethods(client, transport);
+ * installDataMethods(client, transport, options);
  * await client.from('posts').select();
  * ```
  */
-export function installDataMethods(client: PlinthClient<never>, transport: Transport): void {
+export function installDataMethods(
+  client: PlinthClient<never>,
+  transport: Transport,
+  options: Pick<ClientOptions, 'secureCookies'> = {},
+): void {
   let data: QueryClient<never> | undefined;
   const dataClient = () => {
-    data ??= createQueryClient<never>(transport);
+    data ??= createQueryClient<never>(transport, { secureCookies: options.secureCookies });
     return data;
   };
   defineLazyProperty(client, 'from', () => dataClient().from);

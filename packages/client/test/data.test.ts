@@ -77,6 +77,24 @@ describe('plinth.from / sql / batch / as', () => {
     expect(mock.requests[0]?.headers.get('authorization')).toBe(`Bearer ${serviceKey}`);
   });
 
+  it('createServerClient: as({ headers }) ignores a bare plinth-access cookie, unless secureCookies is false', async () => {
+    answerQueries();
+    const planted = new Headers({ cookie: `plinth-access=${token}` });
+    const options = {
+      url: apiUrl,
+      publishableKey: 'pk_test',
+      serviceKey,
+      cookies: { getAll: () => [], setAll: () => {} },
+    };
+    await createServerClient<Database>(options).as({ headers: planted }).from('posts').select('id');
+    expect(mock.requests[0]?.headers.get('x-plinth-act-as')).toBe('anon');
+    await createServerClient<Database>({ ...options, secureCookies: false })
+      .as({ headers: planted })
+      .from('posts')
+      .select('id');
+    expect(mock.requests[1]?.headers.get('x-plinth-act-as')).toBe(token);
+  });
+
   it('are typed by the Database type parameter', () => {
     const plinth = createClient<Database>({ url: apiUrl, publishableKey: 'pk_test', serviceKey });
     expectTypeOf(plinth.from('posts').select('id, views')).resolves.toEqualTypeOf<{ id: string; views: number }[]>();

@@ -135,4 +135,4 @@ export {
 export { healthRoute } from './routes/health.js';
 export { healthSchemas } from './routes/health.schemas.js';
 export { describeIssue, issueField, type SchemaIssue } from './schema-issues.js';
-export { apiVersionPrefix, keyPrefixes, wireHeaders } from './wire.js';
+export { apiVersionPrefix, keyPrefixes, sessionCookieNames, wireHeaders } from './wire.js';

@@ -25,5 +25,22 @@ export const keyPrefixes = {
   apiKey: 'ak_',
 } as const;
 
+/**
+ * The session cookies a Plinth server sets in cookie mode. A secure deployment (the default)
+ * names them with the `__Host-` prefix, which a browser accepts only from this exact host over
+ * https, with no `Domain`: a sibling subdomain cannot plant one. Only a plain-http deployment
+ * (the server's `secureCookies: false`) uses the bare names, which any sibling could set.
+ *
+ * @example
+ * ```ts
+ * sessionCookieNames(true).access; // '__Host-plinth-access'
+ * sessionCookieNames(false).refresh; // 'plinth-refresh'
+ * ```
+ */
+export function sessionCookieNames(secure: boolean): { readonly access: string; readonly refresh: string } {
+  const prefix = secure ? '__Host-' : '';
+  return { access: `${prefix}plinth-access`, refresh: `${prefix}plinth-refresh` };
+}
+
 /** The version prefix every route path starts with. */
 export const apiVersionPrefix = '/v1';

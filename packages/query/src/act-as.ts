@@ -1,4 +1,4 @@
-import { keyPrefixes } from '@plinth/protocol';
+import { keyPrefixes, sessionCookieNames } from '@plinth/protocol';
 import { refusal } from './refusal.js';
 
 /** Incoming request headers: a `Headers`, or Node's `IncomingHttpHeaders`. */
@@ -9,29 +9,37 @@ export type IncomingHeaders = Headers | Record<string, string | string[] | undef
  * - a user's access token (a string), or `'anon'` for nobody signed in;
  * - a session with an `accessToken` (what `auth.signIn` gives in token mode);
  * - an incoming request (anything with `headers`: a `Request`, Node's `IncomingMessage`): the
- *   user of its Plinth access cookie (`__Host-plinth-access`, or `plinth-access` on plain-http
- *   deployments), or `'anon'` when it has none.
+ *   user of its Plinth access cookie, or `'anon'` when it has none. The cookie is exactly the one
+ *   the server sets: `__Host-plinth-access`, or `plinth-access` only with `secureCookies: false`
+ *   (a plain-http deployment).
  */
 export type ActAs = 'anon' | (string & {}) | { readonly accessToken: string } | { readonly headers: IncomingHeaders };
 
-/** The session cookie names the Plinth server sets, `__Host-` first (secure deployments). */
-export const accessCookieNames = ['__Host-plinth-access', 'plinth-access'] as const;
+/** Options of {@link actAsValue}. */
+export interface ActAsOptions {
+  /**
+   * As the server's `secureCookies`: true (the default) reads only `__Host-plinth-access`, which
+   * no other host can set; false, for a plain-http deployment, only `plinth-access`.
+   */
+  readonly secureCookies?: boolean | undefined;
+}
 
 // What may go in a header value: visible ASCII, as tokens are.
 const headerSafe = /^[\x21-\x7e]+$/;
 
-/** The request's Plinth access cookie: `__Host-plinth-access` first (only a secure deployment sets it). */
-function accessCookie(headers: IncomingHeaders): string | undefined {
+/**
+ * The request's Plinth access cookie, by the one name the deployment uses. Never the other: a
+ * bare `plinth-access` on a secure deployment was set by some other host (a sibling subdomain),
+ * and acting on it would run the app's queries as whoever planted it.
+ */
+function accessCookie(headers: IncomingHeaders, secureCookies: boolean): string | undefined {
   const raw =
     typeof headers.get === 'function'
       ? (headers as Headers).get('cookie')
       : Object.entries(headers).find(([name]) => name.toLowerCase() === 'cookie')?.[1];
   const cookie = `; ${Array.isArray(raw) ? raw.join('; ') : (raw ?? '')}`.replace(/;\s*/g, '; ');
-  for (const name of accessCookieNames) {
-    const value = cookie.split(`; ${name}=`)[1]?.split(';')[0]?.trim();
-    if (value) return value;
-  }
-  return undefined;
+  const name = sessionCookieNames(secureCookies).access;
+  return cookie.split(`; ${name}=`)[1]?.split(';')[0]?.trim() || undefined;
 }
 
 /**
@@ -42,10 +50,11 @@ function accessCookie(headers: IncomingHeaders): string | undefined {
  * ```ts
  * actAsValue('anon'); // 'anon'
  * actAsValue(session); // session.accessToken
- * actAsValue(request); // the request's plinth access cookie, or 'anon'
+ * actAsValue(request); // the request's __Host-plinth-access cookie, or 'anon'
+ * actAsValue(request, { secureCookies: false }); // its plinth-access cookie (plain-http deployments)
  * ```
  */
-export function actAsValue(who: ActAs): string {
+export function actAsValue(who: ActAs, options: ActAsOptions = {}): string {
   const token: unknown =
     typeof who === 'string'
       ? who
@@ -54,7 +63,7 @@ export function actAsValue(who: ActAs): string {
         : 'accessToken' in who
           ? who.accessToken
           : 'headers' in who && typeof who.headers === 'object' && who.headers
-            ? (accessCookie(who.headers) ?? 'anon')
+            ? (accessCookie(who.headers, options.secureCookies ?? true) ?? 'anon')
             : undefined;
   const what =
     typeof token !== 'string' || !token

@@ -1,6 +1,6 @@
 import type { CallOptions, Transport } from '@plinth/core';
 import { queryRoute } from '@plinth/protocol';
-import { type ActAs, actAsValue } from './act-as.js';
+import { type ActAs, type ActAsOptions, actAsValue } from './act-as.js';
 import { type BatchResults, batchRunner } from './batch.js';
 import type { BatchStep } from './batch-step.js';
 import type { DataContext } from './data-context.js';
@@ -61,13 +61,16 @@ function dataClient<DB>(context: DataContext): DataClient<DB> {
  * const db = createQueryClient<Database>(transport);
  * const posts = await db.from('posts').select('id, title').where({ status: 'live' }).limit(20);
  * ```
+ *
+ * `options.secureCookies` is the server's: leave it out (true) unless the server runs with
+ * `secureCookies: false`, and `as({ headers })` reads only the cookie the server sets.
  */
-export function createQueryClient<DB = AnyDatabase>(transport: Transport): QueryClient<DB> {
+export function createQueryClient<DB = AnyDatabase>(transport: Transport, options: ActAsOptions = {}): QueryClient<DB> {
   return {
     ...dataClient<DB>({ transport, actAs: undefined }),
     as(who: ActAs) {
       transport.assertCallable(queryRoute, 'as()');
-      return dataClient<DB>({ transport, actAs: actAsValue(who) });
+      return dataClient<DB>({ transport, actAs: actAsValue(who, options) });
     },
   };
 }

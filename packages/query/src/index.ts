@@ -6,7 +6,7 @@
  * @packageDocumentation
  */
 
-export { type ActAs, accessCookieNames, actAsValue, type IncomingHeaders } from './act-as.js';
+export { type ActAs, type ActAsOptions, actAsValue, type IncomingHeaders } from './act-as.js';
 export { type BatchResults, batchRunner } from './batch.js';
 export type { BatchResult, BatchStep } from './batch-step.js';
 export { createQueryClient, type DataClient, type QueryClient } from './data-client.js';

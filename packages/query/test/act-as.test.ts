@@ -1,9 +1,9 @@
-import { ValidationError } from '@plinth/core';
-import { actAsValue } from '@plinth/query';
+import { createTransport, ValidationError } from '@plinth/core';
+import { actAsValue, createQueryClient } from '@plinth/query';
 import { HttpResponse, http } from 'msw';
 import { describe, expect, it } from 'vitest';
 import { apiUrl, useMockServer } from '../../../test/fixtures/msw-server.js';
-import { answerQueries, serviceClient } from './fixtures/query-client.js';
+import { answerQueries, serviceClient, serviceKey } from './fixtures/query-client.js';
 
 const mock = useMockServer();
 const db = serviceClient();
@@ -32,14 +32,38 @@ describe('as()', () => {
     expect(actAsValue({ accessToken: token })).toBe(token);
     expect(actAsValue('anon')).toBe('anon');
     expect(actAsValue({ headers: new Headers({ cookie: `theme=dark; __Host-plinth-access=${token}` }) })).toBe(token);
-    expect(actAsValue({ headers: { cookie: `plinth-access=${token}; other=1` } })).toBe(token);
-    expect(actAsValue({ headers: { Cookie: [`plinth-access=${token}`] } })).toBe(token);
-    // The __Host- cookie wins: only a secure deployment can have set it.
-    expect(actAsValue({ headers: { cookie: `plinth-access=planted; __Host-plinth-access=${token}` } })).toBe(token);
+    expect(actAsValue({ headers: { cookie: `__Host-plinth-access=${token}; other=1` } })).toBe(token);
+    expect(actAsValue({ headers: { Cookie: [`__Host-plinth-access=${token}`] } })).toBe(token);
+    expect(actAsValue(new Request('https://app.test', { headers: { cookie: `__Host-plinth-access=${token}` } }))).toBe(
+      token,
+    );
     // No cookie: nobody is signed in.
     expect(actAsValue({ headers: new Headers() })).toBe('anon');
-    expect(actAsValue({ headers: { cookie: 'plinth-refresh=r' } })).toBe('anon');
-    expect(actAsValue(new Request('https://app.test', { headers: { cookie: `plinth-access=${token}` } }))).toBe(token);
+    expect(actAsValue({ headers: { cookie: '__Host-plinth-refresh=r' } })).toBe('anon');
+  });
+
+  it('reads only the cookie the server sets: a bare plinth-access, which a sibling subdomain could plant, is ignored', () => {
+    expect(actAsValue({ headers: { cookie: `plinth-access=${token}` } })).toBe('anon');
+    expect(actAsValue({ headers: { cookie: `plinth-access=planted; __Host-plinth-access=${token}` } })).toBe(token);
+    expect(actAsValue({ headers: { cookie: `__Host-plinth-access=${token}; plinth-access=planted` } })).toBe(token);
+    expect(actAsValue(new Request('https://app.test', { headers: { cookie: `plinth-access=${token}` } }))).toBe('anon');
+    // Look-alike names are not it either.
+    expect(actAsValue({ headers: { cookie: `__host-plinth-access=${token}; x__Host-plinth-access=${token}` } })).toBe(
+      'anon',
+    );
+  });
+
+  it('with secureCookies: false (a plain-http server), reads only plinth-access', async () => {
+    expect(actAsValue({ headers: { cookie: `plinth-access=${token}` } }, { secureCookies: false })).toBe(token);
+    expect(actAsValue({ headers: { cookie: `__Host-plinth-access=${token}` } }, { secureCookies: false })).toBe('anon');
+    answerQueries(mock);
+    const transport = createTransport({ url: apiUrl, publishableKey: 'pk_test', serviceKey, retry: false });
+    const plain = createQueryClient(transport, { secureCookies: false });
+    await plain
+      .as({ headers: { cookie: `plinth-access=${token}` } })
+      .from('posts')
+      .select();
+    expect(mock.requests[0]?.headers.get('x-plinth-act-as')).toBe(token);
   });
 
   it('acts as anon with the literal anon', async () => {

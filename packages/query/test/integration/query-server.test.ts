@@ -183,7 +183,7 @@ describe('as(): row-level security as a user', () => {
     });
     await plinth.as(carol.session).from('notes').insert({ body: 'private' });
     const request = new Request('https://app.example.com/', {
-      headers: { cookie: `theme=dark; plinth-access=${carol.session.accessToken}` },
+      headers: { cookie: `theme=dark; __Host-plinth-access=${carol.session.accessToken}` },
     });
     await expect(plinth.as(request).from('notes').select('body')).resolves.toEqual([{ body: 'private' }]);
     await expect(plinth.as({ headers: new Headers() }).from('notes').select()).rejects.toMatchObject({

@@ -1,3 +1,4 @@
+import { sessionCookieNames } from '@plinth/protocol';
 import type { IssuedSession } from './session-service.js';
 
 /** How session cookies are written. `secure: false` only for plain-http deployments off localhost. */
@@ -7,10 +8,17 @@ export interface CookieSettings {
   refreshMaxAge: number;
 }
 
-/** The cookie names: `__Host-` (Secure, Path=/, no Domain: bound to this exact host) when secure. */
+/**
+ * The cookie names: `__Host-` (Secure, Path=/, no Domain: bound to this exact host) when secure.
+ * They come from @plinth/protocol, where the SDK's `as({ headers })` reads the same names.
+ *
+ * @example
+ * ```ts
+ * cookieNames({ secure: true }).access; // '__Host-plinth-access'
+ * ```
+ */
 export function cookieNames(settings: Pick<CookieSettings, 'secure'>) {
-  const prefix = settings.secure ? '__Host-' : '';
-  return { access: `${prefix}plinth-access`, refresh: `${prefix}plinth-refresh` };
+  return sessionCookieNames(settings.secure);
 }
 
 const attributes = (settings: CookieSettings, maxAge: number) =>
