@@ -26,6 +26,27 @@ interface Frame {
  */
 export function jsonDepthProblem(value: unknown, maxDepth: number = maxJsonDepth): string | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
+  // The common case, a body within the limit, allocates only the two stacks; the path is worked
+  // out by a second walk, and only for a body that is refused.
+  const values: object[] = [value];
+  const depths: number[] = [1];
+  while (values.length > 0) {
+    const node = values.pop() as Record<string, unknown>;
+    const depth = depths.pop() as number;
+    if (depth > maxDepth) return pathOfTooDeep(value, maxDepth);
+    const children = Array.isArray(node) ? (node as unknown[]) : Object.values(node);
+    for (const child of children) {
+      if (typeof child === 'object' && child !== null) {
+        values.push(child);
+        depths.push(depth + 1);
+      }
+    }
+  }
+  return undefined;
+}
+
+/** The path of the first object or array past `maxDepth`, walking in the same order. */
+function pathOfTooDeep(value: object, maxDepth: number): string {
   const stack: Frame[] = [{ value, depth: 1, parent: undefined, key: '' }];
   for (let frame = stack.pop(); frame !== undefined; frame = stack.pop()) {
     if (frame.depth > maxDepth) return pathOf(frame);
@@ -39,7 +60,7 @@ export function jsonDepthProblem(value: unknown, maxDepth: number = maxJsonDepth
         stack.push({ value: child, depth: frame.depth + 1, parent: frame, key });
     }
   }
-  return undefined;
+  return '(root)';
 }
 
 function pathOf(frame: Frame): string {
