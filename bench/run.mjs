@@ -8,6 +8,7 @@ import { benchHashing } from './lib/hashing.mjs';
 import { benchHttp } from './lib/http.mjs';
 import { describeMachine } from './lib/machine.mjs';
 import { formatReport } from './lib/report.mjs';
+import { benchTiming } from './lib/timing.mjs';
 
 const settings = {
   // 3 s one at a time and 3 s four at once, alternating in 0.5 s slices.
@@ -17,7 +18,22 @@ const settings = {
   // Per path: 2 s warm-up, then 6 s measured as 6 slices of 1 s, 10 callers looping; then the
   // SDK's overhead from 80 back-to-back pairs of 0.25 s slices (SDK, bare fetch).
   data: { callers: 10, warmupSeconds: 2, seconds: 6, rounds: 6, overheadPairs: 80, overheadSlice: 0.25 },
+  // Per route and database: 20 warm-up requests, then 200 known and 200 unknown emails, shuffled,
+  // one at a time with 20 ms between them.
+  timing: { samples: 200, warmup: 20, pauseMs: 20 },
 };
+
+// `node bench/run.mjs timing` (or `pnpm bench timing`) runs only the sections named; none, all.
+const sections = ['hashing', 'http', 'data', 'timing'];
+const chosen = process.argv.slice(2);
+const unknownSections = chosen.filter((name) => !sections.includes(name));
+if (unknownSections.length > 0) {
+  process.stderr.write(
+    `No benchmark section ${unknownSections.join(', ')}; the sections are: ${sections.join(', ')}.\n`,
+  );
+  process.exit(2);
+}
+const runs = (section) => chosen.length === 0 || chosen.includes(section);
 
 const log = (line) => process.stderr.write(`· ${line}\n`);
 
@@ -31,18 +47,21 @@ process.once('SIGINT', async () => {
 
 const started = performance.now();
 const machine = describeMachine();
-const hashing = await benchHashing({ ...settings.hashing, log });
-const http = await benchHttp({ ...settings.http, log, cleanups });
-const data = await benchData({ ...settings.data, log, cleanups });
+const hashing = runs('hashing') ? await benchHashing({ ...settings.hashing, log }) : undefined;
+const http = runs('http') ? await benchHttp({ ...settings.http, log, cleanups }) : undefined;
+const data = runs('data') ? await benchData({ ...settings.data, log, cleanups }) : undefined;
+const timing = runs('timing') ? await benchTiming({ ...settings.timing, log, cleanups }) : undefined;
 
 const results = {
   date: new Date().toISOString(),
   note: 'One run on the machine below. Absolute figures depend on the machine and its load; compare the ratios.',
   machine,
   runSeconds: Math.round((performance.now() - started) / 100) / 10,
+  sections: sections.filter(runs),
   hashing,
   http,
   data,
+  timing,
 };
 
 const resultsFile = fileURLToPath(new URL('./results/latest.json', import.meta.url));
@@ -52,10 +71,18 @@ writeFileSync(resultsFile, `${JSON.stringify(results, null, 2)}\n`);
 process.stdout.write(`${formatReport(results)}\nResults: ${resultsFile}\n`);
 
 // A run whose requests were refused or failed measured the wrong thing: say so in the exit code.
-const failed = http.targets.filter((target) => !target.skipped && (target.non2xx > 0 || target.errors > 0));
-if (http.baseline.non2xx > 0 || http.baseline.errors > 0) failed.push(http.baseline);
-for (const path of [...(data.paths ?? []), ...(data.throughApp?.paths ?? [])]) {
+const failed = [];
+if (http) {
+  failed.push(...http.targets.filter((target) => !target.skipped && (target.non2xx > 0 || target.errors > 0)));
+  if (http.baseline.non2xx > 0 || http.baseline.errors > 0) failed.push(http.baseline);
+}
+for (const path of [...(data?.paths ?? []), ...(data?.throughApp?.paths ?? [])]) {
   if (path.failures > 0) failed.push(path);
+}
+for (const target of timing?.targets ?? []) {
+  for (const route of target.routes ?? []) {
+    if (route.failures > 0) failed.push({ label: `${target.label} ${route.route}` });
+  }
 }
 if (failed.length > 0) {
   process.stderr.write(

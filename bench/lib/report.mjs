@@ -110,19 +110,61 @@ function dataSection(data) {
   ];
 }
 
-/** The report as text: machine, then one section per benchmark. */
-export function formatReport({ date, machine, runSeconds, hashing, http, data }) {
+function timingSection(timing) {
+  const ms = (sample) => `${fixed(sample.meanMs, 2)} ± ${fixed(sample.sdMs, 2)}`;
+  const rows = [];
+  for (const target of timing.targets) {
+    if (target.skipped) {
+      rows.push([target.label, 'skipped', '', '', '', '', '', '']);
+      continue;
+    }
+    for (const route of target.routes) {
+      rows.push([
+        target.label,
+        route.route,
+        ms(route.known),
+        ms(route.unknown),
+        fixed(route.differenceMs, 3),
+        fixed(route.z, 2),
+        String(route.failures),
+        route.met ? 'met' : 'NOT met',
+      ]);
+    }
+  }
+  return [
+    `Account enumeration by timing: per route ${timing.samples} known and ${timing.samples} unknown emails, shuffled, one at a time, ${timing.pauseMs} ms apart, after ${timing.warmup} warm-up requests; the server in a child process`,
+    `  rate limits: ${timing.rateLimits}`,
+    ...table(
+      [
+        'target',
+        'route',
+        'known ms (mean ± sd)',
+        'unknown ms',
+        'known − unknown ms',
+        "Welch's z",
+        'failures',
+        `goal |z| < ${timing.goalAbsZ}`,
+      ],
+      rows,
+    ),
+    ...timing.targets.filter((target) => target.skipped).map((target) => `  ${target.label}: ${target.skipped}`),
+  ];
+}
+
+/** The report as text: machine, then one section per benchmark that ran. */
+export function formatReport({ date, machine, runSeconds, hashing, http, data, timing }) {
+  const sections = [
+    hashing && hashingSection(hashing),
+    http && httpSection(http),
+    data && dataSection(data),
+    timing && timingSection(timing),
+  ].filter(Boolean);
   return [
     '',
     `Plinth benchmarks, ${date} (${runSeconds} s after the build)`,
     `  ${machine.cpuModel}, nproc ${machine.nproc}, ${machine.memoryGiB} GiB, Node ${machine.node}, ${machine.platform}, commit ${machine.commit}`,
     `  load average at start: ${machine.loadAverageAtStart.join(' ')}. One run on this machine: compare ratios, not absolute figures.`,
     '',
-    ...hashingSection(hashing),
-    '',
-    ...httpSection(http),
-    '',
-    ...dataSection(data),
-    '',
+    ...sections.flatMap((lines) => [...lines, '']),
   ].join('\n');
 }

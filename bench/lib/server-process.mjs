@@ -3,7 +3,8 @@
 // constant-JSON Hono route (GET; a POST reads its body and answers one row: the data benchmark's
 // floor), or `{ kind: 'plinth', database, rateRules }` for Plinth's `GET /v1/auth/me` with a
 // session cookie, or `{ kind: 'data', database, rateRules }` for the data API over the
-// benchmark's own schema (its keys in `headers`). Answers over IPC with
+// benchmark's own schema (its keys in `headers`), or `{ kind: 'timing', database, rateRules,
+// knownEmail }` for the timing benchmark (the email signed up, nothing else). Answers over IPC with
 // `{ type: 'ready', url, headers }` (or `{ type: 'error', message }`); on `{ type: 'close' }` it
 // reports its RSS, stops and exits.
 import { fileURLToPath } from 'node:url';
@@ -123,7 +124,27 @@ async function startData() {
   };
 }
 
-const starters = { baseline: startBaseline, plinth: startPlinth, data: startData };
+/**
+ * Plinth for the timing benchmark: the outbox mailer, an app origin, and `config.knownEmail`
+ * signed up (its verification mail in the outbox shows the account exists). Nothing else.
+ */
+async function startTiming() {
+  const outbox = createOutboxMailer(createLogger('silent'), 10);
+  const server = await startServer({
+    database: config.database,
+    logLevel: 'silent',
+    mailer: outbox,
+    corsOrigins: [appOrigin],
+    rateRules: config.rateRules,
+    validateResponses: false,
+  });
+  const base = server.url;
+  expectStatus('sign-up', await call(base, 'POST', '/v1/auth/sign-up', { email: config.knownEmail, password }), 200);
+  await tokenFromMail(outbox, config.knownEmail, 'verify_email');
+  return { url: base, headers: {}, close: () => server.close() };
+}
+
+const starters = { baseline: startBaseline, plinth: startPlinth, data: startData, timing: startTiming };
 
 try {
   const running = await starters[config.kind]();
