@@ -3,6 +3,7 @@ import type { Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { serve } from '@hono/node-server';
+import { workAfterAnswers } from './accounts/after-answer.js';
 import { createApp } from './app.js';
 import { ConfigError } from './config.js';
 import { readAppSchema } from './database/app-schema.js';
@@ -277,6 +278,11 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       }
       (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
       await stopped;
+      // Accounts, tokens and mail that answers already promised (sign-up, magic link, reset).
+      await Promise.race([
+        workAfterAnswers(),
+        new Promise((resolve) => setTimeout(resolve, options.shutdownTimeoutMs ?? 10_000).unref()),
+      ]);
       await services.auth.mailer.close();
       await services.rateLimiter.close();
       await database.close();

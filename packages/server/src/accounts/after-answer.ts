@@ -1,5 +1,30 @@
 import type { Logger } from 'pino';
 
+// Work started after an answer and not yet finished, so that shutting down can wait for it: an
+// account, a token or a mail the caller was told about must not be lost to a restart.
+const unfinished = new Set<Promise<void>>();
+
+/**
+ * Keeps `work` among the work a shutdown waits for ({@link workAfterAnswers}); a failure is
+ * logged, never thrown.
+ *
+ * @example
+ * ```ts
+ * trackAfterAnswer(logger, 'mail', mailer.send(mail));
+ * ```
+ */
+export function trackAfterAnswer(logger: Logger, what: string, work: Promise<void>): void {
+  const tracked = work
+    .catch((error: unknown) => {
+      logger.error(
+        { work: what, err: error instanceof Error ? error.message : String(error) },
+        'work after the answer failed',
+      );
+    })
+    .finally(() => unfinished.delete(tracked));
+  unfinished.add(tracked);
+}
+
 /**
  * Runs account work once the request has been answered: creating an account, issuing a token,
  * queueing its mail. Routes that must not reveal whether an email has an account (sign-up,
@@ -16,12 +41,19 @@ import type { Logger } from 'pino';
  * ```
  */
 export function afterAnswer(logger: Logger, what: string, work: () => Promise<void>): void {
-  setImmediate(() => {
-    work().catch((error: unknown) => {
-      logger.error(
-        { work: what, err: error instanceof Error ? error.message : String(error) },
-        'work after the answer failed',
-      );
-    });
-  });
+  trackAfterAnswer(logger, what, new Promise<void>((resolve) => setImmediate(resolve)).then(work));
+}
+
+/**
+ * Resolves once all work started after answers has finished, work it starts in turn included:
+ * what a shutdown waits for before it closes the mailer and the database.
+ *
+ * @example
+ * ```ts
+ * await workAfterAnswers();
+ * await database.close();
+ * ```
+ */
+export async function workAfterAnswers(): Promise<void> {
+  while (unfinished.size > 0) await Promise.allSettled([...unfinished]);
 }

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { trackAfterAnswer } from '../accounts/after-answer.js';
 import type { Mail, Mailer } from './mailer.js';
 
 /**
@@ -11,10 +12,6 @@ import type { Mail, Mailer } from './mailer.js';
  * ```
  */
 export function deliverLater(mailer: Mailer, logger: Logger, mail: Mail): void {
-  mailer.send(mail).catch((error: unknown) => {
-    logger.error(
-      { subject: mail.subject, err: error instanceof Error ? error.message : String(error) },
-      'mail delivery failed',
-    );
-  });
+  // A shutdown waits for it (workAfterAnswers), so a mail the caller was promised is sent.
+  trackAfterAnswer(logger, `mail: ${mail.subject}`, mailer.send(mail));
 }
