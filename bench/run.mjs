@@ -4,6 +4,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { benchData } from './lib/data.mjs';
+import { benchEmbedded } from './lib/embedded.mjs';
 import { benchHashing } from './lib/hashing.mjs';
 import { benchHttp } from './lib/http.mjs';
 import { describeMachine } from './lib/machine.mjs';
@@ -21,10 +22,12 @@ const settings = {
   // Per route and database: 20 warm-up requests, then 200 known and 200 unknown emails, shuffled,
   // one at a time with 20 ms between them.
   timing: { samples: 200, warmup: 20, pauseMs: 20 },
+  // Per path: 1 s warm-up, then 6 s measured as 6 slices of 1 s, 4 callers; then pg_sleep(0.5).
+  embedded: { callers: 4, warmupSeconds: 1, seconds: 6, rounds: 6, sleepSeconds: 0.5 },
 };
 
 // `node bench/run.mjs timing` (or `pnpm bench timing`) runs only the sections named; none, all.
-const sections = ['hashing', 'http', 'data', 'timing'];
+const sections = ['hashing', 'http', 'data', 'timing', 'embedded'];
 const chosen = process.argv.slice(2);
 const unknownSections = chosen.filter((name) => !sections.includes(name));
 if (unknownSections.length > 0) {
@@ -51,6 +54,7 @@ const hashing = runs('hashing') ? await benchHashing({ ...settings.hashing, log 
 const http = runs('http') ? await benchHttp({ ...settings.http, log, cleanups }) : undefined;
 const data = runs('data') ? await benchData({ ...settings.data, log, cleanups }) : undefined;
 const timing = runs('timing') ? await benchTiming({ ...settings.timing, log, cleanups }) : undefined;
+const embedded = runs('embedded') ? await benchEmbedded({ ...settings.embedded, log }) : undefined;
 
 const results = {
   date: new Date().toISOString(),
@@ -62,6 +66,7 @@ const results = {
   http,
   data,
   timing,
+  embedded,
 };
 
 const resultsFile = fileURLToPath(new URL('./results/latest.json', import.meta.url));

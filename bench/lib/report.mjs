@@ -152,12 +152,37 @@ function timingSection(timing) {
 }
 
 /** The report as text: machine, then one section per benchmark that ran. */
-export function formatReport({ date, machine, runSeconds, hashing, http, data, timing }) {
+function embeddedSection(embedded) {
+  return [
+    `Embedded database (PGlite): SELECT … WHERE id = $1, ${embedded.callers} callers, ${embedded.seconds} s per path in alternating slices; then pg_sleep(${embedded.sleepSeconds}) on each`,
+    ...table(
+      ['path', 'statements/s', 'ratio', 'longest event-loop stall ms'],
+      [
+        [
+          'PGlite on the calling thread (baseline)',
+          whole(embedded.inThreadPerSecond),
+          '1.00',
+          fixed(embedded.stallInThreadMs, 0),
+        ],
+        [
+          "the server's PGlite thread",
+          whole(embedded.ownThreadPerSecond),
+          fixed(embedded.ratio, 2),
+          fixed(embedded.stallOwnThreadMs, 0),
+        ],
+      ],
+    ),
+    `  the hop between threads: ${fixed(embedded.hopMicroseconds, 0)} µs per statement at this throughput; a stall is the longest gap between 5 ms ticks of the event loop.`,
+  ];
+}
+
+export function formatReport({ date, machine, runSeconds, hashing, http, data, timing, embedded }) {
   const sections = [
     hashing && hashingSection(hashing),
     http && httpSection(http),
     data && dataSection(data),
     timing && timingSection(timing),
+    embedded && embeddedSection(embedded),
   ].filter(Boolean);
   return [
     '',
