@@ -12,7 +12,13 @@ export interface DataLogin {
 }
 
 // Functions the data roles must not execute (schema/007-role-switching.sql says why).
-const forbiddenFunctions = ['pg_catalog.set_config(text, text, boolean)', 'pg_catalog.pg_notify(text, text)'];
+const forbiddenFunctions = [
+  'pg_catalog.set_config(text, text, boolean)',
+  'pg_catalog.pg_notify(text, text)',
+  'pg_catalog.lo_create(oid)',
+  'pg_catalog.lo_creat(integer)',
+  'pg_catalog.lo_from_bytea(oid, bytea)',
+];
 
 /**
  * Makes, or brings up to date, this database's data login role as the `DATABASE_URL` user: a
@@ -71,8 +77,8 @@ export async function ensureDataLogin(tx: Queryable): Promise<DataLogin> {
  * Checks, over a data connection, every promise the data session makes: it may become no role
  * but the data roles (so not the superuser, not plinth_server, not pg_read_server_files or
  * pg_execute_server_program), has no role attributes, owns nothing, and the data roles may not
- * call set_config() (which would switch between them or lift the statement timeout) or
- * pg_notify() (the server's own channels). Refuses the
+ * call set_config() (which would switch between them or lift the statement timeout),
+ * pg_notify() (the server's own channels) or create large objects (storage outside tables). Refuses the
  * start with one line that says what to change.
  *
  * @example
@@ -115,7 +121,7 @@ export async function verifyDataLogin(data: Queryable, variable: string): Promis
   if (me.owns > 0) problems.push(`it owns ${me.owns} objects (REASSIGN OWNED BY ${me.name} TO plinth_owner)`);
   if (me.mayCall.length > 0) {
     problems.push(
-      `the data roles may call ${me.mayCall.join(' and ')} (as a superuser, run once in this database: REVOKE EXECUTE ON FUNCTION ${forbiddenFunctions.join(', ')} FROM PUBLIC; GRANT EXECUTE ON FUNCTION pg_catalog.pg_notify(text, text) TO plinth_server)`,
+      `the data roles may call ${me.mayCall.join(', ')} (as a superuser, run once in this database: REVOKE EXECUTE ON FUNCTION ${forbiddenFunctions.join(', ')} FROM PUBLIC; GRANT EXECUTE ON FUNCTION pg_catalog.pg_notify(text, text) TO plinth_server)`,
     );
   }
   if (problems.length > 0) {

@@ -53,14 +53,16 @@ async function testDatabaseUrl(): Promise<string> {
 }
 
 describe('functions no data role may call', () => {
-  it('set_config() and pg_notify() are executable by none of plinth_anon, plinth_authenticated, plinth_service', async () => {
+  it('set_config(), pg_notify() and large-object creation are executable by none of plinth_anon, plinth_authenticated, plinth_service', async () => {
     const { status, body } = await data.sql(
       `select r as role, f as function, has_function_privilege(r, f, 'EXECUTE') as allowed
          from unnest(array['plinth_anon', 'plinth_authenticated', 'plinth_service']) as r,
-              unnest(array['pg_catalog.set_config(text, text, boolean)', 'pg_catalog.pg_notify(text, text)']) as f`,
+              unnest(array['pg_catalog.set_config(text, text, boolean)', 'pg_catalog.pg_notify(text, text)',
+                           'pg_catalog.lo_create(oid)', 'pg_catalog.lo_creat(integer)',
+                           'pg_catalog.lo_from_bytea(oid, bytea)']) as f`,
     );
     expect(status, JSON.stringify(body)).toBe(200);
-    expect(body?.rows).toHaveLength(6);
+    expect(body?.rows).toHaveLength(15);
     expect(body?.rows.filter((row: { allowed: boolean }) => row.allowed)).toEqual([]);
   });
 
@@ -72,6 +74,7 @@ describe('functions no data role may call', () => {
         "select set_config('request.jwt.claims', '{}', false)",
         "update pg_settings set setting = '0' where name = 'statement_timeout'",
         "select pg_notify('plinth_auth_changes', 'u:00000000-0000-0000-0000-000000000000')",
+        "select lo_from_bytea(0, 'x')",
       ]) {
         expect((await data.sql(text, [], actAs)).status, `${text} as ${actAs ?? 'service'}`).toBe(403);
       }
