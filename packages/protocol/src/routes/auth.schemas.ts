@@ -1,6 +1,6 @@
 import * as z from 'zod/mini';
 
-// Lengths follow SECURITY.md: 8..256 accepts long passphrases without truncation; the server
+// Lengths follow docs/security.md: 8..256 accepts long passphrases without truncation; the server
 // does the common-password check.
 const email = z.string().check(z.email(), z.maxLength(254));
 const newPassword = z.string().check(z.minLength(8), z.maxLength(256));
@@ -78,7 +78,7 @@ const providerName = z.string().check(z.regex(/^[a-z0-9_-]{1,64}$/));
 export const oauthAuthorizeSchemas = {
   request: z.object({
     provider: providerName,
-    // Required, and matched exactly against the server's allow-list (SECURITY.md, OAuth).
+    // Required, and matched exactly against the server's allow-list (docs/security.md, OAuth).
     redirectTo: z.string().check(z.url()),
     // BASE64URL(SHA-256(verifier)) is always 43 characters (RFC 7636 §4.2).
     codeChallenge: z.string().check(z.regex(/^[A-Za-z0-9_-]{43}$/)),

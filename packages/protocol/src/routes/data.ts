@@ -1,7 +1,7 @@
 import { defineRoute } from '../route.js';
 import type * as schemas from './data.schemas.js';
 
-// Every data route needs the service key: the browser never queries directly (DESIGN.md §1).
+// Every data route needs the service key: the browser never queries directly (docs/security.md, "Trust model").
 // A service call may act as a user by also sending the user's access token in
 // `wireHeaders.actAs`; the statement then runs under row-level security with that user's claims.
 

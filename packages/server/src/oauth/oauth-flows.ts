@@ -4,9 +4,9 @@ import { codeChallengeS256, verifyPkce } from '../auth/pkce.js';
 import type { Database, Queryable } from '../database/database.js';
 import type { IssuedSession, SessionService } from '../sessions/session-service.js';
 
-/** How long a sign-in may spend at the provider (login, second factor, consent). ≤ 10 min (SECURITY.md). */
+/** How long a sign-in may spend at the provider (login, second factor, consent). ≤ 10 min (docs/security.md). */
 export const oauthFlowTtlSeconds = 600;
-/** How long the app has to exchange a Plinth code: it does so on landing. ≤ 10 min (SECURITY.md). */
+/** How long the app has to exchange a Plinth code: it does so on landing. ≤ 10 min (docs/security.md). */
 export const oauthCodeTtlSeconds = 300;
 // Used codes are kept this long after they expire, so that a late replay is still recognised.
 const usedCodeRetentionSeconds = 24 * 3600;
@@ -165,7 +165,7 @@ export type Redemption =
 /**
  * Exchanges a Plinth code and its PKCE verifier for a new session, in one transaction holding the
  * code's row `FOR UPDATE`: exactly one of two racing exchanges wins. A code that was already
- * used revokes the session its first exchange started (RFC 6749 §4.1.2, SECURITY.md: "a replayed
+ * used revokes the session its first exchange started (RFC 6749 §4.1.2, docs/security.md: "a replayed
  * code revokes what it issued"), whoever replays it. A wrong verifier leaves the code usable by
  * the right one until it expires.
  *

@@ -8,7 +8,7 @@ import { type RunningServer, startServer } from '../../src/start-server.js';
 import { jsonClient, tokenFromMail } from '../fixtures/auth-helpers.js';
 import { useTestServer } from '../fixtures/test-server.js';
 
-// SECURITY.md, Refresh tokens and sessions: "All sessions revoked on password change/reset,
+// docs/security.md, Refresh tokens and sessions: "All sessions revoked on password change/reset,
 // disable, delete; users and admins can list and revoke sessions." Each check below signs in
 // and warms the session-check cache first (GET /me twice), so a revocation that only reached the
 // database, and not the cache, would fail it.

@@ -14,7 +14,7 @@ import { openDatabase } from '../../src/database/open-database.js';
 import { HttpError } from '../../src/http/http-error.js';
 import { useDataServer } from './data-fixture.js';
 
-// SECURITY.md, "Query AST / filter fuzzing → 0 server errors, 0 statements touching a canary
+// docs/security.md, "Query AST / filter fuzzing → 0 server errors, 0 statements touching a canary
 // table". Two properties, with the counts the issue asks to report (≥ 10 000 cases in CI):
 // - the compiler, over 10 000 random ASTs with hostile strings in every identifier and value
 //   slot: each AST is refused with a 4xx or compiled into text that holds none of the values

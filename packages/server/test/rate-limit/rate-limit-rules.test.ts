@@ -20,7 +20,7 @@ describe('defaultRateRules', () => {
     }
   });
 
-  it('gives each route SECURITY.md lists a rule of its own, far tighter than the default', () => {
+  it('gives each route docs/security.md lists a rule of its own, far tighter than the default', () => {
     const required = ['auth.signIn', 'auth.signUp', 'auth.signInWithMagicLink', 'auth.verifyMagicLink', 'auth.refresh'];
     for (const name of required) {
       expect(Object.hasOwn(defaultRateRules, name), name).toBe(true);
