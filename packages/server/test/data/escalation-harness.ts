@@ -74,7 +74,9 @@ const cleanupTexts = [
   ';RESET SESSION AUTHORIZATION',
   'SELECT pg_advisory_unlock_all()',
   ';CLOSE ALL',
-  ';UNLISTEN *',
+  // Not UNLISTEN *: on PGlite the server's own LISTEN shares the connection.
+  ';UNLISTEN esc_channel',
+  ';UNLISTEN esc_fuzz',
   ';DISCARD TEMP',
   ';DEALLOCATE ALL',
   'SELECT lo_unlink(oid) FROM pg_largeobject_metadata',
