@@ -25,6 +25,7 @@ export { jsonDepthProblem, maxJsonDepth } from './json-depth.js';
 export {
   type ApiKeyScope,
   type AuthRequirement,
+  apiKeyScopes,
   defineRoute,
   type HttpMethod,
   isRetrySafe,
@@ -39,20 +40,28 @@ export {
 } from './route.js';
 export { auditRoutes, routeTable } from './route-table.js';
 export {
+  adminCreateApiKeyRoute,
   adminDeleteUserRoute,
+  adminListApiKeysRoute,
   adminListSessionsRoute,
+  adminRevokeApiKeyRoute,
   adminRevokeSessionRoute,
   adminUpdateUserRoute,
 } from './routes/admin.js';
 export {
   type AdminSession,
   type AdminUser,
+  type ApiKeyInfo,
+  adminCreateApiKeySchemas,
   adminDeleteUserSchemas,
+  adminListApiKeysSchemas,
   adminListSessionsSchemas,
+  adminRevokeApiKeySchemas,
   adminRevokeSessionSchemas,
   adminSessionSchema,
   adminUpdateUserSchemas,
   adminUserSchema,
+  apiKeyInfoSchema,
 } from './routes/admin.schemas.js';
 export {
   confirmPasswordResetRoute,

@@ -17,7 +17,10 @@ export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
  * API-key scopes. A scoped API key (`ak_...`) can call a `service` route only when it holds the
  * route's scope; the service key holds them all.
  */
-export type ApiKeyScope = 'data:read' | 'data:write' | 'storage:read' | 'storage:write' | 'realtime' | 'admin';
+export type ApiKeyScope = (typeof apiKeyScopes)[number];
+
+/** Every {@link ApiKeyScope}, in the order `plinth keys list` prints them. */
+export const apiKeyScopes = ['data:read', 'data:write', 'storage:read', 'storage:write', 'realtime', 'admin'] as const;
 
 /** A zod/mini schema, as routes use them. */
 export type RouteSchema = z.ZodMiniType;
@@ -44,8 +47,17 @@ export interface Route<S extends RouteSchemas = RouteSchemas> {
   /** Path under the server's base URL, with `:param` placeholders taken from the input. */
   readonly path: `/v1/${string}`;
   readonly auth: AuthRequirement;
-  /** The API-key scope a `service` route needs. */
+  /**
+   * The API-key scope every call of this `service` route needs, checked before the body is read.
+   * A route whose need depends on the request declares {@link Route.scopeFor} instead.
+   */
   readonly scope?: ApiKeyScope;
+  /**
+   * The API-key scopes this input needs, for a `service` route whose need depends on the request
+   * (a data query: `data:read` to select, `data:write` to change). The server checks them once
+   * the input has passed the request schema.
+   */
+  scopeFor?(input: z.output<S['request']>): readonly ApiKeyScope[];
   /**
    * A non-idempotent method (POST, PATCH) that is still safe to retry because the server
    * deduplicates by `Idempotency-Key`. GET, HEAD, PUT and DELETE are idempotent by method.

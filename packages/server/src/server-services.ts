@@ -6,6 +6,7 @@ import { createDataService, type DataOptions } from './data/data-service.js';
 import type { Database } from './database/database.js';
 import type { ServerServices } from './handlers/define-handler.js';
 import type { Authenticators } from './http/auth-guard.js';
+import { apiKeyAuthenticator } from './keys/api-keys.js';
 import { createKeyRing, ensureKeys, type IssuedKeys } from './keys/key-ring.js';
 import type { Mailer } from './mail/mailer.js';
 import { createOutboxMailer } from './mail/outbox-mailer.js';
@@ -142,5 +143,12 @@ export async function createServerServices(settings: ServiceSettings): Promise<{
       cursorKey: new Uint8Array(hkdfSync('sha256', secrets.refreshSecret, '', 'plinth keyset cursor', 32)),
     }),
   };
-  return { services, authenticators: { session: sessionAuthenticator(sessions, cookies, appOrigins) }, issuedKeys };
+  const apiKey = apiKeyAuthenticator(database, {
+    onError: (error) => logger.warn({ err: { message: (error as Error).message } }, 'api key last_used_at'),
+  });
+  return {
+    services,
+    authenticators: { session: sessionAuthenticator(sessions, cookies, appOrigins), apiKey },
+    issuedKeys,
+  };
 }

@@ -40,3 +40,30 @@ export const adminDeleteUserRoute = /* @__PURE__ */ defineRoute<typeof schemas.a
   auth: 'service',
   scope: 'admin',
 });
+
+/** `POST /v1/admin/api-keys`: makes a scoped API key; the key itself is in this answer only. */
+export const adminCreateApiKeyRoute = /* @__PURE__ */ defineRoute<typeof schemas.adminCreateApiKeySchemas>({
+  name: 'admin.createApiKey',
+  method: 'POST',
+  path: '/v1/admin/api-keys',
+  auth: 'service',
+  scope: 'admin',
+});
+
+/** `GET /v1/admin/api-keys`: every API key, newest first, revoked and expired ones included. */
+export const adminListApiKeysRoute = /* @__PURE__ */ defineRoute<typeof schemas.adminListApiKeysSchemas>({
+  name: 'admin.listApiKeys',
+  method: 'GET',
+  path: '/v1/admin/api-keys',
+  auth: 'service',
+  scope: 'admin',
+});
+
+/** `DELETE /v1/admin/api-keys/:keyId`: revokes an API key at once, on every instance. */
+export const adminRevokeApiKeyRoute = /* @__PURE__ */ defineRoute<typeof schemas.adminRevokeApiKeySchemas>({
+  name: 'admin.revokeApiKey',
+  method: 'DELETE',
+  path: '/v1/admin/api-keys/:keyId',
+  auth: 'service',
+  scope: 'admin',
+});

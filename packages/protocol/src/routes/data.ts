@@ -1,4 +1,4 @@
-import { defineRoute } from '../route.js';
+import { type ApiKeyScope, defineRoute } from '../route.js';
 import type * as schemas from './data.schemas.js';
 
 // Every data route needs the service key: the browser never queries directly (docs/security.md, "Trust model").
@@ -25,13 +25,17 @@ export const filterOperators = [
 /** One of {@link filterOperators}. */
 export type FilterOperator = (typeof filterOperators)[number];
 
+// What an API key needs depends on the body: a select reads, anything else writes; `sql` may
+// be any statement, so it always needs `data:write`.
+const queryScope = (query: { op: string }): ApiKeyScope => (query.op === 'select' ? 'data:read' : 'data:write');
+
 /** `POST /v1/query`: one query AST → one parameterised statement. */
 export const queryRoute = /* @__PURE__ */ defineRoute<typeof schemas.querySchemas>({
   name: 'from',
   method: 'POST',
   path: '/v1/query',
   auth: 'service',
-  scope: 'data:write',
+  scopeFor: (query) => [queryScope(query)],
 });
 
 /** `POST /v1/sql`: one statement built by the `sql` tag, values as parameters only. */
@@ -49,7 +53,10 @@ export const batchRoute = /* @__PURE__ */ defineRoute<typeof schemas.batchSchema
   method: 'POST',
   path: '/v1/batch',
   auth: 'service',
-  scope: 'data:write',
+  // The union of its steps' needs: a batch of selects needs only `data:read`.
+  scopeFor: ({ steps }) => [
+    ...new Set(steps.map((step) => (step.kind === 'sql' ? 'data:write' : queryScope(step.query)))),
+  ],
 });
 
 /** `GET /v1/schema`: the exposed tables and columns, for `plinth gen types`. */

@@ -17,7 +17,9 @@ export type AuditAction =
   | 'admin.session_revoked'
   | 'admin.user_disabled'
   | 'admin.user_enabled'
-  | 'admin.user_deleted';
+  | 'admin.user_deleted'
+  | 'admin.api_key_created'
+  | 'admin.api_key_revoked';
 
 /**
  * Appends to the audit log (UTC timestamps by the database).

@@ -5,6 +5,7 @@ import type { PasswordHasher } from '../auth/password-hasher.js';
 import type { DataService } from '../data/data-service.js';
 import type { Database } from '../database/database.js';
 import type { Caller } from '../http/caller.js';
+import { assertInputScopes } from '../http/scope-check.js';
 import type { KeyRing } from '../keys/key-ring.js';
 import type { Mailer } from '../mail/mailer.js';
 import type { OAuthService } from '../oauth/oauth-service.js';
@@ -60,7 +61,9 @@ export interface RouteHandler<R extends Route = Route> {
 
 /**
  * Declares the handler of a route from @plinth/protocol. Input and output are typed by the
- * route's schemas; the app validates the input before, and (in tests) the output after.
+ * route's schemas; the app validates the input before, and (in tests) the output after. A route
+ * that declares `scopeFor` gets its input's API-key scopes checked here, before `handle` runs:
+ * the one point every handler passes once its input is parsed.
  *
  * @example
  * ```ts
@@ -71,5 +74,12 @@ export function defineHandler<R extends Route>(
   route: R,
   handle: (context: HandlerContext<R>) => Promise<RouteOutput<R> | Response>,
 ): RouteHandler<R> {
-  return { route, handle };
+  if (route.scopeFor === undefined) return { route, handle };
+  return {
+    route,
+    handle: async (context) => {
+      assertInputScopes(route, context.caller, context.input);
+      return handle(context);
+    },
+  };
 }

@@ -1,3 +1,4 @@
+import { adminCreateApiKeyHandler, adminListApiKeysHandler, adminRevokeApiKeyHandler } from './admin/api-keys.js';
 import { adminListSessionsHandler, adminRevokeSessionHandler } from './admin/sessions.js';
 import { adminDeleteUserHandler, adminUpdateUserHandler } from './admin/users.js';
 import { getMeHandler } from './auth/get-me.js';
@@ -43,6 +44,9 @@ export const handlers: readonly RouteHandler[] = [
   adminRevokeSessionHandler,
   adminUpdateUserHandler,
   adminDeleteUserHandler,
+  adminCreateApiKeyHandler,
+  adminListApiKeysHandler,
+  adminRevokeApiKeyHandler,
   queryHandler,
   sqlHandler,
   batchHandler,

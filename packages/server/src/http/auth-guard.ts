@@ -1,7 +1,9 @@
-import { type AuthRequirement, type Route, wireHeaders } from '@plinth/protocol';
+import { type AuthRequirement, keyPrefixes, type Route, wireHeaders } from '@plinth/protocol';
+import type { ApiKeyIdentity } from '../keys/api-keys.js';
 import type { KeyRing } from '../keys/key-ring.js';
 import type { Caller, UserCaller } from './caller.js';
 import { HttpError } from './http-error.js';
+import { assertScopes } from './scope-check.js';
 
 /**
  * How the server recognises callers other than by the service key. Each is supplied by the
@@ -11,6 +13,11 @@ import { HttpError } from './http-error.js';
 export interface Authenticators {
   /** The signed-in user behind a session cookie or access token, if any. */
   session?: (request: Request) => Promise<UserCaller | undefined>;
+  /**
+   * The scoped API key behind an `ak_` bearer, if it is one; throws a 401 saying why for a key
+   * that was revoked or has expired.
+   */
+  apiKey?: (key: string) => Promise<ApiKeyIdentity | undefined>;
 }
 
 const bearer = (request: Request): string | undefined => {
@@ -19,7 +26,7 @@ const bearer = (request: Request): string | undefined => {
 };
 
 const needs: Record<Exclude<AuthRequirement, 'none'>, string> = {
-  service: 'the service key: send Authorization: Bearer sk_… from your server',
+  service: 'the service key or an API key: send Authorization: Bearer sk_… (or ak_…) from your server',
   session: 'a signed-in user: sign in first, then send the session cookie or Authorization: Bearer <access token>',
   ticket: 'a realtime ticket minted by your server',
   presigned: 'a URL your server presigned',
@@ -28,7 +35,9 @@ const needs: Record<Exclude<AuthRequirement, 'none'>, string> = {
 /**
  * The caller of `route`, by the credential its declaration requires; a 401 when it is missing or
  * wrong. A publishable key, when sent, must be one of ours (a mistyped key fails loudly instead
- * of looking anonymous).
+ * of looking anonymous). An API key on a `service` route must hold the route's declared `scope`
+ * (a 403 `insufficient_scope` otherwise, before the body is read); a route that declares neither
+ * `scope` nor `scopeFor` is for the service key alone.
  *
  * @example
  * ```ts
@@ -36,7 +45,7 @@ const needs: Record<Exclude<AuthRequirement, 'none'>, string> = {
  * ```
  */
 export async function authenticate(
-  route: Pick<Route, 'auth' | 'method' | 'path'>,
+  route: Pick<Route, 'auth' | 'method' | 'path' | 'scope' | 'scopeFor'>,
   request: Request,
   keys: KeyRing,
   authenticators: Authenticators,
@@ -48,7 +57,19 @@ export async function authenticate(
   if (route.auth === 'none') return { kind: 'anonymous' };
   if (route.auth === 'service') {
     const token = bearer(request);
-    if (token !== undefined && (await keys.verify('service', token))) return { kind: 'service' };
+    if (token?.startsWith(keyPrefixes.apiKey)) {
+      const apiKey = await authenticators.apiKey?.(token);
+      if (apiKey) {
+        const caller = { kind: 'service', apiKey } as const;
+        if (route.scope === undefined && route.scopeFor === undefined)
+          throw new HttpError(
+            'permission_denied',
+            `${route.method} ${route.path} declares no API-key scope, so only the service key may call it.`,
+          );
+        if (route.scope !== undefined) assertScopes(caller, [route.scope], route);
+        return caller;
+      }
+    } else if (token !== undefined && (await keys.verify('service', token))) return { kind: 'service' };
   } else if (route.auth === 'session') {
     const user = await authenticators.session?.(request);
     if (user) return user;

@@ -1,9 +1,13 @@
 import type { PublicUser } from '../accounts/public-user.js';
+import type { ApiKeyIdentity } from '../keys/api-keys.js';
 
-/** Who made a request, as the route's auth guard established it. */
+/**
+ * Who made a request, as the route's auth guard established it. The app's server is a `service`
+ * caller by the service key (every scope) or by a scoped API key (`apiKey` set: only its scopes).
+ */
 export type Caller =
   | { readonly kind: 'anonymous' }
-  | { readonly kind: 'service' }
+  | { readonly kind: 'service'; readonly apiKey?: ApiKeyIdentity }
   | {
       readonly kind: 'user';
       readonly userId: string;
