@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { auditRoutes, routeTable } from '@plinth/protocol';
 import { ConfigError, readConfig, type ServerConfig } from './config.js';
 import { openDatabase } from './database/open-database.js';
+import { KeysUsageError, runKeysCommand } from './keys/api-key-commands.js';
 import { createKeyRing } from './keys/key-ring.js';
 import { type RunningServer, startServer } from './start-server.js';
 import { genTypesCommand } from './typegen/generate-types.js';
@@ -23,6 +24,10 @@ const usage = `Usage: plinth <command>
   start               the server, configured by PORT, DATABASE_URL, REDIS_URL, PLINTH_* variables (PLINTH_OAUTH_* for OAuth)
   routes [--public]   every route of the wire contract, or only those anyone may call
   keys rotate         issue a new service key and revoke the old one
+  keys create --name N --scopes data:read,… [--expires-in 30d]
+                      a scoped API key (ak_…), shown once
+  keys list           every API key: prefix, state, scopes, last use, name
+  keys revoke PREFIX  revoke an API key at once
   gen types [--url URL] [--service-key KEY] [--out FILE]
                       the Database type of the exposed schema, for createClient<Database>() (key: PLINTH_SERVICE_KEY)`;
 
@@ -57,14 +62,16 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
       case 'gen':
         if (rest[0] === 'types') return await genTypesCommand(rest.slice(1), io);
         break;
-      case 'keys':
-        if (rest[0] !== 'rotate') break;
-        return await rotate(readConfig(io.env, { database: join(io.cwd, '.plinth', 'data') }), io);
+      case 'keys': {
+        const config = readConfig(io.env, { database: join(io.cwd, '.plinth', 'data') });
+        if (rest[0] === 'rotate') return await rotate(config, io);
+        return await runKeysCommand(rest, () => openDatabase(config.database), io);
+      }
     }
     io.stderr(usage);
     return 2;
   } catch (error) {
-    if (error instanceof ConfigError) {
+    if (error instanceof ConfigError || error instanceof KeysUsageError) {
       io.stderr(`plinth: ${error.message}`);
       return 2;
     }
