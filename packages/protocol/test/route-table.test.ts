@@ -1,4 +1,15 @@
-import { auditRoutes, defineRoute, isRetrySafe, pathParams, type Route, routeTable } from '@plinth/protocol';
+import {
+  auditRoutes,
+  batchRoute,
+  defineRoute,
+  isRetrySafe,
+  pathParams,
+  queryRoute,
+  type Route,
+  routeTable,
+  schemaRoute,
+  sqlRoute,
+} from '@plinth/protocol';
 import { describe, expect, it } from 'vitest';
 import * as z from 'zod/mini';
 import { pinnedPublicRoutes } from '../../../test/fixtures/public-routes.js';
@@ -36,7 +47,10 @@ describe('the route table', () => {
       // Lower-case segments; parameters are camelCase names (`:userId`).
       expect(route.path).toMatch(/^\/v1(\/([a-z0-9_-]+|:[a-z][A-Za-z0-9]*))+$/);
       expect(['none', 'session', 'service', 'ticket', 'presigned']).toContain(route.auth);
-      if (route.scope !== undefined) expect(route.auth).toBe('service');
+      if (route.scope !== undefined || route.scopeFor !== undefined) expect(route.auth).toBe('service');
+      // An API key can reach a service route only through a declared scope.
+      if (route.auth === 'service')
+        expect(route.scope !== undefined || route.scopeFor !== undefined, route.name).toBe(true);
       expect(Object.isFrozen(route)).toBe(true);
     }
   });
@@ -58,6 +72,29 @@ describe('the route table', () => {
       schemas: { request: z.object({}), response: z.object({}) },
     });
     expect(undeclared(broken)).toEqual(['id']);
+  });
+});
+
+describe('scopes of the data routes', () => {
+  const select = { table: 't', op: 'select' as const };
+  const insert = { table: 't', op: 'insert' as const, values: {} };
+  it('a select needs data:read, any change data:write', () => {
+    expect(queryRoute.scopeFor?.(select)).toEqual(['data:read']);
+    for (const op of ['insert', 'update', 'upsert', 'delete'] as const)
+      expect(queryRoute.scopeFor?.({ table: 't', op })).toEqual(['data:write']);
+    expect(sqlRoute.scope).toBe('data:write');
+    expect(schemaRoute.scope).toBe('data:read');
+  });
+
+  it('a batch needs the union of its steps, each scope once', () => {
+    const step = (query: typeof select | typeof insert) => ({ kind: 'query' as const, query });
+    expect(batchRoute.scopeFor?.({ steps: [step(select), step(select)] })).toEqual(['data:read']);
+    expect(batchRoute.scopeFor?.({ steps: [step(insert)] })).toEqual(['data:write']);
+    expect([...(batchRoute.scopeFor?.({ steps: [step(select), step(insert), step(insert)] }) ?? [])].sort()).toEqual([
+      'data:read',
+      'data:write',
+    ]);
+    expect(batchRoute.scopeFor?.({ steps: [{ kind: 'sql', sql: { text: 'select 1' } }] })).toEqual(['data:write']);
   });
 });
 
