@@ -1,9 +1,9 @@
 import type { ServerServices } from '../handlers/define-handler.js';
 import { deliverLater } from '../mail/deliver-later.js';
 import { afterAnswer } from './after-answer.js';
-import { canonicalEmail } from './canonical-email.js';
 import { emailLink, emailLinkBase } from './email-links.js';
 import { issueOneTimeToken, type OneTimePurpose } from './one-time-tokens.js';
+import { usersRepository } from './users-repository.js';
 
 /** What one kind of emailed link says. */
 export interface LinkMail {
@@ -33,14 +33,10 @@ export function mailLinkIfAccountExists(
 ): void {
   const { auth, database, logger } = services;
   const base = emailLinkBase(request.redirectTo, auth.appOrigins);
-  const email = canonicalEmail(request.email);
   afterAnswer(logger, mail.purpose, async () => {
-    const [user] = await database.query<{ id: string; email: string }>(
-      'SELECT id, email FROM plinth.users WHERE lower(email) = $1 AND disabled_at IS NULL',
-      [email],
-    );
+    const user = await usersRepository(database).findActiveByEmail(request.email);
     if (!user) return;
-    const token = await issueOneTimeToken(database, mail.purpose, user.id);
+    const token = await database.transaction((tx) => issueOneTimeToken(tx, mail.purpose, user.id));
     // Disabled since the lookup: no link.
     if (token === undefined) return;
     deliverLater(auth.mailer, logger, {

@@ -1,5 +1,6 @@
 import { createOpaqueToken, hashOpaqueToken } from '../auth/opaque-token.js';
-import type { Queryable } from '../database/database.js';
+import type { Database, Queryable } from '../database/database.js';
+import { usersRepository } from './users-repository.js';
 
 /** What a one-time token is for. */
 export type OneTimePurpose = 'verify_email' | 'magic_link' | 'reset_password';
@@ -9,28 +10,28 @@ export const oneTimeTokenTtlSeconds = 600;
 
 /**
  * Makes a single-use token for an active user; only its hash is stored. Undefined when the user
- * is disabled or gone. The user's row is share-locked while the token is written, so a disable
- * running at the same moment either comes first (no token) or waits and then revokes it.
+ * is disabled or gone. Run it in a transaction (`tx`): the user's row stays share-locked until
+ * the commit, so a disable running at the same moment either comes first (no token) or waits and
+ * then revokes it.
  *
  * @example
  * ```ts
- * const token = await issueOneTimeToken(database, 'magic_link', user.id); // undefined if disabled
+ * const token = await database.transaction((tx) => issueOneTimeToken(tx, 'magic_link', user.id)); // undefined if disabled
  * ```
  */
 export async function issueOneTimeToken(
-  db: Queryable,
+  tx: Queryable,
   purpose: OneTimePurpose,
   userId: string,
 ): Promise<string | undefined> {
+  if (!(await usersRepository(tx).lockIfActive(userId))) return undefined;
   const { token, hash } = createOpaqueToken('ot_');
-  const issued = await db.query(
+  await tx.query(
     `INSERT INTO plinth.one_time_tokens (token_hash, purpose, user_id, expires_at)
-     SELECT $1, $2, id, now() + make_interval(secs => $4)
-       FROM plinth.users WHERE id = $3 AND disabled_at IS NULL FOR SHARE
-     RETURNING user_id`,
+     VALUES ($1, $2, $3, now() + make_interval(secs => $4))`,
     [hash, purpose, userId, oneTimeTokenTtlSeconds],
   );
-  return issued.length > 0 ? token : undefined;
+  return token;
 }
 
 /**
@@ -48,19 +49,21 @@ export async function findOneTimeToken(
   purpose: OneTimePurpose,
   token: string,
 ): Promise<{ userId: string; email: string } | undefined> {
-  const [row] = await db.query<{ user_id: string; email: string }>(
-    `SELECT t.user_id, u.email FROM plinth.one_time_tokens t JOIN plinth.users u ON u.id = t.user_id
-      WHERE t.token_hash = $1 AND t.purpose = $2 AND t.used_at IS NULL AND t.expires_at > now()
-        AND u.disabled_at IS NULL`,
+  const [row] = await db.query<{ user_id: string }>(
+    `SELECT user_id FROM plinth.one_time_tokens
+      WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > now()`,
     [hashOpaqueToken(token), purpose],
   );
-  return row ? { userId: row.user_id, email: row.email } : undefined;
+  if (!row) return undefined;
+  const email = await usersRepository(db).findActiveEmail(row.user_id);
+  return email === undefined ? undefined : { userId: row.user_id, email };
 }
 
 /**
  * Uses up a one-time token: the user it was for, or undefined if it is unknown, for another
- * purpose, expired, already used, or its account is disabled (a token written in a race with
- * the disable is refused too). One statement, so two concurrent uses cannot both win.
+ * purpose, expired, already used, or its account is disabled (the token is then left unused, as
+ * a disable revokes it anyway). One transaction holding the token's row, so two concurrent uses
+ * cannot both win, and the user's row share-locked, so a disable cannot slip in between.
  *
  * @example
  * ```ts
@@ -68,19 +71,22 @@ export async function findOneTimeToken(
  * ```
  */
 export async function consumeOneTimeToken(
-  db: Queryable,
+  database: Database,
   purpose: OneTimePurpose,
   token: string,
 ): Promise<string | undefined> {
-  const [row] = await db.query<{ user_id: string }>(
-    `UPDATE plinth.one_time_tokens t SET used_at = now()
-       FROM plinth.users u
-      WHERE t.token_hash = $1 AND t.purpose = $2 AND t.used_at IS NULL AND t.expires_at > now()
-        AND u.id = t.user_id AND u.disabled_at IS NULL
-      RETURNING t.user_id`,
-    [hashOpaqueToken(token), purpose],
-  );
-  return row?.user_id;
+  const hash = hashOpaqueToken(token);
+  return database.transaction(async (tx) => {
+    const [row] = await tx.query<{ user_id: string }>(
+      `SELECT user_id FROM plinth.one_time_tokens
+        WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > now()
+          FOR UPDATE`,
+      [hash, purpose],
+    );
+    if (!row || !(await usersRepository(tx).lockIfActive(row.user_id))) return undefined;
+    await tx.query('UPDATE plinth.one_time_tokens SET used_at = now() WHERE token_hash = $1', [hash]);
+    return row.user_id;
+  });
 }
 
 /**

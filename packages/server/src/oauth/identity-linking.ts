@@ -1,4 +1,4 @@
-import { canonicalEmail } from '../accounts/canonical-email.js';
+import { usersRepository } from '../accounts/users-repository.js';
 import type { Database } from '../database/database.js';
 import type { ProviderIdentity } from './id-token.js';
 
@@ -38,50 +38,33 @@ export async function findOrCreateUser(
   identity: ProviderIdentity,
 ): Promise<LinkResult> {
   return database.transaction(async (tx): Promise<LinkResult> => {
-    const [known] = await tx.query<{ user_id: string; disabled: boolean }>(
-      `SELECT i.user_id, u.disabled_at IS NOT NULL AS disabled
-         FROM plinth.identities i JOIN plinth.users u ON u.id = i.user_id
-        WHERE i.provider = $1 AND i.subject = $2`,
-      [provider, identity.subject],
-    );
+    const users = usersRepository(tx);
+    const known = await users.findByIdentity(provider, identity.subject);
     if (known) {
       return known.disabled
-        ? { refused: 'account_disabled', userId: known.user_id }
-        : { userId: known.user_id, outcome: 'signed_in' };
+        ? { refused: 'account_disabled', userId: known.userId }
+        : { userId: known.userId, outcome: 'signed_in' };
     }
     if (identity.email === undefined) return { refused: 'email_required' };
-    const email = canonicalEmail(identity.email);
-    const [taken] = await tx.query('SELECT 1 FROM plinth.users WHERE lower(email) = $1', [email]);
-    if (!taken && !identity.emailVerified) return { refused: 'email_unverified' };
+    const email = identity.email;
+    if (!identity.emailVerified && !(await users.emailTaken(email))) return { refused: 'email_unverified' };
 
-    const [created] = await tx.query<{ id: string }>(
-      `INSERT INTO plinth.users (email, email_verified_at) VALUES ($1, CASE WHEN $2 THEN now() END)
-       ON CONFLICT (lower(email)) DO NOTHING RETURNING id`,
-      [email, identity.emailVerified],
-    );
+    const created = await users.create({ email, emailVerified: identity.emailVerified });
     let userId: string;
     let outcome: 'linked' | 'created';
-    if (created) {
-      userId = created.id;
+    if (created !== undefined) {
+      userId = created;
       outcome = 'created';
     } else {
       // Locked, so a concurrent verification or disable cannot change the answer under us.
-      const [existing] = await tx.query<{ id: string; verified: boolean; disabled: boolean }>(
-        `SELECT id, email_verified_at IS NOT NULL AS verified, disabled_at IS NOT NULL AS disabled
-           FROM plinth.users WHERE lower(email) = $1 FOR UPDATE`,
-        [email],
-      );
+      const existing = await users.lockByEmail(email);
       if (!existing) throw new Error('a user with this email vanished during the sign-in');
-      if (!(identity.emailVerified && existing.verified)) return { refused: 'account_exists_unverified' };
+      if (!(identity.emailVerified && existing.emailVerified)) return { refused: 'account_exists_unverified' };
       if (existing.disabled) return { refused: 'account_disabled', userId: existing.id };
       userId = existing.id;
       outcome = 'linked';
     }
-    const [inserted] = await tx.query<{ user_id: string }>(
-      `INSERT INTO plinth.identities (provider, subject, user_id, email) VALUES ($1, $2, $3, $4)
-       ON CONFLICT (provider, subject) DO NOTHING RETURNING user_id`,
-      [provider, identity.subject, userId, email],
-    );
+    const inserted = await users.linkIdentity({ provider, subject: identity.subject, userId, email });
     // A concurrent sign-in of the same identity linked it first; the transaction retried by the
     // user's next attempt finds it in step 1.
     if (!inserted) throw new Error('the identity was linked concurrently; sign in again');

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { usersRepository } from '../accounts/users-repository.js';
 import { createOpaqueToken, hashOpaqueToken } from '../auth/opaque-token.js';
 import { codeChallengeS256, verifyPkce } from '../auth/pkce.js';
 import type { Database, Queryable } from '../database/database.js';
@@ -189,16 +190,16 @@ export async function redeemOAuthCode(
       used_at: unknown;
       session_id: string | null;
       live: boolean;
-      disabled: boolean;
     }>(
-      `SELECT c.user_id, c.provider, c.code_challenge, c.code_challenge_method, c.used_at, c.session_id,
-              c.expires_at > now() AS live, u.disabled_at IS NOT NULL AS disabled
-         FROM plinth.oauth_codes c JOIN plinth.users u ON u.id = c.user_id
-        WHERE c.code_hash = $1
-          FOR UPDATE OF c`,
+      `SELECT user_id, provider, code_challenge, code_challenge_method, used_at, session_id,
+              expires_at > now() AS live
+         FROM plinth.oauth_codes
+        WHERE code_hash = $1
+          FOR UPDATE`,
       [hashOpaqueToken(presented.code)],
     );
-    if (!row) return { ok: false, refused: 'unknown' };
+    const status = row && (await usersRepository(tx).status(row.user_id));
+    if (!row || status === undefined) return { ok: false, refused: 'unknown' };
     if (row.used_at !== null) {
       const revoked = row.session_id
         ? await sessions.revokeOne(row.session_id, 'oauth_code_replay', undefined, tx)
@@ -210,7 +211,7 @@ export async function redeemOAuthCode(
     const pkce = { codeVerifier: presented.codeVerifier, codeChallenge: row.code_challenge };
     if (!verifyPkce({ ...pkce, method: row.code_challenge_method }))
       return { ok: false, refused: 'verifier', userId: row.user_id };
-    if (row.disabled) return { ok: false, refused: 'disabled', userId: row.user_id };
+    if (status === 'disabled') return { ok: false, refused: 'disabled', userId: row.user_id };
     const issued = await sessions.start(row.user_id, tx);
     await tx.query('UPDATE plinth.oauth_codes SET used_at = now(), session_id = $2 WHERE code_hash = $1', [
       hashOpaqueToken(presented.code),

@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { publicUser, type UserRow, userColumns } from '../accounts/public-user.js';
+import { usersRepository } from '../accounts/users-repository.js';
 import type { AccessTokens } from '../auth/access-token.js';
 import { createOpaqueToken, hashOpaqueToken } from '../auth/opaque-token.js';
 import type { Database, Queryable } from '../database/database.js';
@@ -39,7 +39,6 @@ interface TokenRow {
   revoked_at: Date | string | null;
   not_after: Date | string;
   now: Date | string;
-  disabled: boolean;
 }
 
 const epochSeconds = (value: Date | string) => Math.floor(new Date(value).getTime() / 1000);
@@ -64,6 +63,7 @@ export function createSessionService(options: SessionServiceOptions) {
   const { database, accessTokens, refreshSecret, checkCache } = options;
   const grace = options.reuseGraceSeconds ?? 10;
   const lifetime = options.absoluteLifetimeSeconds ?? 30 * 24 * 3600;
+  const users = usersRepository(database);
 
   const successorOf = (token: string) =>
     refreshPrefix + createHmac('sha256', refreshSecret).update(token).digest('base64url');
@@ -116,16 +116,15 @@ export function createSessionService(options: SessionServiceOptions) {
       let revokedSession: string | undefined;
       const outcome = await database.transaction(async (tx) => {
         const [row] = await tx.query<TokenRow>(
-          `SELECT t.session_id, s.user_id, t.generation, t.used_at, s.revoked_at, s.not_after, now() AS now,
-                  u.disabled_at IS NOT NULL AS disabled
+          `SELECT t.session_id, s.user_id, t.generation, t.used_at, s.revoked_at, s.not_after, now() AS now
              FROM plinth.refresh_tokens t JOIN plinth.sessions s ON s.id = t.session_id
-             JOIN plinth.users u ON u.id = s.user_id
             WHERE t.token_hash = $1
               FOR UPDATE OF t, s`,
           [hashOpaqueToken(refreshToken)],
         );
-        if (!row) return { refused: 'unknown' as const };
-        if (row.revoked_at !== null || row.disabled) return { refused: 'revoked' as const };
+        const status = row && (await usersRepository(tx).status(row.user_id));
+        if (!row || status === undefined) return { refused: 'unknown' as const };
+        if (row.revoked_at !== null || status === 'disabled') return { refused: 'revoked' as const };
         const now = epochSeconds(row.now);
         if (epochSeconds(row.not_after) <= now) return { refused: 'expired' as const };
         const successor = successorOf(refreshToken);
@@ -169,15 +168,8 @@ export function createSessionService(options: SessionServiceOptions) {
       const verified = await accessTokens.verify(accessToken);
       if (!verified.ok) return undefined;
       const readAt = checkCache?.epoch() ?? 0;
-      const [row] = await database.query<UserRow>(
-        `SELECT ${userColumns} FROM plinth.users
-          WHERE id = $2 AND disabled_at IS NULL AND EXISTS (
-            SELECT 1 FROM plinth.sessions s
-             WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND s.not_after > now())`,
-        [verified.claims.sid, verified.claims.sub],
-      );
-      if (!row) return undefined;
-      const profile = publicUser(row);
+      const profile = await users.findBySession(verified.claims.sid, verified.claims.sub);
+      if (!profile) return undefined;
       const caller: UserCaller = { kind: 'user', userId: verified.claims.sub, sessionId: verified.claims.sid, profile };
       checkCache?.remember(accessToken, caller, verified.claims.exp * 1000, readAt);
       return caller;

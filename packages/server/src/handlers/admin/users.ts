@@ -1,6 +1,6 @@
 import { adminDeleteUserRoute, adminUpdateUserRoute } from '@plinth/protocol';
 import { revokeOneTimeTokens } from '../../accounts/one-time-tokens.js';
-import { publicUser, type UserRow, userColumns } from '../../accounts/public-user.js';
+import { usersRepository } from '../../accounts/users-repository.js';
 import { audit } from '../../audit/audit-log.js';
 import { HttpError } from '../../http/http-error.js';
 import { defineHandler } from '../define-handler.js';
@@ -15,15 +15,14 @@ const noSuchUser = (userId: string) =>
  */
 export const adminUpdateUserHandler = defineHandler(adminUpdateUserRoute, async ({ input, services, requestId }) => {
   const { database, auth } = services;
-  const [row] = await database.query<UserRow & { disabled: boolean }>(
+  const users = usersRepository(database);
+  const user =
     input.disabled === undefined
-      ? `SELECT ${userColumns}, disabled_at IS NOT NULL AS disabled FROM plinth.users WHERE id = $1`
-      : `UPDATE plinth.users
-            SET disabled_at = CASE WHEN $2::boolean THEN coalesce(disabled_at, now()) END, updated_at = now()
-          WHERE id = $1 RETURNING ${userColumns}, disabled_at IS NOT NULL AS disabled`,
-    input.disabled === undefined ? [input.userId] : [input.userId, input.disabled],
-  );
-  if (!row) throw noSuchUser(input.userId);
+      ? await users.findForAdmin(input.userId)
+      : input.disabled
+        ? await users.disable(input.userId)
+        : await users.enable(input.userId);
+  if (!user) throw noSuchUser(input.userId);
   let revokedSessions = 0;
   if (input.disabled === true) {
     revokedSessions = await auth.sessions.revokeAll(input.userId, 'user_disabled');
@@ -33,7 +32,7 @@ export const adminUpdateUserHandler = defineHandler(adminUpdateUserRoute, async 
     auth.sessions.changed({ userId: input.userId });
     await audit(database, 'admin.user_enabled', { userId: input.userId, requestId });
   }
-  return { user: { ...publicUser(row), disabled: row.disabled }, revokedSessions };
+  return { user, revokedSessions };
 });
 
 /**
@@ -43,9 +42,9 @@ export const adminUpdateUserHandler = defineHandler(adminUpdateUserRoute, async 
 export const adminDeleteUserHandler = defineHandler(adminDeleteUserRoute, async ({ input, services, requestId }) => {
   const { database, auth } = services;
   const revokedSessions = await auth.sessions.revokeAll(input.userId, 'user_deleted');
-  const deleted = await database.query('DELETE FROM plinth.users WHERE id = $1 RETURNING id', [input.userId]);
+  const deleted = await usersRepository(database).delete(input.userId);
   auth.sessions.changed({ userId: input.userId });
-  if (deleted.length > 0)
+  if (deleted)
     await audit(database, 'admin.user_deleted', { userId: input.userId, requestId, details: { revokedSessions } });
-  return { deleted: deleted.length > 0, revokedSessions };
+  return { deleted, revokedSessions };
 });

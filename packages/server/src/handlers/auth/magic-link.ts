@@ -1,10 +1,11 @@
 import { sendMagicLinkRoute, verifyMagicLinkRoute } from '@plinth/protocol';
 import { mailLinkIfAccountExists } from '../../accounts/mailed-link.js';
 import { consumeOneTimeToken } from '../../accounts/one-time-tokens.js';
+import { usersRepository } from '../../accounts/users-repository.js';
 import { audit } from '../../audit/audit-log.js';
 import { HttpError } from '../../http/http-error.js';
 import { defineHandler } from '../define-handler.js';
-import { loadUser, sessionAnswer } from './session-answer.js';
+import { sessionAnswer } from './session-answer.js';
 
 /** `POST /v1/auth/magic-link`: emails a sign-in link if the account exists; answers the same either way, before the lookup. */
 export const sendMagicLinkHandler = defineHandler(sendMagicLinkRoute, async ({ input, services }) => {
@@ -21,12 +22,11 @@ export const verifyMagicLinkHandler = defineHandler(verifyMagicLinkRoute, async 
   const { auth, database } = services;
   const userId = await consumeOneTimeToken(database, 'magic_link', input.token);
   if (!userId) throw new HttpError('invalid_credentials', 'This link is invalid, used, or expired; ask for a new one.');
+  const users = usersRepository(database);
   // Opening the link proves the address is the user's.
-  await database.query('UPDATE plinth.users SET email_verified_at = coalesce(email_verified_at, now()) WHERE id = $1', [
-    userId,
-  ]);
+  await users.markEmailVerified(userId);
   auth.sessions.changed({ userId });
-  const user = await loadUser(database, userId);
+  const user = await users.findById(userId);
   if (!user) throw new HttpError('invalid_credentials', 'This link is invalid, used, or expired; ask for a new one.');
   const issued = await auth.sessions.start(userId);
   await audit(database, 'auth.magic_link_used', { userId, requestId });

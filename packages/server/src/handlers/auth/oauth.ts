@@ -1,4 +1,5 @@
 import { exchangeCodeRoute, oauthAuthorizeRoute, oauthCallbackRoute } from '@plinth/protocol';
+import { usersRepository } from '../../accounts/users-repository.js';
 import { audit } from '../../audit/audit-log.js';
 import { HttpError } from '../../http/http-error.js';
 import type { ProviderIdentity } from '../../oauth/id-token.js';
@@ -16,7 +17,7 @@ import type { OAuthProvider } from '../../oauth/provider-config.js';
 import { ProviderError } from '../../oauth/provider-http.js';
 import { readCookie } from '../../sessions/session-cookies.js';
 import { type AuthServices, defineHandler } from '../define-handler.js';
-import { loadUser, sessionAnswer } from './session-answer.js';
+import { sessionAnswer } from './session-answer.js';
 
 function providerOrNotFound(auth: AuthServices, name: string): OAuthProvider {
   const provider = auth.oauth.provider(name);
@@ -179,7 +180,7 @@ export const exchangeCodeHandler = defineHandler(exchangeCodeRoute, async ({ inp
       'This code is invalid, already used or expired, or the code verifier does not match it; sign in again.',
     );
   }
-  const user = await loadUser(database, result.userId);
+  const user = await usersRepository(database).findById(result.userId);
   if (!user)
     throw new HttpError('invalid_credentials', 'This code is invalid, already used or expired; sign in again.');
   await audit(database, 'auth.sign_in', {

@@ -1,8 +1,10 @@
 import { confirmPasswordResetRoute, requestPasswordResetRoute, updatePasswordRoute } from '@plinth/protocol';
 import { mailLinkIfAccountExists } from '../../accounts/mailed-link.js';
 import { consumeOneTimeToken, findOneTimeToken, revokeOneTimeTokens } from '../../accounts/one-time-tokens.js';
+import { usersRepository } from '../../accounts/users-repository.js';
 import { audit } from '../../audit/audit-log.js';
 import { HttpError } from '../../http/http-error.js';
+import { requireUser } from '../../http/require-user.js';
 import { defineHandler } from '../define-handler.js';
 import { assertAcceptablePassword } from './password-rules.js';
 
@@ -10,27 +12,22 @@ import { assertAcceptablePassword } from './password-rules.js';
 export const updatePasswordHandler = defineHandler(
   updatePasswordRoute,
   async ({ input, caller, services, requestId }) => {
-    if (caller.kind !== 'user') throw new HttpError('unauthenticated', 'Sign in first.');
+    const me = requireUser(caller);
     const { auth, database } = services;
-    const [row] = await database.query<{ password_hash: string | null; email: string }>(
-      'SELECT password_hash, email FROM plinth.users WHERE id = $1',
-      [caller.userId],
-    );
-    assertAcceptablePassword(input.newPassword, 'newPassword', row?.email);
-    const verdict = row?.password_hash
-      ? await auth.passwords.verify(row.password_hash, input.currentPassword)
+    const users = usersRepository(database);
+    const account = await users.findPassword(me.userId);
+    assertAcceptablePassword(input.newPassword, 'newPassword', account?.email);
+    const verdict = account?.passwordHash
+      ? await auth.passwords.verify(account.passwordHash, input.currentPassword)
       : { ok: false };
     if (!verdict.ok)
       throw new HttpError('invalid_credentials', 'currentPassword: that is not your current password.', {
         field: 'currentPassword',
       });
-    await database.query('UPDATE plinth.users SET password_hash = $2, updated_at = now() WHERE id = $1', [
-      caller.userId,
-      await auth.passwords.hash(input.newPassword),
-    ]);
-    await auth.sessions.revoke(caller, 'others', 'password_changed');
-    await revokeOneTimeTokens(database, caller.userId);
-    await audit(database, 'auth.password_changed', { userId: caller.userId, requestId });
+    await users.setPassword(me.userId, await auth.passwords.hash(input.newPassword));
+    await auth.sessions.revoke(me, 'others', 'password_changed');
+    await revokeOneTimeTokens(database, me.userId);
+    await audit(database, 'auth.password_changed', { userId: me.userId, requestId });
     return { updated: true as const };
   },
 );
@@ -61,10 +58,7 @@ export const confirmPasswordResetHandler = defineHandler(
     const hash = await auth.passwords.hash(input.newPassword);
     const userId = await consumeOneTimeToken(database, 'reset_password', input.token);
     if (!userId) throw invalidLink();
-    await database.query(
-      'UPDATE plinth.users SET password_hash = $2, email_verified_at = coalesce(email_verified_at, now()), updated_at = now() WHERE id = $1',
-      [userId, hash],
-    );
+    await usersRepository(database).resetPassword(userId, hash);
     await auth.sessions.revokeAll(userId, 'password_reset');
     await revokeOneTimeTokens(database, userId);
     await audit(database, 'auth.password_reset', { userId, requestId });

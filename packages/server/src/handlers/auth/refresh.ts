@@ -1,10 +1,11 @@
 import { refreshRoute } from '@plinth/protocol';
+import { usersRepository } from '../../accounts/users-repository.js';
 import { audit } from '../../audit/audit-log.js';
 import { HttpError } from '../../http/http-error.js';
 import { assertTrustedOrigin } from '../../sessions/session-authenticator.js';
 import { cookieNames, readCookie } from '../../sessions/session-cookies.js';
 import { defineHandler } from '../define-handler.js';
-import { loadUser, sessionAnswer, withClearedCookies } from './session-answer.js';
+import { sessionAnswer, withClearedCookies } from './session-answer.js';
 
 /**
  * `POST /v1/auth/refresh`: a refresh token (body, token mode; or the HttpOnly cookie, cookie
@@ -26,7 +27,7 @@ export const refreshHandler = defineHandler(refreshRoute, async ({ input, reques
       ? withClearedCookies({ error: { code: error.code, message: error.message, requestId } }, 401, auth)
       : Promise.reject(error);
   }
-  const user = await loadUser(database, result.userId);
+  const user = await usersRepository(database).findById(result.userId);
   if (!user) throw new HttpError('session_expired', 'The account no longer exists.');
   await audit(database, 'auth.refresh', { userId: result.userId, requestId });
   return sessionAnswer(result, user, mode, auth);

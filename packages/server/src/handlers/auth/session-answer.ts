@@ -1,21 +1,7 @@
-import { type PublicUser, publicUser, type UserRow, userColumns } from '../../accounts/public-user.js';
-import type { Database } from '../../database/database.js';
+import type { PublicUser } from '../../accounts/public-user.js';
 import { clearedSessionCookies, sessionCookies } from '../../sessions/session-cookies.js';
 import type { IssuedSession } from '../../sessions/session-service.js';
 import type { AuthServices } from '../define-handler.js';
-
-/**
- * Loads a user for an answer.
- *
- * @example
- * ```ts
- * const user = await loadUser(database, userId);
- * ```
- */
-export async function loadUser(database: Database, userId: string): Promise<PublicUser | undefined> {
-  const [row] = await database.query<UserRow>(`SELECT ${userColumns} FROM plinth.users WHERE id = $1`, [userId]);
-  return row ? publicUser(row) : undefined;
-}
 
 /**
  * The answer of every route that signs someone in: tokens in the body (token mode), or HttpOnly

@@ -1,24 +1,24 @@
 import { listSessionsRoute, revokeSessionRoute } from '@plinth/protocol';
 import { audit } from '../../audit/audit-log.js';
-import { HttpError } from '../../http/http-error.js';
+import { requireUser } from '../../http/require-user.js';
 import { defineHandler } from '../define-handler.js';
 
 const iso = (value: Date | string) => new Date(value).toISOString();
 
 /** `GET /v1/auth/sessions`: the signed-in user's active sessions, newest first. */
 export const listSessionsHandler = defineHandler(listSessionsRoute, async ({ caller, services }) => {
-  if (caller.kind !== 'user') throw new HttpError('unauthenticated', 'Sign in first.');
+  const me = requireUser(caller);
   const rows = await services.database.query<{ id: string; created_at: Date | string; refreshed_at: Date | string }>(
     `SELECT id, created_at, refreshed_at FROM plinth.sessions
       WHERE user_id = $1 AND revoked_at IS NULL AND not_after > now() ORDER BY created_at DESC`,
-    [caller.userId],
+    [me.userId],
   );
   return {
     sessions: rows.map((row) => ({
       id: row.id,
       createdAt: iso(row.created_at),
       refreshedAt: iso(row.refreshed_at),
-      current: row.id === caller.sessionId,
+      current: row.id === me.sessionId,
     })),
   };
 });
@@ -27,11 +27,11 @@ export const listSessionsHandler = defineHandler(listSessionsRoute, async ({ cal
 export const revokeSessionHandler = defineHandler(
   revokeSessionRoute,
   async ({ input, caller, services, requestId }) => {
-    if (caller.kind !== 'user') throw new HttpError('unauthenticated', 'Sign in first.');
-    const revoked = await services.auth.sessions.revokeOne(input.id, 'revoked_by_user', caller.userId);
+    const me = requireUser(caller);
+    const revoked = await services.auth.sessions.revokeOne(input.id, 'revoked_by_user', me.userId);
     if (revoked)
       await audit(services.database, 'auth.sign_out', {
-        userId: caller.userId,
+        userId: me.userId,
         requestId,
         details: { sessionId: input.id },
       });

@@ -1,6 +1,6 @@
 import { signInRoute } from '@plinth/protocol';
 import { canonicalEmail } from '../../accounts/canonical-email.js';
-import { publicUser, type UserRow, userColumns } from '../../accounts/public-user.js';
+import { usersRepository } from '../../accounts/users-repository.js';
 import { audit } from '../../audit/audit-log.js';
 import { HttpError } from '../../http/http-error.js';
 import { accountRateLimitKey, ruleFor } from '../../rate-limit/rate-limit-rules.js';
@@ -29,32 +29,26 @@ export const signInHandler = defineHandler(signInRoute, async ({ input, services
       { 'retry-after': String(perAccount.retryAfterSeconds) },
     );
   }
-  const [row] = await database.query<UserRow & { password_hash: string | null; disabled_at: unknown }>(
-    `SELECT ${userColumns}, password_hash, disabled_at FROM plinth.users WHERE lower(email) = $1`,
-    [email],
-  );
-  if (!row?.password_hash) {
+  const users = usersRepository(database);
+  const account = await users.findForSignIn(email);
+  if (!account?.passwordHash) {
     // Same cost as a real check: timing must not reveal that the account does not exist.
     await auth.passwords.verifyDummy(input.password);
     await audit(database, 'auth.sign_in_failed', { requestId, details: { reason: 'unknown_email' } });
     throw refused();
   }
-  const verdict = await auth.passwords.verify(row.password_hash, input.password);
-  if (!verdict.ok || row.disabled_at !== null || row.email_verified_at === null) {
+  const { user } = account;
+  const verdict = await auth.passwords.verify(account.passwordHash, input.password);
+  if (!verdict.ok || account.disabled || !user.emailVerified) {
     await audit(database, 'auth.sign_in_failed', {
-      userId: row.id,
+      userId: user.id,
       requestId,
       details: { reason: verdict.ok ? 'not_allowed' : 'password' },
     });
     throw refused();
   }
-  if (verdict.needsRehash) {
-    await database.query('UPDATE plinth.users SET password_hash = $2, updated_at = now() WHERE id = $1', [
-      row.id,
-      await auth.passwords.hash(input.password),
-    ]);
-  }
-  const issued = await auth.sessions.start(row.id);
-  await audit(database, 'auth.sign_in', { userId: row.id, requestId, details: { mode: input.mode ?? 'token' } });
-  return sessionAnswer(issued, publicUser(row), input.mode ?? 'token', auth);
+  if (verdict.needsRehash) await users.setPassword(user.id, await auth.passwords.hash(input.password));
+  const issued = await auth.sessions.start(user.id);
+  await audit(database, 'auth.sign_in', { userId: user.id, requestId, details: { mode: input.mode ?? 'token' } });
+  return sessionAnswer(issued, user, input.mode ?? 'token', auth);
 });

@@ -3,6 +3,7 @@ import { afterAnswer } from '../../accounts/after-answer.js';
 import { canonicalEmail } from '../../accounts/canonical-email.js';
 import { emailLink, emailLinkBase } from '../../accounts/email-links.js';
 import { issueOneTimeToken } from '../../accounts/one-time-tokens.js';
+import { usersRepository } from '../../accounts/users-repository.js';
 import { audit } from '../../audit/audit-log.js';
 import { deliverLater } from '../../mail/deliver-later.js';
 import { defineHandler } from '../define-handler.js';
@@ -24,15 +25,11 @@ export const signUpHandler = defineHandler(signUpRoute, async ({ input, services
   const hash = await auth.passwords.hash(input.password);
   afterAnswer(logger, 'sign-up', async () => {
     const created = await database.transaction(async (tx) => {
-      const [user] = await tx.query<{ id: string }>(
-        `INSERT INTO plinth.users (email, password_hash) VALUES ($1, $2)
-         ON CONFLICT (lower(email)) DO NOTHING RETURNING id`,
-        [email, hash],
-      );
-      if (!user) return undefined;
-      const token = await issueOneTimeToken(tx, 'verify_email', user.id);
+      const userId = await usersRepository(tx).create({ email, passwordHash: hash });
+      if (userId === undefined) return undefined;
+      const token = await issueOneTimeToken(tx, 'verify_email', userId);
       if (token === undefined) throw new Error('the account made for this sign-up could not be found');
-      return { userId: user.id, token };
+      return { userId, token };
     });
     if (created) {
       await audit(database, 'auth.sign_up', { userId: created.userId, requestId });

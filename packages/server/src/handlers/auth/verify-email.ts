@@ -1,5 +1,6 @@
 import { verifyEmailRoute } from '@plinth/protocol';
 import { consumeOneTimeToken } from '../../accounts/one-time-tokens.js';
+import { usersRepository } from '../../accounts/users-repository.js';
 import { audit } from '../../audit/audit-log.js';
 import { HttpError } from '../../http/http-error.js';
 import { defineHandler } from '../define-handler.js';
@@ -8,10 +9,7 @@ import { defineHandler } from '../define-handler.js';
 export const verifyEmailHandler = defineHandler(verifyEmailRoute, async ({ input, services, requestId }) => {
   const userId = await consumeOneTimeToken(services.database, 'verify_email', input.token);
   if (!userId) throw new HttpError('invalid_credentials', 'This link is invalid, used, or expired; ask for a new one.');
-  await services.database.query(
-    'UPDATE plinth.users SET email_verified_at = coalesce(email_verified_at, now()) WHERE id = $1',
-    [userId],
-  );
+  await usersRepository(services.database).markEmailVerified(userId);
   services.auth.sessions.changed({ userId });
   await audit(services.database, 'auth.email_verified', { userId, requestId });
   return { verified: true as const };

@@ -1,0 +1,275 @@
+import type { Queryable } from '../database/database.js';
+import { canonicalEmail } from './canonical-email.js';
+import type { PublicUser } from './public-user.js';
+
+/** A user as an admin sees them: the public record and whether the account is disabled. */
+export interface AdminUser extends PublicUser {
+  readonly disabled: boolean;
+}
+
+/** What signing in with a password needs to know about an account. */
+export interface SignInAccount {
+  readonly user: PublicUser;
+  /** The argon2id PHC string, or null for an account that only uses OAuth or links. */
+  readonly passwordHash: string | null;
+  readonly disabled: boolean;
+}
+
+/** An account found by email for a mailed link: where the mail goes. */
+export interface MailableAccount {
+  readonly id: string;
+  /** The address as stored (canonical), not as the caller typed it. */
+  readonly email: string;
+}
+
+/** An account found by email while an OAuth sign-in decides whether to link to it. */
+export interface LinkCandidate {
+  readonly id: string;
+  readonly emailVerified: boolean;
+  readonly disabled: boolean;
+}
+
+/** Whether an account can be used; undefined from a lookup means it does not exist. */
+export type AccountStatus = 'active' | 'disabled';
+
+/** The users repository; see {@link usersRepository}. */
+export type UsersRepository = ReturnType<typeof usersRepository>;
+
+/** The columns {@link publicUser} reads. */
+const userColumns = 'id, email, email_verified_at, created_at';
+
+interface UserRow {
+  id: string;
+  email: string;
+  email_verified_at: Date | string | null;
+  created_at: Date | string;
+}
+
+const publicUser = (row: UserRow): PublicUser => ({
+  id: row.id,
+  email: row.email,
+  emailVerified: row.email_verified_at !== null,
+  createdAt: new Date(row.created_at).toISOString(),
+});
+
+const adminColumns = `${userColumns}, disabled_at IS NOT NULL AS disabled`;
+const adminUser = (row: UserRow & { disabled: boolean }): AdminUser => ({ ...publicUser(row), disabled: row.disabled });
+
+/**
+ * Every statement on `plinth.users` and `plinth.identities`: the one place that knows their
+ * columns, so a rule about accounts (emails in canonical form, a disabled account is not active)
+ * holds everywhere by being written once. Emails are passed through `canonicalEmail` here, so a
+ * caller cannot look up or store a spelling the unique index would not match. Statements run on
+ * `db`: the database, or a transaction when a lock must last until the caller's next statement.
+ *
+ * @example
+ * ```ts
+ * const users = usersRepository(database);
+ * const account = await users.findForSignIn('Ada@Example.com'); // looks up 'ada@example.com'
+ * await database.transaction((tx) => usersRepository(tx).create({ email, passwordHash }));
+ * ```
+ */
+export function usersRepository(db: Queryable) {
+  return {
+    /** The public record of a user, or undefined if there is none. */
+    async findById(userId: string): Promise<PublicUser | undefined> {
+      const [row] = await db.query<UserRow>(`SELECT ${userColumns} FROM plinth.users WHERE id = $1`, [userId]);
+      return row ? publicUser(row) : undefined;
+    },
+
+    /** A user with the disabled flag, as the admin routes show them. */
+    async findForAdmin(userId: string): Promise<AdminUser | undefined> {
+      const [row] = await db.query<UserRow & { disabled: boolean }>(
+        `SELECT ${adminColumns} FROM plinth.users WHERE id = $1`,
+        [userId],
+      );
+      return row ? adminUser(row) : undefined;
+    },
+
+    /**
+     * The user of an access token's session, in one statement because every session request
+     * pays it: only while the session is active (not revoked, not past its absolute lifetime)
+     * and the account is not disabled.
+     */
+    async findBySession(sessionId: string, userId: string): Promise<PublicUser | undefined> {
+      const [row] = await db.query<UserRow>(
+        `SELECT ${userColumns} FROM plinth.users
+          WHERE id = $2 AND disabled_at IS NULL AND EXISTS (
+            SELECT 1 FROM plinth.sessions s
+             WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND s.not_after > now())`,
+        [sessionId, userId],
+      );
+      return row ? publicUser(row) : undefined;
+    },
+
+    /** What a password sign-in checks, for the account with `email` (any spelling), disabled or not. */
+    async findForSignIn(email: string): Promise<SignInAccount | undefined> {
+      const [row] = await db.query<UserRow & { password_hash: string | null; disabled: boolean }>(
+        `SELECT ${adminColumns}, password_hash FROM plinth.users WHERE lower(email) = $1`,
+        [canonicalEmail(email)],
+      );
+      return row ? { user: publicUser(row), passwordHash: row.password_hash, disabled: row.disabled } : undefined;
+    },
+
+    /** The password hash and email of a user, for checking the current password before a change. */
+    async findPassword(userId: string): Promise<{ passwordHash: string | null; email: string } | undefined> {
+      const [row] = await db.query<{ password_hash: string | null; email: string }>(
+        'SELECT password_hash, email FROM plinth.users WHERE id = $1',
+        [userId],
+      );
+      return row ? { passwordHash: row.password_hash, email: row.email } : undefined;
+    },
+
+    /** The active (not disabled) account with `email` (any spelling), to mail it a link. */
+    async findActiveByEmail(email: string): Promise<MailableAccount | undefined> {
+      const [row] = await db.query<MailableAccount>(
+        'SELECT id, email FROM plinth.users WHERE lower(email) = $1 AND disabled_at IS NULL',
+        [canonicalEmail(email)],
+      );
+      return row;
+    },
+
+    /** The email of an active (not disabled) user; undefined if the user is disabled or gone. */
+    async findActiveEmail(userId: string): Promise<string | undefined> {
+      const [row] = await db.query<{ email: string }>(
+        'SELECT email FROM plinth.users WHERE id = $1 AND disabled_at IS NULL',
+        [userId],
+      );
+      return row?.email;
+    },
+
+    /** Whether an account with `email` (any spelling) exists, disabled or not. */
+    async emailTaken(email: string): Promise<boolean> {
+      const rows = await db.query('SELECT 1 FROM plinth.users WHERE lower(email) = $1', [canonicalEmail(email)]);
+      return rows.length > 0;
+    },
+
+    /** Whether a user is active or disabled; undefined if there is none. */
+    async status(userId: string): Promise<AccountStatus | undefined> {
+      const [row] = await db.query<{ disabled: boolean }>(
+        'SELECT disabled_at IS NOT NULL AS disabled FROM plinth.users WHERE id = $1',
+        [userId],
+      );
+      return row === undefined ? undefined : row.disabled ? 'disabled' : 'active';
+    },
+
+    /**
+     * Share-locks an active user's row until the end of the transaction `db` is: a disable
+     * running at the same moment either came first (false) or waits for the caller's commit.
+     * False when the user is disabled or gone. Outside a transaction the lock ends at once.
+     */
+    async lockIfActive(userId: string): Promise<boolean> {
+      const rows = await db.query('SELECT 1 FROM plinth.users WHERE id = $1 AND disabled_at IS NULL FOR SHARE', [
+        userId,
+      ]);
+      return rows.length > 0;
+    },
+
+    /**
+     * Like {@link findForSignIn}'s lookup, but locks the row (`FOR UPDATE`) until the end of the
+     * transaction `db` is, so a concurrent verification or disable cannot change the answer
+     * while an OAuth sign-in links to it.
+     */
+    async lockByEmail(email: string): Promise<LinkCandidate | undefined> {
+      const [row] = await db.query<{ id: string; verified: boolean; disabled: boolean }>(
+        `SELECT id, email_verified_at IS NOT NULL AS verified, disabled_at IS NOT NULL AS disabled
+           FROM plinth.users WHERE lower(email) = $1 FOR UPDATE`,
+        [canonicalEmail(email)],
+      );
+      return row ? { id: row.id, emailVerified: row.verified, disabled: row.disabled } : undefined;
+    },
+
+    /**
+     * Makes an account under the canonical form of `email`: with a password (sign-up), or none
+     * and an email the provider verified (OAuth). Its id, or undefined if the email is taken.
+     */
+    async create(account: {
+      email: string;
+      passwordHash?: string;
+      emailVerified?: boolean;
+    }): Promise<string | undefined> {
+      const [row] = await db.query<{ id: string }>(
+        `INSERT INTO plinth.users (email, password_hash, email_verified_at) VALUES ($1, $2, CASE WHEN $3 THEN now() END)
+         ON CONFLICT (lower(email)) DO NOTHING RETURNING id`,
+        [canonicalEmail(account.email), account.passwordHash ?? null, account.emailVerified === true],
+      );
+      return row?.id;
+    },
+
+    /** Confirms a user's email (a verification or magic link was opened); a no-op if already confirmed. */
+    async markEmailVerified(userId: string): Promise<void> {
+      await db.query('UPDATE plinth.users SET email_verified_at = coalesce(email_verified_at, now()) WHERE id = $1', [
+        userId,
+      ]);
+    },
+
+    /** Replaces a user's password hash (a change, or a rehash with stronger parameters). */
+    async setPassword(userId: string, passwordHash: string): Promise<void> {
+      await db.query('UPDATE plinth.users SET password_hash = $2, updated_at = now() WHERE id = $1', [
+        userId,
+        passwordHash,
+      ]);
+    },
+
+    /** Sets the password from a reset link, which also proves the email is the user's. */
+    async resetPassword(userId: string, passwordHash: string): Promise<void> {
+      await db.query(
+        'UPDATE plinth.users SET password_hash = $2, email_verified_at = coalesce(email_verified_at, now()), updated_at = now() WHERE id = $1',
+        [userId, passwordHash],
+      );
+    },
+
+    /** Disables an account (keeping the first time it was disabled); the user after, or undefined if none. */
+    async disable(userId: string): Promise<AdminUser | undefined> {
+      return setDisabled(db, userId, true);
+    },
+
+    /** Enables a disabled account; the user after, or undefined if none. */
+    async enable(userId: string): Promise<AdminUser | undefined> {
+      return setDisabled(db, userId, false);
+    },
+
+    /** Deletes an account and, by cascade, all it owns (sessions, tokens, identities); true if it existed. */
+    async delete(userId: string): Promise<boolean> {
+      const rows = await db.query('DELETE FROM plinth.users WHERE id = $1 RETURNING id', [userId]);
+      return rows.length > 0;
+    },
+
+    /** The user a provider identity (provider, subject) is linked to, and whether it is disabled. */
+    async findByIdentity(
+      provider: string,
+      subject: string,
+    ): Promise<{ userId: string; disabled: boolean } | undefined> {
+      const [row] = await db.query<{ user_id: string; disabled: boolean }>(
+        `SELECT i.user_id, u.disabled_at IS NOT NULL AS disabled
+           FROM plinth.identities i JOIN plinth.users u ON u.id = i.user_id
+          WHERE i.provider = $1 AND i.subject = $2`,
+        [provider, subject],
+      );
+      return row ? { userId: row.user_id, disabled: row.disabled } : undefined;
+    },
+
+    /**
+     * Links a provider identity to a user, noting the email the provider gave (canonical form).
+     * False if that identity is already linked (to anyone).
+     */
+    async linkIdentity(link: { provider: string; subject: string; userId: string; email: string }): Promise<boolean> {
+      const rows = await db.query(
+        `INSERT INTO plinth.identities (provider, subject, user_id, email) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (provider, subject) DO NOTHING RETURNING user_id`,
+        [link.provider, link.subject, link.userId, canonicalEmail(link.email)],
+      );
+      return rows.length > 0;
+    },
+  };
+}
+
+async function setDisabled(db: Queryable, userId: string, disabled: boolean): Promise<AdminUser | undefined> {
+  const [row] = await db.query<UserRow & { disabled: boolean }>(
+    `UPDATE plinth.users
+        SET disabled_at = CASE WHEN $2::boolean THEN coalesce(disabled_at, now()) END, updated_at = now()
+      WHERE id = $1 RETURNING ${adminColumns}`,
+    [userId, disabled],
+  );
+  return row ? adminUser(row) : undefined;
+}
