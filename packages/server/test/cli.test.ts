@@ -52,6 +52,11 @@ describe('bad configuration', () => {
     [{ PLINTH_MAX_ROWS: '0' }, /^plinth: PLINTH_MAX_ROWS: must be a whole number from 1/],
     [{ PLINTH_HEADERS_TIMEOUT_MS: '0' }, /^plinth: PLINTH_HEADERS_TIMEOUT_MS: must be a whole number from 1/],
     [{ PLINTH_KEEP_ALIVE_TIMEOUT_MS: 'forever' }, /^plinth: PLINTH_KEEP_ALIVE_TIMEOUT_MS: must be a whole number/],
+    [{ PLINTH_DATA_POOL_SIZE: '0' }, /^plinth: PLINTH_DATA_POOL_SIZE: must be a whole number from 1/],
+    [
+      { PLINTH_DATA_DATABASE_URL: 'http://x' },
+      /^plinth: PLINTH_DATA_DATABASE_URL: must start with postgres: or postgresql:/,
+    ],
     [{ PLINTH_EXPOSED_SCHEMAS: 'public,"x"' }, /^plinth: PLINTH_EXPOSED_SCHEMAS: ""x"" is not a schema name/],
     [
       { PLINTH_SCHEMA_DIR: '/nonexistent/plinth-schema' },
