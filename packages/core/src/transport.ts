@@ -101,7 +101,10 @@ export interface CallOptions {
   ticket?: string | undefined;
   /** The full URL the server signed, for `presigned` routes. */
   presignedUrl?: string | undefined;
-  /** Overrides the generated `Idempotency-Key` of a retry-safe POST. */
+  /**
+   * Overrides the generated `Idempotency-Key` of a retry-safe POST; on a route that deduplicates
+   * only when asked (`sql`), sends one, which also makes the call retry-safe.
+   */
   idempotencyKey?: string | undefined;
   /** The SDK method as the user called it, for error messages (`from('posts').select()`). */
   caller?: string | undefined;
@@ -320,7 +323,11 @@ export function createTransport(options: TransportOptions): Transport {
             ? `Ticket ${callOptions.ticket}`
             : undefined;
     if (credential) headers[wireHeaders.authorization] = credential;
-    if (route.idempotent) headers[wireHeaders.idempotencyKey] = callOptions.idempotencyKey ?? randomId();
+    // One key per logical call, the same on every attempt: the server answers a retry of work it
+    // already did from its record instead of doing it again.
+    if (route.idempotent === true) headers[wireHeaders.idempotencyKey] = callOptions.idempotencyKey ?? randomId();
+    else if (route.idempotent === 'when-keyed' && callOptions.idempotencyKey !== undefined)
+      headers[wireHeaders.idempotencyKey] = callOptions.idempotencyKey;
     if (!inQuery) headers['content-type'] = 'application/json';
 
     return {
@@ -408,7 +415,7 @@ export function createTransport(options: TransportOptions): Transport {
   ): Promise<RouteOutput<R>> {
     const prepared = prepare(route, input, callOptions, sendsServiceKey);
     const { requestId, signal } = prepared;
-    const limit = isRetrySafe(route) ? policy.limit : 0;
+    const limit = isRetrySafe(route, wireHeaders.idempotencyKey in prepared.request.headers) ? policy.limit : 0;
     for (let attempt = 1; ; attempt++) {
       let error: PlinthError;
       // undefined: do not retry; -1: back off; otherwise the ms the server asked for.

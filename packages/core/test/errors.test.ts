@@ -38,6 +38,7 @@ const expectedClass: Record<ServerErrorCode, typeof PlinthError> = {
   route_not_found: NotFoundError,
   method_not_allowed: NotFoundError,
   conflict: ConflictError,
+  idempotency_key_reused: ValidationError,
   rate_limited: RateLimitError,
   internal_error: ServerError,
   database_error: ServerError,

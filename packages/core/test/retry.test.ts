@@ -1,4 +1,5 @@
 import { createTransport, NetworkError, RateLimitError, ServerError } from '@plinth/core';
+import { defineRoute } from '@plinth/protocol';
 import { HttpResponse, http } from 'msw';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { apiUrl, useMockServer } from '../../../test/fixtures/msw-server.js';
@@ -211,6 +212,26 @@ describe('non-idempotent calls', () => {
     const keys = mock.requests.map((r) => r.headers.get('idempotency-key'));
     expect(keys[0]).toMatch(/^[0-9a-f]{32}$/);
     expect(new Set(keys).size).toBe(1);
+  });
+
+  it('a route deduplicated only when keyed (sql) is retried with the caller’s key, and not without one', async () => {
+    const keyedRoute = defineRoute<{ request: never; response: never }>({
+      name: 'test.keyed',
+      method: 'POST',
+      path: '/v1/test/keyed',
+      auth: 'none',
+      idempotent: 'when-keyed',
+    });
+    const keyed = sequence('post', '/v1/test/keyed', [() => HttpResponse.error(), unavailable, pong]);
+    const transport = createTransport({ url: apiUrl });
+    expect(await settle(transport.call(keyedRoute, {} as never, { idempotencyKey: 'stmt-7' }))).toEqual({ pong: true });
+    expect(keyed).toHaveLength(3);
+    expect(mock.requests.map((r) => r.headers.get('idempotency-key'))).toEqual(['stmt-7', 'stmt-7', 'stmt-7']);
+
+    const unkeyed = sequence('post', '/v1/test/keyed', [() => HttpResponse.error(), pong]);
+    expect(await settle(transport.call(keyedRoute, {} as never))).toBeInstanceOf(NetworkError);
+    expect(unkeyed).toHaveLength(1);
+    expect(mock.requests.at(-1)?.headers.get('idempotency-key')).toBeNull();
   });
 
   it('takes the caller’s Idempotency-Key when given', async () => {

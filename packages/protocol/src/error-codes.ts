@@ -43,7 +43,15 @@ export const serverErrorCodes = {
   not_found: { status: 404, meaning: 'The resource does not exist, or the caller may not know it does.' },
   route_not_found: { status: 404, meaning: 'No route has this path.' },
   method_not_allowed: { status: 405, meaning: 'The path exists, but not with this method.' },
-  conflict: { status: 409, meaning: 'The change conflicts with existing data; `details` names the constraint.' },
+  conflict: {
+    status: 409,
+    meaning:
+      'The change conflicts with existing data (`details` names the constraint), or a call with the same `Idempotency-Key` is still running.',
+  },
+  idempotency_key_reused: {
+    status: 422,
+    meaning: 'The `Idempotency-Key` was already used by this caller for a different request; use a new key.',
+  },
   rate_limited: { status: 429, meaning: 'Too many requests; wait for `Retry-After` seconds.' },
   internal_error: { status: 500, meaning: 'The server failed; the request id finds it in the logs.' },
   database_error: {

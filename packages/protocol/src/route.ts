@@ -60,9 +60,12 @@ export interface Route<S extends RouteSchemas = RouteSchemas> {
   scopeFor?(input: z.output<S['request']>): readonly ApiKeyScope[];
   /**
    * A non-idempotent method (POST, PATCH) that is still safe to retry because the server
-   * deduplicates by `Idempotency-Key`. GET, HEAD, PUT and DELETE are idempotent by method.
+   * deduplicates by `Idempotency-Key`: the first answer is kept per caller and key for 24 h and
+   * replayed. `true`: the SDK sends a key on every call. `'when-keyed'`: the server deduplicates
+   * only when the caller passes a key (`idempotencyKey`), and only such calls are retried. GET,
+   * HEAD, PUT and DELETE are idempotent by method.
    */
-  readonly idempotent?: boolean;
+  readonly idempotent?: boolean | 'when-keyed';
   /** The schemas, when this route object carries them; always declared as a type. */
   readonly schemas?: S;
 }
@@ -113,20 +116,23 @@ export function withSchemas<S extends RouteSchemas>(route: Route<S>, schemas: S)
 
 /**
  * True when a failed call to this route may be sent again without the risk of doing its work
- * twice: by method, or because the route is declared `idempotent`.
+ * twice: by method, or because the route is declared `idempotent`, or (`'when-keyed'`) because
+ * this call carries an `Idempotency-Key`.
  *
  * @example
  * ```ts
  * isRetrySafe(healthRoute); // true: GET
+ * isRetrySafe(sqlRoute, true); // true: the call sends an Idempotency-Key
  * ```
  */
-export function isRetrySafe(route: Pick<Route, 'method' | 'idempotent'>): boolean {
+export function isRetrySafe(route: Pick<Route, 'method' | 'idempotent'>, keyed = false): boolean {
   return (
     route.method === 'GET' ||
     route.method === 'HEAD' ||
     route.method === 'PUT' ||
     route.method === 'DELETE' ||
-    route.idempotent === true
+    route.idempotent === true ||
+    (route.idempotent === 'when-keyed' && keyed)
   );
 }
 

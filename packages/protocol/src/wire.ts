@@ -9,6 +9,8 @@ export const wireHeaders = {
   requestId: 'x-request-id',
   /** Sent on retry-safe POSTs so the server can answer a retried request from its first run. */
   idempotencyKey: 'idempotency-key',
+  /** `true` on an answer the server replayed from its record of an earlier call with the same key. */
+  idempotentReplayed: 'idempotent-replayed',
   retryAfter: 'retry-after',
   /**
    * On a service call: the access token of the user the server should act as, or `anon` for

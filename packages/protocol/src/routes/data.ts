@@ -36,15 +36,22 @@ export const queryRoute = /* @__PURE__ */ defineRoute<typeof schemas.querySchema
   path: '/v1/query',
   auth: 'service',
   scopeFor: (query) => [queryScope(query)],
+  // A change's answer is recorded with its Idempotency-Key in the change's own transaction.
+  idempotent: true,
 });
 
-/** `POST /v1/sql`: one statement built by the `sql` tag, values as parameters only. */
+/**
+ * `POST /v1/sql`: one statement built by the `sql` tag, values as parameters only. Deduplicated
+ * when the caller sends an `Idempotency-Key` (an app's statement may read or write; only the
+ * caller knows which is worth a record).
+ */
 export const sqlRoute = /* @__PURE__ */ defineRoute<typeof schemas.sqlSchemas>({
   name: 'sql',
   method: 'POST',
   path: '/v1/sql',
   auth: 'service',
   scope: 'data:write',
+  idempotent: 'when-keyed',
 });
 
 /** `POST /v1/batch`: queries and statements in one transaction, all or nothing. */
@@ -57,6 +64,8 @@ export const batchRoute = /* @__PURE__ */ defineRoute<typeof schemas.batchSchema
   scopeFor: ({ steps }) => [
     ...new Set(steps.map((step) => (step.kind === 'sql' ? 'data:write' : queryScope(step.query)))),
   ],
+  // The answer is recorded with its Idempotency-Key in the batch's own transaction.
+  idempotent: true,
 });
 
 /** `GET /v1/schema`: the exposed tables and columns, for `plinth gen types`. */
