@@ -1,4 +1,4 @@
-import { type RouteWithSchemas, routeTable } from '@plinth/protocol';
+import { type RouteWithSchemas, routeTable, wireHeaders } from '@plinth/protocol';
 import { Hono } from 'hono';
 import type { RouteHandler, ServerServices } from './handlers/define-handler.js';
 import { addAnswerHeader, answeredStatus, answerJson, applyAnswerHeaders } from './http/answer-headers.js';
@@ -8,6 +8,13 @@ import { HttpError } from './http/http-error.js';
 import { readInput } from './http/read-input.js';
 import { requestIdFor } from './http/request-id.js';
 import { securityHeaders } from './http/security-headers.js';
+import {
+  createIdempotencyStore,
+  type IdempotencyScope,
+  idempotencyKeyOf,
+  idempotencyOwner,
+  requestFingerprint,
+} from './idempotency/idempotency.js';
 import { rateLimit } from './rate-limit/rate-limit-middleware.js';
 
 /** How the HTTP app is put together. */
@@ -52,6 +59,7 @@ export function createApp(options: AppOptions): Hono<Env> {
   const routes = options.routes ?? routeTable;
   const handlerFor = new Map(options.handlers.map((handler) => [handler.route.name, handler]));
   const app = new Hono<Env>();
+  const idempotency = createIdempotencyStore(services.database);
 
   app.use(async (c, next) => {
     const requestId = requestIdFor(c.req.header('x-request-id'));
@@ -106,14 +114,56 @@ export function createApp(options: AppOptions): Hono<Env> {
         maxBodyBytes,
         (c.env as { incoming?: AsyncIterable<Uint8Array> } | undefined)?.incoming,
       );
-      const result = await handler.handle({ input: input as never, caller, request: c.req.raw, requestId, services });
-      if (result instanceof Response) return result;
+      // An idempotent route with an Idempotency-Key: a retry of a call already answered gets that
+      // answer again; a call still running, a 409 (docs/transport.md, "Idempotency keys").
+      const key = route.idempotent ? idempotencyKeyOf(c.req.raw) : undefined;
+      const owner = key === undefined ? undefined : idempotencyOwner(caller);
+      let scope: IdempotencyScope | undefined;
+      if (key !== undefined && owner !== undefined) {
+        const fingerprint = requestFingerprint(
+          `${route.method} ${c.req.path}`,
+          c.req.header(wireHeaders.actAs) ?? null,
+          input,
+        );
+        const start = await idempotency.begin(owner, key, fingerprint);
+        if ('replay' in start) return start.replay;
+        scope = start.scope;
+      }
+      let result: Awaited<ReturnType<typeof handler.handle>>;
+      try {
+        result = await handler.handle({
+          input: input as never,
+          caller,
+          request: c.req.raw,
+          requestId,
+          services,
+          ...(scope ? { idempotency: scope } : {}),
+        });
+      } catch (error) {
+        // Failed work did nothing (a data write rolled back with its record): a retry runs again.
+        if (scope) await idempotency.release(scope);
+        throw error;
+      }
+      if (result instanceof Response) {
+        if (scope) {
+          const body = result.body === null ? null : await result.clone().text();
+          await idempotency.finish(scope, { status: result.status, headers: result.headers, body });
+        }
+        return result;
+      }
       if (options.validateResponses) {
         const checked = route.schemas.response.safeParse(result);
         if (!checked.success)
           throw new Error(
             `${route.name} answered outside its response schema: ${JSON.stringify(checked.error.issues)}`,
           );
+      }
+      if (scope) {
+        await idempotency.finish(scope, {
+          status: result === undefined ? 204 : 200,
+          headers: new Headers(result === undefined ? {} : { 'content-type': 'application/json' }),
+          body: result === undefined ? null : JSON.stringify(result),
+        });
       }
       return answerJson(c, result);
     });

@@ -1,6 +1,7 @@
 import type { DatabaseSchema, QueryRequest, QueryResponse, SqlRequest, SqlResponse } from '@plinth/protocol';
 import type { Database, Queryable, StatementResult } from '../database/database.js';
 import { HttpError } from '../http/http-error.js';
+import type { IdempotencyScope } from '../idempotency/idempotency.js';
 import type { Actor } from './act-as.js';
 import { checkAppSql } from './app-sql.js';
 import { jsonRows } from './json-rows.js';
@@ -33,11 +34,14 @@ export interface DataService {
   readonly schema: SchemaCache;
   readonly exposedSchemas: readonly string[];
   describe(): Promise<DatabaseSchema>;
-  query(query: QueryRequest, actor: Actor): Promise<QueryResponse>;
-  sql(statement: SqlRequest, actor: Actor): Promise<SqlResponse>;
+  // With `idempotency`, a change's answer is recorded in the change's own transaction (a select
+  // needs no record), so a retry after a cut answer is replayed and never commits twice.
+  query(query: QueryRequest, actor: Actor, idempotency?: IdempotencyScope): Promise<QueryResponse>;
+  sql(statement: SqlRequest, actor: Actor, idempotency?: IdempotencyScope): Promise<SqlResponse>;
   batch(
     steps: readonly ({ kind: 'query'; query: QueryRequest } | { kind: 'sql'; sql: SqlRequest })[],
     actor: Actor,
+    idempotency?: IdempotencyScope,
   ): Promise<{ results: (QueryResponse | SqlResponse)[] }>;
 }
 
@@ -129,8 +133,18 @@ export function createDataService(settings: DataOptions & { database: Database; 
       : {}),
   });
 
-  /** Runs the steps in one transaction as `actor`; a refusal names the step that failed. */
-  async function runSteps(steps: readonly PreparedStep[], actor: Actor, numbered: boolean): Promise<StepResult[]> {
+  /**
+   * Runs the steps in one transaction as `actor` and builds the answer from their results before
+   * COMMIT, so that `idempotency` can record it in the same transaction; a refusal names the step
+   * that failed.
+   */
+  async function runSteps<T>(
+    steps: readonly PreparedStep[],
+    actor: Actor,
+    numbered: boolean,
+    answer: (results: StepResult[], tx: Queryable) => Promise<T>,
+    idempotency?: IdempotencyScope,
+  ): Promise<T> {
     let current = 0;
     try {
       return await runner.transaction(actor, async (tx) => {
@@ -138,7 +152,9 @@ export function createDataService(settings: DataOptions & { database: Database; 
         for (current = 0; current < steps.length; current++) {
           results.push(await runStep(tx, steps[current] as PreparedStep));
         }
-        return results;
+        const answered = await answer(results, tx);
+        if (idempotency) await idempotency.recordIn(tx, answered);
+        return answered;
       });
     } catch (error) {
       const step = steps[Math.min(current, steps.length - 1)] as PreparedStep;
@@ -180,10 +196,13 @@ export function createDataService(settings: DataOptions & { database: Database; 
     return answer;
   }
 
-  async function sqlAnswer(result: StepResult): Promise<SqlResponse> {
+  async function sqlAnswer(result: StepResult, tx: Queryable): Promise<SqlResponse> {
     if (result.kind !== 'sql') throw new Error('a sql step answered as a query');
     const { rows, fields, command, rowCount } = result.result;
-    const names = await typeNames.namesOf(fields.map((field) => field.typeOid));
+    const names = await typeNames.namesOf(
+      fields.map((field) => field.typeOid),
+      tx,
+    );
     return {
       rows: jsonRows(rows, fields),
       columns: fields.map((field) => ({ name: field.name, type: names.get(field.typeOid) ?? String(field.typeOid) })),
@@ -196,9 +215,12 @@ export function createDataService(settings: DataOptions & { database: Database; 
     schema,
     exposedSchemas,
     describe: async () => describeSchema(await schema.current()),
-    async query(query, actor) {
+    async query(query, actor, idempotency) {
       const step = (await prepareQuery(query)) as Extract<PreparedStep, { kind: 'query' }>;
-      const alone = step.compiled.count ? undefined : runner.single(actor);
+      const recording = query.op === 'select' ? undefined : idempotency;
+      if (idempotency && !recording) idempotency.skip();
+      // A recorded change needs a transaction to hold its record.
+      const alone = step.compiled.count || recording ? undefined : runner.single(actor);
       if (alone) {
         // One compiled statement, one round trip: no transaction, no role switch to undo.
         try {
@@ -208,14 +230,18 @@ export function createDataService(settings: DataOptions & { database: Database; 
           throw mapPostgresError(error, contextOf(step)) ?? error;
         }
       }
-      const [result] = await runSteps([step], actor, false);
-      return queryAnswer(step, result as StepResult);
+      return runSteps([step], actor, false, async ([result]) => queryAnswer(step, result as StepResult), recording);
     },
-    async sql(statement, actor) {
-      const [result] = await runSteps([await prepareSql(statement)], actor, false);
-      return sqlAnswer(result as StepResult);
+    async sql(statement, actor, idempotency) {
+      return runSteps(
+        [await prepareSql(statement)],
+        actor,
+        false,
+        ([result], tx) => sqlAnswer(result as StepResult, tx),
+        idempotency,
+      );
     },
-    async batch(steps, actor) {
+    async batch(steps, actor, idempotency) {
       // Everything that reads the catalogs or the key cache happens before the transaction:
       // PGlite has one connection, which the transaction holds until it ends.
       const prepared: PreparedStep[] = [];
@@ -235,13 +261,20 @@ export function createDataService(settings: DataOptions & { database: Database; 
           throw error;
         }
       }
-      const results = await runSteps(prepared, actor, true);
-      const answers: (QueryResponse | SqlResponse)[] = [];
-      for (const [index, step] of prepared.entries()) {
-        const result = results[index] as StepResult;
-        answers.push(step.kind === 'query' ? queryAnswer(step, result) : await sqlAnswer(result));
-      }
-      return { results: answers };
+      return runSteps(
+        prepared,
+        actor,
+        true,
+        async (results, tx) => {
+          const answers: (QueryResponse | SqlResponse)[] = [];
+          for (const [index, step] of prepared.entries()) {
+            const result = results[index] as StepResult;
+            answers.push(step.kind === 'query' ? queryAnswer(step, result) : await sqlAnswer(result, tx));
+          }
+          return { results: answers };
+        },
+        idempotency,
+      );
     },
   };
 }

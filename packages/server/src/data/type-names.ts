@@ -2,8 +2,11 @@ import type { Queryable } from '../database/database.js';
 
 /** Postgres type names by oid, read from pg_type once per oid and remembered. */
 export interface TypeNames {
-  /** The names of `oids` (`int4`, `text`, `_text` for `text[]`, …); unknown oids as their number. */
-  namesOf(oids: readonly number[]): Promise<Map<number, string>>;
+  /**
+   * The names of `oids` (`int4`, `text`, `_text` for `text[]`, …); unknown oids as their number.
+   * Read through `via` when given: inside a transaction that holds PGlite's one session.
+   */
+  namesOf(oids: readonly number[], via?: Queryable): Promise<Map<number, string>>;
 }
 
 // The built-in types most results use, so most statements need no catalog read.
@@ -50,10 +53,10 @@ const builtIn: [number, string][] = [
 export function createTypeNames(db: Queryable): TypeNames {
   const known = new Map<number, string>(builtIn);
   return {
-    async namesOf(oids) {
+    async namesOf(oids, via = db) {
       const missing = [...new Set(oids)].filter((oid) => !known.has(oid));
       if (missing.length > 0) {
-        const rows = await db.query<{ oid: number | string; name: string }>(
+        const rows = await via.query<{ oid: number | string; name: string }>(
           'SELECT oid::int4 AS oid, typname::text AS name FROM pg_type WHERE oid = ANY($1::text::oid[])',
           [`{${missing.join(',')}}`],
         );

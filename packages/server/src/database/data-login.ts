@@ -61,6 +61,10 @@ export async function ensureDataLogin(tx: Queryable): Promise<DataLogin> {
         : `CREATE ROLE "${user}" LOGIN NOINHERIT NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS NOREPLICATION PASSWORD '${password}'`,
     );
     await tx.query(`GRANT ${dataRoles.join(', ')} TO "${user}"`);
+    // Its own privilege, used only by the server after RESET ROLE at the end of a data write:
+    // the Idempotency-Key record, in the write's transaction (schema/009-idempotency.sql).
+    await tx.query(`GRANT USAGE ON SCHEMA plinth TO "${user}"`);
+    await tx.query(`GRANT INSERT ON plinth.idempotency_answers TO "${user}"`);
     await tx.query('RELEASE SAVEPOINT data_login');
   } catch (error) {
     await tx.query('ROLLBACK TO SAVEPOINT data_login');
@@ -78,8 +82,9 @@ export async function ensureDataLogin(tx: Queryable): Promise<DataLogin> {
  * but the data roles (so not the superuser, not plinth_server, not pg_read_server_files or
  * pg_execute_server_program), has no role attributes, owns nothing, and the data roles may not
  * call set_config() (which would switch between them or lift the statement timeout),
- * pg_notify() (the server's own channels) or create large objects (storage outside tables). Refuses the
- * start with one line that says what to change.
+ * pg_notify() (the server's own channels) or create large objects (storage outside tables); and
+ * the login role itself may insert Idempotency-Key records (its only privilege of its own).
+ * Refuses the start with one line that says what to change.
  *
  * @example
  * ```ts
@@ -93,6 +98,7 @@ export async function verifyDataLogin(data: Queryable, variable: string): Promis
     becomes: string[];
     owns: number;
     mayCall: string[];
+    mayRecord: boolean;
   }>(
     `SELECT r.rolname AS name,
             array_remove(ARRAY[
@@ -107,7 +113,9 @@ export async function verifyDataLogin(data: Queryable, variable: string): Promis
               + (SELECT count(*) FROM pg_type WHERE typowner = r.oid)
               + (SELECT count(*) FROM pg_database WHERE datdba = r.oid))::int AS owns,
             ARRAY(SELECT DISTINCT f FROM unnest($1::text[]) AS d, unnest($2::text[]) AS f
-                  WHERE has_function_privilege(d, f, 'EXECUTE') ORDER BY 1) AS "mayCall"
+                  WHERE has_function_privilege(d, f, 'EXECUTE') ORDER BY 1) AS "mayCall",
+            has_schema_privilege(r.oid, 'plinth', 'USAGE')
+              AND has_table_privilege(r.oid, 'plinth.idempotency_answers', 'INSERT') AS "mayRecord"
        FROM pg_roles r WHERE r.rolname = current_user`,
     [dataRoles, forbiddenFunctions],
   );
@@ -122,6 +130,11 @@ export async function verifyDataLogin(data: Queryable, variable: string): Promis
   if (me.mayCall.length > 0) {
     problems.push(
       `the data roles may call ${me.mayCall.join(', ')} (as a superuser, run once in this database: REVOKE EXECUTE ON FUNCTION ${forbiddenFunctions.join(', ')} FROM PUBLIC; GRANT EXECUTE ON FUNCTION pg_catalog.pg_notify(text, text) TO plinth_server)`,
+    );
+  }
+  if (!me.mayRecord) {
+    problems.push(
+      `it may not write Idempotency-Key records (GRANT USAGE ON SCHEMA plinth TO ${me.name}; GRANT INSERT ON plinth.idempotency_answers TO ${me.name})`,
     );
   }
   if (problems.length > 0) {

@@ -6,6 +6,7 @@ import type { DataService } from '../data/data-service.js';
 import type { Database } from '../database/database.js';
 import type { Caller } from '../http/caller.js';
 import { assertInputScopes } from '../http/scope-check.js';
+import type { IdempotencyScope } from '../idempotency/idempotency.js';
 import type { KeyRing } from '../keys/key-ring.js';
 import type { Mailer } from '../mail/mailer.js';
 import type { OAuthService } from '../oauth/oauth-service.js';
@@ -51,6 +52,11 @@ export interface HandlerContext<R extends Route> {
   readonly request: Request;
   readonly requestId: string;
   readonly services: ServerServices;
+  /**
+   * Set on an `idempotent` route called with an `Idempotency-Key` (claimed, not a replay). A data
+   * write records its answer in its own transaction with it; otherwise the app records the answer.
+   */
+  readonly idempotency?: IdempotencyScope;
 }
 
 /** A route's handler: its typed output, or a whole `Response` (redirects, cookies). */

@@ -150,6 +150,24 @@ describe.skipIf(!adminUrl)('PLINTH_DATA_DATABASE_URL: a data login role the oper
     expect(refused).toBeInstanceOf(ConfigError);
     expect((refused as Error).message).toMatch(/^PLINTH_DATA_DATABASE_URL: .*can become pg_read_server_files/);
 
+    // Without its own grant for Idempotency-Key records, the role is refused too, with the fix.
+    const unrecorded = await startServer({
+      database: urlFor(database),
+      dataDatabaseUrl: urlFor(database, good),
+      logLevel: 'silent',
+    }).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(unrecorded).toBeInstanceOf(ConfigError);
+    expect((unrecorded as Error).message).toMatch(
+      /^PLINTH_DATA_DATABASE_URL: .*may not write Idempotency-Key records \(GRANT USAGE ON SCHEMA plinth TO .*; GRANT INSERT ON plinth\.idempotency_answers TO /,
+    );
+    await asAdmin(database, async (sql) => {
+      await sql.unsafe(`GRANT USAGE ON SCHEMA plinth TO ${good}`);
+      await sql.unsafe(`GRANT INSERT ON plinth.idempotency_answers TO ${good}`);
+    });
+
     const server = await startServer({
       database: urlFor(database),
       dataDatabaseUrl: urlFor(database, good),

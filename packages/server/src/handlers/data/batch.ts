@@ -11,6 +11,10 @@ import { defineHandler } from '../define-handler.js';
  * handlers.push(batchHandler);
  * ```
  */
-export const batchHandler = defineHandler(batchRoute, async ({ input, request, services }) =>
-  services.data.batch(input.steps, await actorFor(request, (token) => services.auth.sessions.authenticate(token))),
+export const batchHandler = defineHandler(batchRoute, async ({ input, request, services, idempotency }) =>
+  services.data.batch(
+    input.steps,
+    await actorFor(request, (token) => services.auth.sessions.authenticate(token)),
+    idempotency,
+  ),
 );

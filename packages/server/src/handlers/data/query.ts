@@ -11,6 +11,10 @@ import { defineHandler } from '../define-handler.js';
  * handlers.push(queryHandler);
  * ```
  */
-export const queryHandler = defineHandler(queryRoute, async ({ input, request, services }) =>
-  services.data.query(input, await actorFor(request, (token) => services.auth.sessions.authenticate(token))),
+export const queryHandler = defineHandler(queryRoute, async ({ input, request, services, idempotency }) =>
+  services.data.query(
+    input,
+    await actorFor(request, (token) => services.auth.sessions.authenticate(token)),
+    idempotency,
+  ),
 );

@@ -11,6 +11,6 @@ import { defineHandler } from '../define-handler.js';
  * handlers.push(sqlHandler);
  * ```
  */
-export const sqlHandler = defineHandler(sqlRoute, async ({ input, request, services }) =>
-  services.data.sql(input, await actorFor(request, (token) => services.auth.sessions.authenticate(token))),
+export const sqlHandler = defineHandler(sqlRoute, async ({ input, request, services, idempotency }) =>
+  services.data.sql(input, await actorFor(request, (token) => services.auth.sessions.authenticate(token)), idempotency),
 );
