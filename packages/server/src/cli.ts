@@ -1,7 +1,8 @@
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { auditRoutes, routeTable } from '@plinth/protocol';
-import { ConfigError, readConfig, type ServerConfig } from './config.js';
+import { ConfigError, type ConfigOptions, resolveConfig } from './config.js';
+import { ConfigUsageError, cliConfigDefaults, runConfigCommand } from './config-command.js';
 import { openDatabase } from './database/open-database.js';
 import { KeysUsageError, runKeysCommand } from './keys/api-key-commands.js';
 import { createKeyRing } from './keys/key-ring.js';
@@ -22,6 +23,7 @@ const usage = `Usage: plinth <command>
 
   dev                 the server on embedded PGlite in .plinth/, keys printed and saved to .plinth/keys.env
   start               the server, configured by PORT, DATABASE_URL, REDIS_URL, PLINTH_* variables (PLINTH_OAUTH_* for OAuth)
+  config [--dev]      the resolved configuration (secrets masked), each setting with where it came from
   routes [--public]   every route of the wire contract, or only those anyone may call
   keys rotate         issue a new service key and revoke the old one
   keys create --name N --scopes data:read,… [--expires-in 30d]
@@ -30,8 +32,6 @@ const usage = `Usage: plinth <command>
   keys revoke PREFIX  revoke an API key at once
   gen types [--url URL] [--service-key KEY] [--out FILE]
                       the Database type of the exposed schema, for createClient<Database>() (key: PLINTH_SERVICE_KEY)`;
-
-const devOrigins = ['http://localhost:5173', 'http://127.0.0.1:5173'];
 
 /**
  * Runs a `plinth` command; resolves with the exit code (0 ok, 1 failure, 2 bad usage or config).
@@ -52,26 +52,24 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
             io.stdout(`${route.method.padEnd(6)} ${route.path.padEnd(36)} ${route.auth.padEnd(9)} ${route.name}`);
         return 0;
       case 'dev':
-        return await serve(
-          readConfig(io.env, { database: join(io.cwd, '.plinth', 'data'), corsOrigins: devOrigins }),
-          io,
-          true,
-        );
+        return await serve(cliConfigDefaults(io.cwd, true), io, true);
       case 'start':
-        return await serve(readConfig(io.env), io, false);
+        return await serve(cliConfigDefaults(io.cwd, false), io, false);
+      case 'config':
+        return runConfigCommand(rest, io);
       case 'gen':
         if (rest[0] === 'types') return await genTypesCommand(rest.slice(1), io);
         break;
       case 'keys': {
-        const config = readConfig(io.env, { database: join(io.cwd, '.plinth', 'data') });
-        if (rest[0] === 'rotate') return await rotate(config, io);
+        const { config } = resolveConfig({}, io.env, cliConfigDefaults(io.cwd, true));
+        if (rest[0] === 'rotate') return await rotate(config.database, io);
         return await runKeysCommand(rest, () => openDatabase(config.database), io);
       }
     }
     io.stderr(usage);
     return 2;
   } catch (error) {
-    if (error instanceof ConfigError || error instanceof KeysUsageError) {
+    if (error instanceof ConfigError || error instanceof KeysUsageError || error instanceof ConfigUsageError) {
       io.stderr(`plinth: ${error.message}`);
       return 2;
     }
@@ -79,29 +77,9 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
   }
 }
 
-async function serve(config: ServerConfig, io: CliIo, dev: boolean): Promise<number> {
-  const server: RunningServer = await startServer({
-    port: config.port,
-    hostname: config.hostname,
-    database: config.database,
-    corsOrigins: config.corsOrigins,
-    maxBodyBytes: config.maxBodyBytes,
-    logLevel: config.logLevel,
-    ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}),
-    ...(config.smtpUrl ? { smtpUrl: config.smtpUrl } : {}),
-    ...(config.trustedProxyHeader ? { trustedProxyHeader: config.trustedProxyHeader } : {}),
-    ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
-    ...(config.oauth ? { oauth: config.oauth } : {}),
-    ...(config.schemaDir ? { schemaDir: config.schemaDir } : {}),
-    ...(config.exposedSchemas ? { exposedSchemas: config.exposedSchemas } : {}),
-    ...(config.maxRows ? { maxRows: config.maxRows } : {}),
-    ...(config.statementTimeoutMs ? { statementTimeoutMs: config.statementTimeoutMs } : {}),
-    ...(config.dataDatabaseUrl ? { dataDatabaseUrl: config.dataDatabaseUrl } : {}),
-    ...(config.dataPoolSize ? { dataPoolSize: config.dataPoolSize } : {}),
-    ...(config.headersTimeoutMs ? { headersTimeoutMs: config.headersTimeoutMs } : {}),
-    ...(config.requestTimeoutMs ? { requestTimeoutMs: config.requestTimeoutMs } : {}),
-    ...(config.keepAliveTimeoutMs ? { keepAliveTimeoutMs: config.keepAliveTimeoutMs } : {}),
-  });
+async function serve(configDefaults: ConfigOptions, io: CliIo, dev: boolean): Promise<number> {
+  // The same resolution as any startServer() caller, over the CLI's environment and defaults.
+  const server: RunningServer = await startServer({ env: io.env, configDefaults });
   io.stdout(`Plinth is listening on ${server.url}`);
   if (server.serviceKey) {
     io.stdout(`Publishable key: ${server.publishableKey}`);
@@ -133,8 +111,8 @@ function writeKeysFile(cwd: string, server: RunningServer): string | undefined {
   return file;
 }
 
-async function rotate(config: ServerConfig, io: CliIo): Promise<number> {
-  const database = await openDatabase(config.database);
+async function rotate(location: string, io: CliIo): Promise<number> {
+  const database = await openDatabase(location);
   try {
     const key = await createKeyRing(database).rotateServiceKey();
     io.stdout(`New service key (shown once; the old one no longer works): ${key}`);

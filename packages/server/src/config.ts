@@ -3,44 +3,61 @@ import { resolve } from 'node:path';
 import {
   type OAuthOptions,
   type OAuthProviderOptions,
+  OAuthSettingsError,
   redirectUrlProblem,
+  resolveOAuthProviders,
   serverUrlProblem,
 } from './oauth/provider-config.js';
 
-/** The server's configuration, from the environment (`plinth start`) or flags (`plinth dev`). */
+/** The server's configuration, resolved from options, the environment and the defaults. */
 export interface ServerConfig {
   port: number;
   hostname: string;
+  /** `memory`, a PGlite directory, or a `postgres://` URL. */
   database: string;
   redisUrl: string | undefined;
   smtpUrl: string | undefined;
   trustedProxyHeader: string | undefined;
-  corsOrigins: string[];
+  corsOrigins: readonly string[];
   maxBodyBytes: number;
   logLevel: string;
   /** The server's URL as browsers and providers reach it (OAuth callbacks). */
   publicUrl: string | undefined;
   /** OAuth providers and the redirect allow-list, when any are configured. */
   oauth: OAuthOptions | undefined;
-  /** The app's schema directory (`PLINTH_SCHEMA_DIR`), applied at start. */
+  /** The app's schema directory, applied at start. */
   schemaDir: string | undefined;
-  /** Schemas the data API serves (`PLINTH_EXPOSED_SCHEMAS`). */
-  exposedSchemas: string[] | undefined;
-  /** The most rows one select answers (`PLINTH_MAX_ROWS`). */
-  maxRows: number | undefined;
-  /** How long one data call may run, in ms (`PLINTH_STATEMENT_TIMEOUT_MS`). */
-  statementTimeoutMs: number | undefined;
-  /** PostgreSQL: the data login role's URL, when the operator made it (`PLINTH_DATA_DATABASE_URL`). */
+  /** Schemas the data API serves. */
+  exposedSchemas: readonly string[];
+  /** The most rows one select answers. */
+  maxRows: number;
+  /** How long one data call may run, in ms. */
+  statementTimeoutMs: number;
+  /** PostgreSQL: the data login role's URL, when the operator made it. */
   dataDatabaseUrl: string | undefined;
-  /** PostgreSQL: connections of the data pool (`PLINTH_DATA_POOL_SIZE`). */
-  dataPoolSize: number | undefined;
-  /** Slow-client bounds, in ms (`PLINTH_HEADERS_TIMEOUT_MS`, `_REQUEST_`, `_KEEP_ALIVE_`). */
-  headersTimeoutMs: number | undefined;
-  requestTimeoutMs: number | undefined;
-  keepAliveTimeoutMs: number | undefined;
+  /** PostgreSQL: connections of the data pool. */
+  dataPoolSize: number;
+  /** Slow-client bounds, in ms. */
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  /** Check every answer against its response schema (off when `NODE_ENV=production`). */
+  validateResponses: boolean;
 }
 
-/** A configuration mistake: which variable, and how to fix it. The CLI prints it and exits 2. */
+/** What code may set; everything else of {@link ServerConfig} comes from the environment or a default. */
+export type ConfigOptions = { [K in keyof ServerConfig]?: ServerConfig[K] };
+
+/** Where a setting's value came from. */
+export type ConfigSource = { from: 'option'; name: string } | { from: 'variable'; name: string } | { from: 'default' };
+
+/** The resolved configuration and, per setting, where its value came from. */
+export interface ResolvedConfig {
+  config: ServerConfig;
+  sources: { [K in keyof ServerConfig]: ConfigSource };
+}
+
+/** A configuration mistake: which option or variable, and how to fix it. The CLI prints it and exits 2. */
 export class ConfigError extends Error {
   constructor(
     readonly variable: string,
@@ -51,52 +68,203 @@ export class ConfigError extends Error {
   }
 }
 
-function trustedProxyHeader(raw: string | undefined): string | undefined {
-  if (raw === undefined || raw === '') return undefined;
-  if (!/^[A-Za-z0-9-]+$/.test(raw)) {
-    throw new ConfigError(
-      'PLINTH_TRUSTED_PROXY_HEADER',
-      `must be a header name such as x-forwarded-for; got ${JSON.stringify(raw)}.`,
-    );
-  }
-  return raw.toLowerCase();
-}
+/** The variable each setting is read from. OAuth has many (`PLINTH_OAUTH_*`), read apart. */
+export const configVariables: { [K in keyof ServerConfig]: string } = {
+  port: 'PORT',
+  hostname: 'PLINTH_HOST',
+  database: 'DATABASE_URL',
+  redisUrl: 'REDIS_URL',
+  smtpUrl: 'SMTP_URL',
+  trustedProxyHeader: 'PLINTH_TRUSTED_PROXY_HEADER',
+  corsOrigins: 'PLINTH_CORS_ORIGINS',
+  maxBodyBytes: 'PLINTH_MAX_BODY_BYTES',
+  logLevel: 'PLINTH_LOG_LEVEL',
+  publicUrl: 'PLINTH_PUBLIC_URL',
+  oauth: 'PLINTH_OAUTH_*',
+  schemaDir: 'PLINTH_SCHEMA_DIR',
+  exposedSchemas: 'PLINTH_EXPOSED_SCHEMAS',
+  maxRows: 'PLINTH_MAX_ROWS',
+  statementTimeoutMs: 'PLINTH_STATEMENT_TIMEOUT_MS',
+  dataDatabaseUrl: 'PLINTH_DATA_DATABASE_URL',
+  dataPoolSize: 'PLINTH_DATA_POOL_SIZE',
+  headersTimeoutMs: 'PLINTH_HEADERS_TIMEOUT_MS',
+  requestTimeoutMs: 'PLINTH_REQUEST_TIMEOUT_MS',
+  keepAliveTimeoutMs: 'PLINTH_KEEP_ALIVE_TIMEOUT_MS',
+  validateResponses: 'NODE_ENV',
+};
+
+const builtInDefaults: ServerConfig = {
+  // 0 picks a free port: right for tests and embedding. The CLI's default is 8787.
+  port: 0,
+  hostname: '127.0.0.1',
+  database: '.plinth/data',
+  redisUrl: undefined,
+  smtpUrl: undefined,
+  trustedProxyHeader: undefined,
+  corsOrigins: [],
+  maxBodyBytes: 1_048_576,
+  logLevel: 'info',
+  publicUrl: undefined,
+  oauth: undefined,
+  schemaDir: undefined,
+  exposedSchemas: ['public'],
+  maxRows: 1000,
+  statementTimeoutMs: 10_000,
+  dataDatabaseUrl: undefined,
+  dataPoolSize: 10,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 5_000,
+  validateResponses: true,
+};
 
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const schemaName = /^[a-z_][a-z0-9_]*$/;
+const hasScheme = /^[a-z][a-z0-9+.-]*:\/\//i;
 
-function integer(
-  env: Record<string, string | undefined>,
-  name: string,
-  fallback: number,
-  min: number,
-  max: number,
-): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
-    throw new ConfigError(name, `must be a whole number from ${min} to ${max}; got ${JSON.stringify(raw)}.`);
-  }
-  return Number(raw);
+/** A value as given: a string from the environment, or whatever code passed as an option. */
+type Given = { name: string; value: unknown; fromVariable: boolean };
+
+function integer(given: Given, min: number, max: number): number {
+  const { name, value } = given;
+  const number = given.fromVariable && /^\d+$/.test(String(value)) ? Number(value) : value;
+  if (typeof number !== 'number' || !Number.isInteger(number) || number < min || number > max)
+    throw new ConfigError(name, `must be a whole number from ${min} to ${max}; got ${JSON.stringify(value)}.`);
+  return number;
 }
 
-function url(
-  env: Record<string, string | undefined>,
-  name: string,
-  protocols: string[],
-  example: string,
-): string | undefined {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return undefined;
+function text(given: Given): string {
+  if (typeof given.value !== 'string')
+    throw new ConfigError(given.name, `must be a string; got ${JSON.stringify(given.value)}.`);
+  return given.value;
+}
+
+function url(given: Given, protocols: string[], example: string): string {
+  const raw = text(given);
   let parsed: URL;
   try {
     parsed = new URL(raw);
   } catch {
-    throw new ConfigError(name, `is not a URL; set it like ${example}.`);
+    throw new ConfigError(given.name, `is not a URL; set it like ${example}.`);
   }
   if (!protocols.includes(parsed.protocol))
-    throw new ConfigError(name, `must start with ${protocols.join(' or ')}; set it like ${example}.`);
+    throw new ConfigError(given.name, `must start with ${protocols.join(' or ')}; set it like ${example}.`);
   return raw;
 }
+
+/** A comma-separated variable, or an array option. */
+function list(given: Given): string[] {
+  if (given.fromVariable)
+    return text(given)
+      .split(',')
+      .map((item) => item.trim())
+      .filter(Boolean);
+  if (!Array.isArray(given.value) || given.value.some((item) => typeof item !== 'string'))
+    throw new ConfigError(given.name, `must be an array of strings; got ${JSON.stringify(given.value)}.`);
+  return [...given.value];
+}
+
+const postgresExample = 'postgres://user:password@host:5432/dbname';
+
+/** How each setting's given value is checked and turned into its value. */
+const parsers: { [K in keyof ServerConfig]: (given: Given) => ServerConfig[K] } = {
+  port: (given) => integer(given, 0, 65_535),
+  hostname: (given) => {
+    const host = text(given);
+    if (host === '' || /\s/.test(host))
+      throw new ConfigError(
+        given.name,
+        `must be an interface address such as 127.0.0.1 or 0.0.0.0; got ${JSON.stringify(host)}.`,
+      );
+    return host;
+  },
+  database: (given) => {
+    // A variable is always a URL (PGlite is the default); code may also name `memory` or a directory.
+    if (given.fromVariable || hasScheme.test(text(given)))
+      return url(given, ['postgres:', 'postgresql:'], postgresExample);
+    if (text(given) === '')
+      throw new ConfigError(given.name, `must be memory, a directory or a URL like ${postgresExample}.`);
+    return text(given);
+  },
+  redisUrl: (given) => url(given, ['redis:', 'rediss:'], 'redis://127.0.0.1:6379'),
+  smtpUrl: (given) => url(given, ['smtp:', 'smtps:'], 'smtps://user:password@smtp.example.com:465'),
+  trustedProxyHeader: (given) => {
+    const header = text(given);
+    if (!/^[A-Za-z0-9-]+$/.test(header))
+      throw new ConfigError(
+        given.name,
+        `must be a header name such as x-forwarded-for; got ${JSON.stringify(header)}.`,
+      );
+    return header.toLowerCase();
+  },
+  corsOrigins: (given) => {
+    const origins = list(given);
+    for (const origin of origins) {
+      let exact = false;
+      try {
+        exact = new URL(origin).origin === origin.replace(/\/$/, '');
+      } catch {}
+      if (!exact)
+        throw new ConfigError(
+          given.name,
+          `"${origin}" is not an origin; list them like https://app.example.com,http://localhost:5173.`,
+        );
+    }
+    return origins;
+  },
+  maxBodyBytes: (given) => integer(given, 1024, 100 * 1_048_576),
+  logLevel: (given) => {
+    const level = text(given);
+    if (!logLevels.includes(level)) throw new ConfigError(given.name, `must be one of ${logLevels.join(', ')}.`);
+    return level;
+  },
+  publicUrl: (given) => {
+    const raw = text(given);
+    const problem = serverUrlProblem(raw);
+    if (problem) throw new ConfigError(given.name, `${problem}; set it like https://api.example.com.`);
+    return raw;
+  },
+  oauth: (given) => {
+    const oauth = given.value as OAuthOptions;
+    try {
+      resolveOAuthProviders(oauth);
+    } catch (error) {
+      if (!(error instanceof OAuthSettingsError)) throw error;
+      const problem = error.message.slice(error.setting.length + 2);
+      throw new ConfigError(given.fromVariable ? given.name : error.setting, problem);
+    }
+    return oauth;
+  },
+  schemaDir: (given) => {
+    const dir = text(given);
+    if (!(existsSync(dir) && statSync(dir).isDirectory()))
+      throw new ConfigError(given.name, `${resolve(dir)} is not a directory; create it, or leave ${given.name} unset.`);
+    return dir;
+  },
+  exposedSchemas: (given) => {
+    const names = list(given);
+    for (const name of names) {
+      if (!schemaName.test(name))
+        throw new ConfigError(given.name, `"${name}" is not a schema name; list them like public,app.`);
+    }
+    if (names.length === 0) throw new ConfigError(given.name, 'names no schema; list them like public,app.');
+    return names;
+  },
+  maxRows: (given) => integer(given, 1, 1_000_000),
+  statementTimeoutMs: (given) => integer(given, 1, 3_600_000),
+  dataDatabaseUrl: (given) =>
+    url(given, ['postgres:', 'postgresql:'], 'postgres://plinth_data:password@host:5432/dbname'),
+  dataPoolSize: (given) => integer(given, 1, 1_000),
+  headersTimeoutMs: (given) => integer(given, 1, 3_600_000),
+  requestTimeoutMs: (given) => integer(given, 1, 3_600_000),
+  keepAliveTimeoutMs: (given) => integer(given, 1, 3_600_000),
+  validateResponses: (given) => {
+    if (given.fromVariable) return given.value !== 'production';
+    if (typeof given.value !== 'boolean')
+      throw new ConfigError(given.name, `must be true or false; got ${JSON.stringify(given.value)}.`);
+    return given.value;
+  },
+};
 
 const providerVariable = /^PLINTH_OAUTH_([A-Z0-9_]+?)_(ISSUER|CLIENT_ID|CLIENT_SECRET|PRESET)$/;
 
@@ -106,7 +274,7 @@ const providerVariable = /^PLINTH_OAUTH_([A-Z0-9_]+?)_(ISSUER|CLIENT_ID|CLIENT_S
  * `_CLIENT_SECRET`, `_ISSUER` (an OpenID Connect issuer) and `_PRESET` (`github` or `google`;
  * implied by the names GITHUB and GOOGLE, where `_ISSUER` is optional).
  */
-function oauthConfig(env: Record<string, string | undefined>): OAuthOptions | undefined {
+function oauthFromEnv(env: Record<string, string | undefined>): OAuthOptions | undefined {
   const redirectUrls = (env.PLINTH_OAUTH_REDIRECT_URLS ?? '')
     .split(',')
     .map((url) => url.trim())
@@ -162,105 +330,68 @@ function oauthConfig(env: Record<string, string | undefined>): OAuthOptions | un
   return { redirectUrls, providers };
 }
 
-function publicUrl(env: Record<string, string | undefined>): string | undefined {
-  const raw = env.PLINTH_PUBLIC_URL;
-  if (raw === undefined || raw === '') return undefined;
-  const problem = serverUrlProblem(raw);
-  if (problem) throw new ConfigError('PLINTH_PUBLIC_URL', `${problem}; set it like https://api.example.com.`);
-  return raw;
+/**
+ * The one resolution of the server's configuration, for `startServer()` and the CLI alike. Each
+ * setting is the option given in code, else its environment variable, else the caller's default
+ * (`plinth dev`'s database path and CORS origins, the CLI's port 8787), else the built-in one. An
+ * option or a variable is checked with the same bounds, and a bad one is a {@link ConfigError}
+ * naming it (the option's name, or the variable's) and the fix. An empty variable counts as unset.
+ *
+ * @example
+ * ```ts
+ * const { config, sources } = resolveConfig({ maxRows: 500 }, process.env, { port: 8787 });
+ * config.maxRows; // 500, sources.maxRows = { from: 'option', name: 'maxRows' }
+ * resolveConfig({}, { PLINTH_MAX_ROWS: '0' }); // throws ConfigError('PLINTH_MAX_ROWS', 'must be a whole number from 1 …')
+ * ```
+ */
+export function resolveConfig(
+  options: ConfigOptions = {},
+  env: Record<string, string | undefined> = {},
+  defaults: ConfigOptions = {},
+): ResolvedConfig {
+  const config: Record<string, unknown> = {};
+  const sources: Record<string, ConfigSource> = {};
+  for (const key of Object.keys(builtInDefaults) as (keyof ServerConfig)[]) {
+    const option = options[key];
+    const variable = configVariables[key];
+    const parse = parsers[key] as (given: Given) => unknown;
+    if (option !== undefined) {
+      config[key] = parse({ name: key, value: option, fromVariable: false });
+      sources[key] = { from: 'option', name: key };
+      continue;
+    }
+    // An option wins outright: a bad variable it overrides is not read, so it cannot fail the start.
+    const raw = key === 'oauth' ? oauthFromEnv(env) : env[variable] || undefined;
+    if (raw !== undefined) {
+      config[key] = parse({ name: variable, value: raw, fromVariable: true });
+      sources[key] = { from: 'variable', name: variable };
+    } else {
+      config[key] = defaults[key] ?? builtInDefaults[key];
+      sources[key] = { from: 'default' };
+    }
+  }
+  const resolved = { config, sources } as unknown as ResolvedConfig;
+  const named = (key: keyof ServerConfig) => {
+    const source = resolved.sources[key];
+    return source.from === 'variable' ? source.name : key;
+  };
+  const { headersTimeoutMs, requestTimeoutMs } = resolved.config;
+  if (headersTimeoutMs > requestTimeoutMs)
+    throw new ConfigError(
+      named('headersTimeoutMs'),
+      `${headersTimeoutMs} is over ${named('requestTimeoutMs')} (${requestTimeoutMs}); the headers are part of the request, so lower it or raise the other.`,
+    );
+  return resolved;
 }
 
 /**
- * Reads the configuration from environment variables, checking each. Defaults suit one instance
- * on one machine.
+ * The configuration from environment variables alone: {@link resolveConfig} without options.
  *
  * @example
  * ```ts
  * const config = readConfig(process.env); // throws ConfigError('PORT', 'must be a whole number …')
  * ```
  */
-export function readConfig(
-  env: Record<string, string | undefined>,
-  defaults: Partial<ServerConfig> = {},
-): ServerConfig {
-  const corsOrigins = (env.PLINTH_CORS_ORIGINS ?? '')
-    .split(',')
-    .map((origin) => origin.trim())
-    .filter(Boolean);
-  for (const origin of corsOrigins) {
-    try {
-      if (new URL(origin).origin !== origin.replace(/\/$/, '')) throw new Error('not an origin');
-    } catch {
-      throw new ConfigError(
-        'PLINTH_CORS_ORIGINS',
-        `"${origin}" is not an origin; list them like https://app.example.com,http://localhost:5173.`,
-      );
-    }
-  }
-  const logLevel = env.PLINTH_LOG_LEVEL ?? defaults.logLevel ?? 'info';
-  if (!logLevels.includes(logLevel))
-    throw new ConfigError('PLINTH_LOG_LEVEL', `must be one of ${logLevels.join(', ')}.`);
-  return {
-    port: integer(env, 'PORT', defaults.port ?? 8787, 0, 65_535),
-    hostname: env.PLINTH_HOST ?? defaults.hostname ?? '127.0.0.1',
-    database:
-      url(env, 'DATABASE_URL', ['postgres:', 'postgresql:'], 'postgres://user:password@host:5432/dbname') ??
-      defaults.database ??
-      '.plinth/data',
-    redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:'], 'redis://127.0.0.1:6379'),
-    smtpUrl: url(env, 'SMTP_URL', ['smtp:', 'smtps:'], 'smtps://user:password@smtp.example.com:465'),
-    trustedProxyHeader: trustedProxyHeader(env.PLINTH_TRUSTED_PROXY_HEADER),
-    corsOrigins: corsOrigins.length > 0 ? corsOrigins : (defaults.corsOrigins ?? []),
-    maxBodyBytes: integer(env, 'PLINTH_MAX_BODY_BYTES', defaults.maxBodyBytes ?? 1_048_576, 1024, 100 * 1_048_576),
-    logLevel,
-    publicUrl: publicUrl(env),
-    oauth: oauthConfig(env),
-    ...dataConfig(env),
-    dataDatabaseUrl: url(
-      env,
-      'PLINTH_DATA_DATABASE_URL',
-      ['postgres:', 'postgresql:'],
-      'postgres://plinth_data:password@host:5432/dbname',
-    ),
-    ...slowClientConfig(env),
-  };
-}
-
-/** How long a slow client may hold a connection; startServer checks how they relate. */
-function slowClientConfig(env: Record<string, string | undefined>) {
-  const optional = (name: string) =>
-    env[name] === undefined || env[name] === '' ? undefined : integer(env, name, 0, 1, 3_600_000);
-  return {
-    headersTimeoutMs: optional('PLINTH_HEADERS_TIMEOUT_MS'),
-    requestTimeoutMs: optional('PLINTH_REQUEST_TIMEOUT_MS'),
-    keepAliveTimeoutMs: optional('PLINTH_KEEP_ALIVE_TIMEOUT_MS'),
-  };
-}
-
-const schemaName = /^[a-z_][a-z0-9_]*$/;
-
-/** The data API's variables, each checked here so a mistake is one line naming it. */
-function dataConfig(env: Record<string, string | undefined>) {
-  const schemaDir = env.PLINTH_SCHEMA_DIR || undefined;
-  if (schemaDir !== undefined && !(existsSync(schemaDir) && statSync(schemaDir).isDirectory()))
-    throw new ConfigError(
-      'PLINTH_SCHEMA_DIR',
-      `${resolve(schemaDir)} is not a directory; create it, or unset the variable.`,
-    );
-  const exposed = env.PLINTH_EXPOSED_SCHEMAS?.split(',')
-    .map((name) => name.trim())
-    .filter(Boolean);
-  for (const name of exposed ?? []) {
-    if (!schemaName.test(name))
-      throw new ConfigError('PLINTH_EXPOSED_SCHEMAS', `"${name}" is not a schema name; list them like public,app.`);
-  }
-  const optionalInteger = (name: string, max: number) =>
-    env[name] === undefined || env[name] === '' ? undefined : integer(env, name, 0, 1, max);
-  return {
-    schemaDir,
-    exposedSchemas: exposed && exposed.length > 0 ? exposed : undefined,
-    maxRows: optionalInteger('PLINTH_MAX_ROWS', 1_000_000),
-    statementTimeoutMs: optionalInteger('PLINTH_STATEMENT_TIMEOUT_MS', 3_600_000),
-    dataPoolSize: optionalInteger('PLINTH_DATA_POOL_SIZE', 1_000),
-  };
+export function readConfig(env: Record<string, string | undefined>, defaults: ConfigOptions = {}): ServerConfig {
+  return resolveConfig({}, env, defaults).config;
 }

@@ -1,19 +1,17 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import type { Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { resolve } from 'node:path';
 import { serve } from '@hono/node-server';
 import { workAfterAnswers } from './accounts/after-answer.js';
 import { createApp } from './app.js';
-import { ConfigError } from './config.js';
+import { type ConfigOptions, resolveConfig, type ServerConfig } from './config.js';
 import { readAppSchema } from './database/app-schema.js';
 import { openDatabase } from './database/open-database.js';
 import type { RouteHandler, ServerServices } from './handlers/define-handler.js';
 import { handlers as allHandlers } from './handlers/handler-list.js';
 import { createLogger } from './logger.js';
 import type { Mailer } from './mail/mailer.js';
-import { assertPublicUrl } from './oauth/oauth-service.js';
-import { type OAuthOptions, resolveOAuthProviders } from './oauth/provider-config.js';
+import type { OAuthOptions } from './oauth/provider-config.js';
 import type { RateRule } from './rate-limit/rate-limiter.js';
 import { createServerServices } from './server-services.js';
 
@@ -96,6 +94,13 @@ export interface StartServerOptions {
   requestTimeoutMs?: number;
   /** How long an idle keep-alive connection stays open, in ms. Default 5 000. */
   keepAliveTimeoutMs?: number;
+  /**
+   * Where settings not given here are read from (see docs/server.md, "Configuration"). Default
+   * `process.env`; the CLI passes its own.
+   */
+  env?: Record<string, string | undefined>;
+  /** Defaults under the environment, over the built-in ones (the CLI's port 8787, `plinth dev`'s paths). */
+  configDefaults?: ConfigOptions;
   /** @internal For tests: other handlers than the built-in ones. */
   handlers?: readonly RouteHandler[];
 }
@@ -119,50 +124,17 @@ export interface RunningServer {
 const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string })
   .version;
 
-function positiveInteger(name: string, raw: string | undefined): number | undefined {
-  if (raw === undefined || raw === '') return undefined;
-  if (!/^\d+$/.test(raw) || Number(raw) < 1)
-    throw new ConfigError(name, `must be a whole number above 0; got ${JSON.stringify(raw)}.`);
-  return Number(raw);
-}
-
 /**
  * Node's HTTP server settings that bound slow clients. Node checks the header and request
  * timeouts only every `connectionsCheckingInterval` (30 s by default), so that interval follows
  * the shortest timeout: otherwise a 10 s bound would hold a stalled client for up to 40 s.
  */
-function slowClientSettings(options: StartServerOptions) {
-  const headersTimeout = options.headersTimeoutMs ?? 10_000;
-  const requestTimeout = options.requestTimeoutMs ?? 30_000;
-  const keepAliveTimeout = options.keepAliveTimeoutMs ?? 5_000;
-  for (const [name, value] of Object.entries({ headersTimeout, requestTimeout, keepAliveTimeout })) {
-    if (!Number.isInteger(value) || value < 1)
-      throw new ConfigError(`${name}Ms`, `must be a whole number of milliseconds above 0; got ${value}.`);
-  }
-  if (headersTimeout > requestTimeout)
-    throw new ConfigError(
-      'headersTimeoutMs (PLINTH_HEADERS_TIMEOUT_MS)',
-      `${headersTimeout} is over requestTimeoutMs (PLINTH_REQUEST_TIMEOUT_MS, ${requestTimeout}); the headers are part of the request, so lower it or raise the other.`,
-    );
+function slowClientSettings(config: ServerConfig) {
+  const { headersTimeoutMs: headersTimeout, requestTimeoutMs: requestTimeout } = config;
   const connectionsCheckingInterval = Math.max(10, Math.min(1_000, Math.floor(headersTimeout / 4)));
-  return { keepAliveTimeout, serverOptions: { headersTimeout, requestTimeout, connectionsCheckingInterval } };
-}
-
-/** The data API's settings: the options, else the environment, else the defaults. */
-function dataSettings(options: StartServerOptions) {
-  const env = process.env;
-  const statementTimeoutMs =
-    options.statementTimeoutMs ?? positiveInteger('PLINTH_STATEMENT_TIMEOUT_MS', env.PLINTH_STATEMENT_TIMEOUT_MS);
-  const maxRows = options.maxRows ?? positiveInteger('PLINTH_MAX_ROWS', env.PLINTH_MAX_ROWS);
-  const exposedSchemas =
-    options.exposedSchemas ??
-    env.PLINTH_EXPOSED_SCHEMAS?.split(',')
-      .map((name) => name.trim())
-      .filter(Boolean);
   return {
-    ...(statementTimeoutMs === undefined ? {} : { statementTimeoutMs }),
-    ...(maxRows === undefined ? {} : { maxRows }),
-    ...(exposedSchemas && exposedSchemas.length > 0 ? { exposedSchemas } : {}),
+    keepAliveTimeout: config.keepAliveTimeoutMs,
+    serverOptions: { headersTimeout, requestTimeout, connectionsCheckingInterval },
   };
 }
 
@@ -177,59 +149,50 @@ function dataSettings(options: StartServerOptions) {
  * ```
  */
 export async function startServer(options: StartServerOptions = {}): Promise<RunningServer> {
-  const logger = createLogger(options.logLevel ?? 'info');
+  // First, so a bad setting fails the start before anything is opened.
+  const { config } = resolveConfig(options, options.env ?? process.env, options.configDefaults);
+  const logger = createLogger(config.logLevel);
   // Known once the server listens, unless configured.
   let ownUrl: string | undefined;
-  const configuredUrl = options.publicUrl ?? (process.env.PLINTH_PUBLIC_URL || undefined);
-  // Checked before the database opens, so a typo fails the start without leaving it open.
-  if (configuredUrl !== undefined) assertPublicUrl(configuredUrl);
-  if (options.oauth) resolveOAuthProviders(options.oauth);
-  const data = dataSettings(options);
-  const slowClients = slowClientSettings(options);
-  const schemaDir = options.schemaDir ?? (process.env.PLINTH_SCHEMA_DIR || undefined);
-  if (options.schemaDir === undefined && schemaDir !== undefined && !existsSync(schemaDir))
-    throw new ConfigError(
-      'PLINTH_SCHEMA_DIR',
-      `${resolve(schemaDir)} does not exist; create it, or unset the variable.`,
-    );
-  const dataUrl = options.dataDatabaseUrl ?? (process.env.PLINTH_DATA_DATABASE_URL || undefined);
-  if (dataUrl !== undefined && !/^postgres(ql)?:\/\//.test(dataUrl))
-    throw new ConfigError('PLINTH_DATA_DATABASE_URL', 'must be a postgres:// URL naming the data login role.');
-  const dataPoolSize =
-    options.dataPoolSize ?? positiveInteger('PLINTH_DATA_POOL_SIZE', process.env.PLINTH_DATA_POOL_SIZE);
-  const database = await openDatabase(options.database ?? process.env.DATABASE_URL ?? '.plinth/data', {
-    ...(schemaDir ? { appSchema: readAppSchema(schemaDir) } : {}),
-    ...(dataUrl ? { dataUrl } : {}),
-    ...(dataPoolSize ? { dataPoolSize } : {}),
+  const configuredUrl = config.publicUrl;
+  const slowClients = slowClientSettings(config);
+  const database = await openDatabase(config.database, {
+    ...(config.schemaDir ? { appSchema: readAppSchema(config.schemaDir) } : {}),
+    ...(config.dataDatabaseUrl ? { dataUrl: config.dataDatabaseUrl } : {}),
+    dataPoolSize: config.dataPoolSize,
   });
   const {
     services,
     authenticators,
     issuedKeys: issued,
   } = await createServerServices({
-    data,
+    data: {
+      statementTimeoutMs: config.statementTimeoutMs,
+      maxRows: config.maxRows,
+      exposedSchemas: config.exposedSchemas,
+    },
     database,
     logger,
     version,
-    appOrigins: options.corsOrigins ?? [],
-    smtpUrl: options.smtpUrl ?? process.env.SMTP_URL,
-    redisUrl: options.redisUrl ?? process.env.REDIS_URL,
+    appOrigins: config.corsOrigins,
+    smtpUrl: config.smtpUrl,
+    redisUrl: config.redisUrl,
     rateLimitKeyPrefix: options.rateLimitKeyPrefix,
     ...(options.rateRules ? { rateRules: options.rateRules } : {}),
     ...(options.sessionCheckTtlMs === undefined ? {} : { sessionCheckTtlMs: options.sessionCheckTtlMs }),
     ...(options.mailer ? { mailer: options.mailer } : {}),
     ...(options.secureCookies === undefined ? {} : { secureCookies: options.secureCookies }),
-    ...(options.oauth ? { oauth: options.oauth } : {}),
+    ...(config.oauth ? { oauth: config.oauth } : {}),
     publicUrl: configuredUrl ?? (() => ownUrl),
   });
   const app = createApp({
     services,
     handlers: options.handlers ?? allHandlers,
     authenticators,
-    trustedProxyHeader: options.trustedProxyHeader,
-    ...(options.corsOrigins ? { corsOrigins: options.corsOrigins } : {}),
-    ...(options.maxBodyBytes ? { maxBodyBytes: options.maxBodyBytes } : {}),
-    validateResponses: options.validateResponses ?? process.env.NODE_ENV !== 'production',
+    trustedProxyHeader: config.trustedProxyHeader,
+    corsOrigins: config.corsOrigins,
+    maxBodyBytes: config.maxBodyBytes,
+    validateResponses: config.validateResponses,
     // Only a configured https URL says browsers reach this server over TLS (a proxy terminates it).
     hsts: configuredUrl?.startsWith('https:') ?? false,
   });
@@ -238,8 +201,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   // answers are recognised as Responses.
   const server = serve({
     fetch: app.fetch,
-    port: options.port ?? 0,
-    hostname: options.hostname ?? '127.0.0.1',
+    port: config.port,
+    hostname: config.hostname,
     overrideGlobalObjects: false,
     serverOptions: slowClients.serverOptions,
   });
@@ -260,7 +223,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     server.once('error', reject);
   });
   const { port } = server.address() as AddressInfo;
-  const host = options.hostname && options.hostname !== '0.0.0.0' ? options.hostname : '127.0.0.1';
+  const host = config.hostname !== '0.0.0.0' ? config.hostname : '127.0.0.1';
 
   let closing: Promise<void> | undefined;
   const close = () => {
