@@ -13,6 +13,7 @@ import {
   type IdempotencyScope,
   idempotencyKeyOf,
   idempotencyOwner,
+  readsOnly,
   requestFingerprint,
 } from './idempotency/idempotency.js';
 import { rateLimit } from './rate-limit/rate-limit-middleware.js';
@@ -117,7 +118,7 @@ export function createApp(options: AppOptions): Hono<Env> {
       // An idempotent route with an Idempotency-Key: a retry of a call already answered gets that
       // answer again; a call still running, a 409 (docs/transport.md, "Idempotency keys").
       const key = route.idempotent ? idempotencyKeyOf(c.req.raw) : undefined;
-      const owner = key === undefined ? undefined : idempotencyOwner(caller);
+      const owner = key === undefined || readsOnly(route, input) ? undefined : idempotencyOwner(caller);
       let scope: IdempotencyScope | undefined;
       if (key !== undefined && owner !== undefined) {
         const fingerprint = requestFingerprint(

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { wireHeaders } from '@plinth/protocol';
+import { queryRoute, type Route, wireHeaders } from '@plinth/protocol';
 import type { Database, Queryable } from '../database/database.js';
 import type { Caller } from '../http/caller.js';
 import { HttpError } from '../http/http-error.js';
@@ -105,6 +105,23 @@ export function idempotencyOwner(caller: Caller): string | undefined {
   if (caller.kind !== 'service') return undefined;
   // A scoped API key is a caller of its own; the service key is one caller.
   return caller.apiKey ? `key:${caller.apiKey.id}` : 'service';
+}
+
+/**
+ * True for a call that changes nothing and so needs no claim and no record: a select on
+ * `/v1/query` (the SDK sends a key on every query call; a read costs no extra round trip for it).
+ *
+ * @example
+ * ```ts
+ * readsOnly(queryRoute, { table: 'posts', op: 'select' }); // true
+ * ```
+ */
+export function readsOnly(route: Pick<Route, 'method' | 'path'>, input: unknown): boolean {
+  return (
+    route.method === queryRoute.method &&
+    route.path === queryRoute.path &&
+    (input as { op?: unknown } | undefined)?.op === 'select'
+  );
 }
 
 /**

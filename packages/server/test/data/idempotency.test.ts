@@ -154,10 +154,24 @@ describe('Idempotency-Key on the data routes', () => {
     expect(again.headers.get('idempotent-replayed')).toBeNull();
   });
 
-  it('keeps no record for a select, and ignores the key of a non-idempotent route', async () => {
+  it('makes no claim and keeps no record for a select sent with a key', async () => {
     const key = randomUUID();
-    const select = await data.call('POST', '/v1/query', { table: 'items', op: 'select', limit: 1 }, headers(key));
+    const database = data.server().services.database;
+    const { query } = database;
+    const statements: string[] = [];
+    database.query = ((text: string, params?: readonly unknown[]) => {
+      statements.push(text);
+      return query.call(database, text, params);
+    }) as typeof database.query;
+    let select: Awaited<ReturnType<typeof data.call>>;
+    try {
+      select = await data.call('POST', '/v1/query', { table: 'items', op: 'select', limit: 1 }, headers(key));
+    } finally {
+      database.query = query;
+    }
     expect(select.status).toBe(200);
+    // No claim either: a read with a key costs no extra round trip.
+    expect(statements.filter((text) => text.includes('idempotency_'))).toEqual([]);
     expect(await recordsFor(key)).toBe(0);
     const again = await data.call('POST', '/v1/query', { table: 'items', op: 'select', limit: 1 }, headers(key));
     expect(again.headers.get('idempotent-replayed')).toBeNull();
