@@ -29,6 +29,11 @@ const answerTimeoutMs = 20_000;
 // changed for good: who the call runs as, settings (current and the session's RESET value), locks,
 // prepared statements, cursors, channels, temp objects, large objects, and every catalog an
 // escalated statement could have written (names the corpus uses all start with esc_).
+// The roles of this database only: roles belong to the whole cluster, where other test files
+// make and drop their own (each database's data login role, the CREATEROLE test's) meanwhile.
+const ownRoles = `ARRAY['plinth_server', 'plinth_anon', 'plinth_authenticated', 'plinth_service', 'plinth_owner',
+  'plinth_data_' || (SELECT oid FROM pg_database WHERE datname = current_database())]::text[]`;
+
 const probeText = `SELECT current_user::text AS current_user, session_user::text AS session_user,
   current_setting('role') AS role_setting,
   current_setting('statement_timeout') AS statement_timeout,
@@ -49,8 +54,8 @@ const probeText = `SELECT current_user::text AS current_user, session_user::text
      FROM pg_settings WHERE source = 'session' OR reset_val IS DISTINCT FROM boot_val) AS settings,
   (SELECT count(*) FROM pg_roles WHERE rolname LIKE 'esc\\_%')::int AS esc_roles,
   (SELECT string_agg(rolname || ':' || rolsuper || rolbypassrls || rolcreaterole || rolinherit, ',' ORDER BY rolname)
-     FROM pg_roles WHERE rolname LIKE 'plinth\\_%') AS data_roles,
-  (SELECT count(*) FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.member WHERE r.rolname LIKE 'plinth\\_%')::int AS memberships,
+     FROM pg_roles WHERE rolname = ANY (${ownRoles})) AS data_roles,
+  (SELECT count(*) FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.member WHERE r.rolname = ANY (${ownRoles}))::int AS memberships,
   (SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'esc\\_%')::int AS esc_schemas,
   (SELECT count(*) FROM pg_class WHERE relname LIKE 'esc\\_%')::int AS esc_relations,
   (SELECT count(*) FROM pg_proc WHERE proname LIKE 'esc\\_%')::int AS esc_functions,
