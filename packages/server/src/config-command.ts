@@ -65,7 +65,7 @@ function show(value: unknown): string {
 }
 
 /** One `[name, value, source]` per setting, secrets masked; OAuth one line per provider field. */
-export function configLines(config: ServerConfig, sources: Record<keyof ServerConfig, ConfigSource>): string[][] {
+function configLines(config: ServerConfig, sources: Record<keyof ServerConfig, ConfigSource>): string[][] {
   const lines: string[][] = [];
   for (const key of Object.keys(sources) as (keyof ServerConfig)[]) {
     const source = sources[key];

@@ -17,9 +17,9 @@ import { createServerServices } from './server-services.js';
 
 /** Options of {@link startServer}. */
 export interface StartServerOptions {
-  /** The port; 0 (the default) picks a free one. */
+  /** The port. Default `PORT`, else 0, which picks a free one. */
   port?: number;
-  /** The interface to listen on. Default `127.0.0.1`. */
+  /** The interface to listen on. Default `PLINTH_HOST`, else `127.0.0.1`. */
   hostname?: string;
   /**
    * `memory` (throwaway PGlite), a directory (persistent PGlite), or a `postgres://` URL.
@@ -35,13 +35,13 @@ export interface StartServerOptions {
   dataDatabaseUrl?: string;
   /** PostgreSQL: connections of the data pool. Default `PLINTH_DATA_POOL_SIZE`, else 10. */
   dataPoolSize?: number;
-  /** App origins allowed by CORS, with credentials. */
+  /** App origins allowed by CORS, with credentials. Default `PLINTH_CORS_ORIGINS`, else none. */
   corsOrigins?: readonly string[];
-  /** The cap on JSON request bodies, in bytes. Default 1 MiB. */
+  /** The cap on JSON request bodies, in bytes (1 KiB to 100 MiB). Default `PLINTH_MAX_BODY_BYTES`, else 1 MiB. */
   maxBodyBytes?: number;
-  /** Log level (pino): `silent` in tests. Default `info`. */
+  /** Log level (pino): `silent` in tests. Default `PLINTH_LOG_LEVEL`, else `info`. */
   logLevel?: string;
-  /** Check every answer against its response schema. Default on outside production. */
+  /** Check every answer against its response schema. Default on unless `NODE_ENV=production`. */
   validateResponses?: boolean;
   /** How long `close()` waits for requests in flight, in ms. Default 10 000. */
   shutdownTimeoutMs?: number;
@@ -53,7 +53,7 @@ export interface StartServerOptions {
   redisUrl?: string;
   /** Prefix of the Redis rate-limit keys (default `plinth:rl:`): one per deployment sharing a Redis. */
   rateLimitKeyPrefix?: string;
-  /** The header a trusted reverse proxy sets to the client's IP (e.g. `x-forwarded-for`). */
+  /** The header a trusted reverse proxy sets to the client's IP (e.g. `x-forwarded-for`). Default `PLINTH_TRUSTED_PROXY_HEADER`. */
   trustedProxyHeader?: string;
   /** Rate rules by route name over the defaults (see rate-limit-rules.ts). */
   rateRules?: Readonly<Record<string, RateRule>>;
@@ -67,7 +67,7 @@ export interface StartServerOptions {
   secureCookies?: boolean;
   /**
    * OAuth sign-in: the providers (an OpenID Connect issuer, or the `github`/`google` presets) and
-   * the app URLs a sign-in may return to, matched exactly. Default: none.
+   * the app URLs a sign-in may return to, matched exactly. Default: from `PLINTH_OAUTH_*`, else none.
    */
   oauth?: OAuthOptions;
   /**
@@ -88,11 +88,11 @@ export interface StartServerOptions {
   maxRows?: number;
   /** How long one data call may run, in ms. Default `PLINTH_STATEMENT_TIMEOUT_MS`, else 10 000. */
   statementTimeoutMs?: number;
-  /** How long a client may take to send a request's headers, in ms (then 408 and closed). Default 10 000. */
+  /** How long a client may take to send a request's headers, in ms (then 408 and closed). Default `PLINTH_HEADERS_TIMEOUT_MS`, else 10 000. */
   headersTimeoutMs?: number;
-  /** How long a client may take to send a whole request, body included, in ms. Default 30 000. */
+  /** How long a client may take to send a whole request, body included, in ms. Default `PLINTH_REQUEST_TIMEOUT_MS`, else 30 000. */
   requestTimeoutMs?: number;
-  /** How long an idle keep-alive connection stays open, in ms. Default 5 000. */
+  /** How long an idle keep-alive connection stays open, in ms. Default `PLINTH_KEEP_ALIVE_TIMEOUT_MS`, else 5 000. */
   keepAliveTimeoutMs?: number;
   /**
    * Where settings not given here are read from (see docs/server.md, "Configuration"). Default
