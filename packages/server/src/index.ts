@@ -5,6 +5,14 @@
  */
 
 export {
+  ConfigError,
+  type ConfigOptions,
+  type ConfigSource,
+  type ResolvedConfig,
+  resolveConfig,
+  type ServerConfig,
+} from './config.js';
+export {
   defineHandler,
   type HandlerContext,
   type RouteHandler,
