@@ -1,21 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { createLogger } from '../../src/logger.js';
-import { createOutboxMailer } from '../../src/mail/outbox-mailer.js';
-import { defaultRateRules } from '../../src/rate-limit/rate-limit-rules.js';
-import { jsonClient, tokenFromMail } from '../fixtures/auth-helpers.js';
-import { useTestServer } from '../fixtures/test-server.js';
+import { tokenFromMail, useMailingServer } from '../fixtures/auth-helpers.js';
 
 // Every route that sets a password refuses one equal to the email or its local part, one of
 // whitespace only, and one with control characters: a 400 naming the field and saying why.
 
-const outbox = createOutboxMailer(createLogger('silent'), 10_000);
-const generous = { capacity: 10_000, refillPerSecond: 1_000 };
-const server = useTestServer({
-  mailer: outbox,
-  corsOrigins: ['http://localhost:5173'],
-  rateRules: Object.fromEntries(Object.keys(defaultRateRules).map((name) => [name, generous])),
-});
-const call = jsonClient(() => server().url);
+const { outbox, server, call } = useMailingServer();
 const password = 'correct horse battery staple';
 
 function expectRefused(answer: Awaited<ReturnType<typeof call>>, field: string, why: RegExp) {

@@ -1,24 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { Database } from '../../src/database/database.js';
-import { createLogger } from '../../src/logger.js';
-import { createOutboxMailer } from '../../src/mail/outbox-mailer.js';
-import { defaultRateRules } from '../../src/rate-limit/rate-limit-rules.js';
-import { jsonClient, tokenFromMail } from '../fixtures/auth-helpers.js';
-import { useTestServer } from '../fixtures/test-server.js';
+import { tokenFromMail, useMailingServer } from '../fixtures/auth-helpers.js';
 
 // Sign-up, magic link and reset must not reveal whether an email has an account, by their answer
 // or by its timing. They answer before touching the database at all: here the database is held
 // while a request is made, and the answer must arrive while it is still held, for known and
 // unknown emails alike. (How long the routes take is measured by `pnpm bench timing`, not here.)
 
-const outbox = createOutboxMailer(createLogger('silent'), 10_000);
-const generous = { capacity: 10_000, refillPerSecond: 1_000 };
-const server = useTestServer({
-  mailer: outbox,
-  corsOrigins: ['http://localhost:5173'],
-  rateRules: Object.fromEntries(Object.keys(defaultRateRules).map((name) => [name, generous])),
-});
-const call = jsonClient(() => server().url);
+const { outbox, server, call } = useMailingServer();
 const password = 'correct horse battery staple';
 
 /** Makes every statement wait until `release()`; `held()` says whether it is still waiting. */
