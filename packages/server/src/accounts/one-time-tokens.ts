@@ -5,7 +5,7 @@ import { usersRepository } from './users-repository.js';
 /** What a one-time token is for. */
 export type OneTimePurpose = 'verify_email' | 'magic_link' | 'reset_password';
 
-/** SECURITY.md: one-time tokens live at most 10 minutes. */
+/** docs/security.md: one-time tokens live at most 10 minutes. */
 export const oneTimeTokenTtlSeconds = 600;
 
 /**

@@ -18,7 +18,7 @@ export type LinkResult =
  *    the identity linked only when BOTH the provider says `email_verified` and the account's own
  *    email is verified. Otherwise linking would let whoever controls the provider account take
  *    over an account they never proved to own, or take over one squatted by someone who never
- *    proved the address (SECURITY.md; PocketBase CVE-2024-38351): refused with
+ *    proved the address (docs/security.md; PocketBase CVE-2024-38351): refused with
  *    `account_exists_unverified`.
  * 3. Else a new account with no password, but only for an email the provider has verified:
  *    an account holding an unproven address would let its creator squat it, and stay linked

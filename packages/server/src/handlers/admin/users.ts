@@ -10,7 +10,7 @@ const noSuchUser = (userId: string) =>
 
 /**
  * `PATCH /v1/admin/users/:userId`: `disabled: true` disables the account, revokes every
- * session it has (SECURITY.md: "All sessions revoked on … disable") and ends every link mailed to
+ * session it has (docs/security.md: "All sessions revoked on … disable") and ends every link mailed to
  * it (verification, magic link, reset), so none works once it is enabled again; `false` enables it.
  */
 export const adminUpdateUserHandler = defineHandler(adminUpdateUserRoute, async ({ input, services, requestId }) => {
