@@ -73,17 +73,25 @@ async function tokenFromMail(outbox, to, type) {
   throw new Error(`no ${type} mail to ${to} within 10 s`);
 }
 
-async function startPlinth() {
-  const outbox = createOutboxMailer(createLogger('silent'));
+/**
+ * Plinth with the outbox mailer (keeping at most `outboxLimit` messages), the app origin and the
+ * run's rate rules; answers are not re-checked against their schemas, as in production.
+ */
+async function startMailingPlinth(outboxLimit) {
+  const outbox = createOutboxMailer(createLogger('silent'), outboxLimit);
   const server = await startServer({
     database: config.database,
     logLevel: 'silent',
     mailer: outbox,
     corsOrigins: [appOrigin],
     rateRules: config.rateRules,
-    // As in production (NODE_ENV=production): answers are not re-checked against their schemas.
     validateResponses: false,
   });
+  return { outbox, server };
+}
+
+async function startPlinth() {
+  const { outbox, server } = await startMailingPlinth(100);
   const base = server.url;
   // Sign up, verify through the outbox, sign in in cookie mode, keep the access cookie.
   expectStatus('sign-up', await call(base, 'POST', '/v1/auth/sign-up', { email, password }), 200);
@@ -129,15 +137,7 @@ async function startData() {
  * signed up (its verification mail in the outbox shows the account exists). Nothing else.
  */
 async function startTiming() {
-  const outbox = createOutboxMailer(createLogger('silent'), 10);
-  const server = await startServer({
-    database: config.database,
-    logLevel: 'silent',
-    mailer: outbox,
-    corsOrigins: [appOrigin],
-    rateRules: config.rateRules,
-    validateResponses: false,
-  });
+  const { outbox, server } = await startMailingPlinth(10);
   const base = server.url;
   expectStatus('sign-up', await call(base, 'POST', '/v1/auth/sign-up', { email: config.knownEmail, password }), 200);
   await tokenFromMail(outbox, config.knownEmail, 'verify_email');
