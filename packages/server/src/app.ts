@@ -7,6 +7,7 @@ import { corsForAppOrigins } from './http/cors.js';
 import { HttpError } from './http/http-error.js';
 import { readInput } from './http/read-input.js';
 import { requestIdFor } from './http/request-id.js';
+import { assertInputScopes } from './http/scope-check.js';
 import { securityHeaders } from './http/security-headers.js';
 import {
   createIdempotencyStore,
@@ -115,6 +116,9 @@ export function createApp(options: AppOptions): Hono<Env> {
         maxBodyBytes,
         (c.env as { incoming?: AsyncIterable<Uint8Array> } | undefined)?.incoming,
       );
+      // Scopes that depend on the input (a select needs data:read, a change data:write): checked
+      // here, where every route's input is first known, before any idempotency claim or handler.
+      assertInputScopes(route, caller, input);
       // An idempotent route with an Idempotency-Key: a retry of a call already answered gets that
       // answer again; a call still running, a 409 (docs/transport.md, "Idempotency keys").
       const key = route.idempotent ? idempotencyKeyOf(c.req.raw) : undefined;

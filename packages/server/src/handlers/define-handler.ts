@@ -5,7 +5,6 @@ import type { PasswordHasher } from '../auth/password-hasher.js';
 import type { DataService } from '../data/data-service.js';
 import type { Database } from '../database/database.js';
 import type { Caller } from '../http/caller.js';
-import { assertInputScopes } from '../http/scope-check.js';
 import type { IdempotencyScope } from '../idempotency/idempotency.js';
 import type { KeyRing } from '../keys/key-ring.js';
 import type { Mailer } from '../mail/mailer.js';
@@ -67,9 +66,8 @@ export interface RouteHandler<R extends Route = Route> {
 
 /**
  * Declares the handler of a route from @plinth/protocol. Input and output are typed by the
- * route's schemas; the app validates the input before, and (in tests) the output after. A route
- * that declares `scopeFor` gets its input's API-key scopes checked here, before `handle` runs:
- * the one point every handler passes once its input is parsed.
+ * route's schemas; the app validates the input (and its API-key scopes) before, and (in tests)
+ * the output after.
  *
  * @example
  * ```ts
@@ -80,12 +78,5 @@ export function defineHandler<R extends Route>(
   route: R,
   handle: (context: HandlerContext<R>) => Promise<RouteOutput<R> | Response>,
 ): RouteHandler<R> {
-  if (route.scopeFor === undefined) return { route, handle };
-  return {
-    route,
-    handle: async (context) => {
-      assertInputScopes(route, context.caller, context.input);
-      return handle(context);
-    },
-  };
+  return { route, handle };
 }
