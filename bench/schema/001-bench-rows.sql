@@ -1,5 +1,5 @@
--- The table the data benchmark reads by primary key: 10 000 rows, no row-level security, so the
--- server's statement and the direct one are the same statement.
+-- The table the data benchmark reads by primary key: 10 000 rows. Row-level security on it (for
+-- the server's data roles) is in 002-bench-rls.sql.
 CREATE TABLE IF NOT EXISTS public.bench_rows (
   id integer PRIMARY KEY,
   name text NOT NULL,
