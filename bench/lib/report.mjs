@@ -43,13 +43,14 @@ function httpSection(http) {
     fixed(target.latencyMs.p99, 1),
     String(target.non2xx),
     String(target.errors),
+    fixed(target.cpuMicrosPerRequest?.server, 0),
     fixed(target.serverRssMiB, 0),
     fixed(ratio, 2),
     goal,
   ];
   const rows = [measured(http.baseline, 1, '')];
   for (const target of http.targets) {
-    if (target.skipped) rows.push([target.label, 'skipped', '', '', '', '', '', '', '', '']);
+    if (target.skipped) rows.push([target.label, 'skipped', '', '', '', '', '', '', '', '', '']);
     else rows.push(measured(target, target.ratio, target.goalMet ? 'met' : 'NOT met'));
   }
   const skipped = http.targets
@@ -68,6 +69,7 @@ function httpSection(http) {
         'p99 ms',
         'non-2xx',
         'errors',
+        'server CPU µs/req',
         'server RSS MiB',
         'ratio',
         `goal ≥ ${http.goalRatio}`,

@@ -6,7 +6,8 @@
 // benchmark's own schema (its keys in `headers`), or `{ kind: 'timing', database, rateRules,
 // knownEmail }` for the timing benchmark (the email signed up, nothing else). Answers over IPC with
 // `{ type: 'ready', url, headers }` (or `{ type: 'error', message }`); on `{ type: 'close' }` it
-// reports its RSS, stops and exits.
+// reports its RSS, stops and exits; on `{ type: 'cpu' }` it answers `{ type: 'cpu', micros }`, its
+// CPU time so far.
 import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
 import { createOutboxMailer, startServer } from '@plinth/server';
@@ -149,6 +150,12 @@ const starters = { baseline: startBaseline, plinth: startPlinth, data: startData
 try {
   const running = await starters[config.kind]();
   process.on('message', async (message) => {
+    // The CPU time this process has used so far (the benchmarks read it around measured slices).
+    if (message?.type === 'cpu') {
+      const used = process.cpuUsage();
+      process.send({ type: 'cpu', micros: used.user + used.system });
+      return;
+    }
     if (message?.type !== 'close') return;
     const rssMiB = process.memoryUsage.rss() / (1024 * 1024);
     await running.close();
