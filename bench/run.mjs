@@ -9,6 +9,7 @@ import { benchHashing } from './lib/hashing.mjs';
 import { benchHttp } from './lib/http.mjs';
 import { describeMachine } from './lib/machine.mjs';
 import { formatReport } from './lib/report.mjs';
+import { benchSdk } from './lib/sdk.mjs';
 import { benchTiming } from './lib/timing.mjs';
 
 const settings = {
@@ -16,9 +17,12 @@ const settings = {
   hashing: { seconds: 3, slices: 6 },
   // Per target: 2 s warm-up, then 8 s measured as 4 slices of 2 s, interleaved with the others.
   http: { connections: 10, warmupSeconds: 2, seconds: 8, rounds: 4 },
+  // Per target (Plinth and the hand-written route, as the service role and as a user): 2 s warm-up,
+  // then 8 s measured as 4 slices of 2 s, interleaved with the others.
+  data: { connections: 10, warmupSeconds: 2, seconds: 8, rounds: 4 },
   // Per path: 2 s warm-up, then 6 s measured as 6 slices of 1 s, 10 callers looping; then the
   // SDK's overhead from 80 back-to-back pairs of 0.25 s slices (SDK, bare fetch).
-  data: { callers: 10, warmupSeconds: 2, seconds: 6, rounds: 6, overheadPairs: 80, overheadSlice: 0.25 },
+  sdk: { callers: 10, warmupSeconds: 2, seconds: 6, rounds: 6, overheadPairs: 80, overheadSlice: 0.25 },
   // Per route and database: 20 warm-up requests, then 200 known and 200 unknown emails, shuffled,
   // one at a time with 20 ms between them.
   timing: { samples: 200, warmup: 20, pauseMs: 20 },
@@ -27,7 +31,7 @@ const settings = {
 };
 
 // `node bench/run.mjs timing` (or `pnpm bench timing`) runs only the sections named; none, all.
-const sections = ['hashing', 'http', 'data', 'timing', 'embedded'];
+const sections = ['hashing', 'http', 'data', 'sdk', 'timing', 'embedded'];
 const chosen = process.argv.slice(2);
 const unknownSections = chosen.filter((name) => !sections.includes(name));
 if (unknownSections.length > 0) {
@@ -53,6 +57,7 @@ const machine = describeMachine();
 const hashing = runs('hashing') ? await benchHashing({ ...settings.hashing, log }) : undefined;
 const http = runs('http') ? await benchHttp({ ...settings.http, log, cleanups }) : undefined;
 const data = runs('data') ? await benchData({ ...settings.data, log, cleanups }) : undefined;
+const sdk = runs('sdk') ? await benchSdk({ ...settings.sdk, log, cleanups }) : undefined;
 const timing = runs('timing') ? await benchTiming({ ...settings.timing, log, cleanups }) : undefined;
 const embedded = runs('embedded') ? await benchEmbedded({ ...settings.embedded, log }) : undefined;
 
@@ -65,6 +70,7 @@ const results = {
   hashing,
   http,
   data,
+  sdk,
   timing,
   embedded,
 };
@@ -81,7 +87,12 @@ if (http) {
   failed.push(...http.targets.filter((target) => !target.skipped && (target.non2xx > 0 || target.errors > 0)));
   if (http.baseline.non2xx > 0 || http.baseline.errors > 0) failed.push(http.baseline);
 }
-for (const path of [...(data?.paths ?? []), ...(data?.throughApp?.paths ?? [])]) {
+for (const dataCase of data?.cases ?? []) {
+  for (const target of [dataCase.plinth, dataCase.handwritten, dataCase.idiomatic]) {
+    if (target.non2xx > 0 || target.errors > 0) failed.push(target);
+  }
+}
+for (const path of [...(sdk?.paths ?? []), ...(sdk?.throughApp?.paths ?? [])]) {
   if (path.failures > 0) failed.push(path);
 }
 for (const target of timing?.targets ?? []) {

@@ -1,299 +1,247 @@
-// The data API: one select by primary key, three ways, from this process against one PostgreSQL
-// database: (1) through the SDK (`plinth.from(...).select(...).where({ id }).single()`) to a
-// Plinth server in a child process; (2) the very same HTTP request with a bare `fetch`; (3) the
-// same statement sent directly with `postgres` (porsager). Each runs as a fixed number of callers
-// looping for a fixed time, interleaved in rotating order, so every figure is from the same run.
-// Two more paths say what bounds the figures: the same bare fetch to a server that does no work
-// (the most any HTTP client on `fetch` could reach here), and autocannon against the Plinth
-// server alone (what the server can answer when its client costs next to nothing).
-import { fork } from 'node:child_process';
+// The data API against the route an app would write by hand (`node bench/run.mjs data`): one
+// select by primary key, `POST /v1/query` exactly as the SDK sends it, loaded by autocannon:
+// - Plinth's server (startServer, the benchmark's schema, rate limits lifted) in a child process;
+// - a hand-written Hono route in another (data-handwritten-process.mjs): a constant-time bearer
+//   compare and the same select, prepared, with `postgres`;
+// each once as the service role and once as a signed-in user under row-level security (the
+// hand-written route setting the role and claims as Plinth does). The four are measured side by
+// side, interleaved in rotating order (http.mjs's measureAll); ratio Plinth ÷ hand-written per
+// case. Beside each: the server process's CPU time per request, and the database backends'.
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { createClient } from '@plinth/client';
-import autocannon from 'autocannon';
 import postgres from 'postgres';
-import { rateRules, startTarget, stopTarget } from './http.mjs';
-import { createBenchDatabase, probePostgres } from './postgres.mjs';
+import { measureAll, rateRules, serverCpuMicros, startTarget, stopTarget } from './http.mjs';
+import { createBenchDatabase, postgresAdminUrl, probePostgres } from './postgres.mjs';
 
-/** Goals from the issue: SDK path ≥ half the direct query's rate; SDK ≤ 10 % slower than bare fetch. */
-export const goals = { sdkToDirect: 0.5, sdkOverhead: 0.1 };
+/** The goal set by the issue: Plinth at 0.7 of the hand-written route's rate or better, in both cases. */
+export const goalRatio = 0.7;
 
 const rows = 10_000;
-const columns = 'id, name, score';
-const statement = 'SELECT id, name, score FROM public.bench_rows WHERE id = $1';
-// An id the SDK's request is captured with, then replaced in the bare-fetch copy of its body.
+// Requests with this many ids, spread over the table, in turn on each connection.
+const distinctIds = 1000;
+// Plinth's default statement timeout (statementTimeoutMs), which the hand-written route sets too.
+const statementTimeoutMs = 10_000;
+// An id the SDK's request is captured with, then replaced in the copies autocannon sends.
 const sentinel = 7_654_321;
+const handwrittenProcess = new URL('./data-handwritten-process.mjs', import.meta.url);
 
-/**
- * `callers` loops each calling `operation(n)` with a rotating id until `seconds` have passed.
- * Returns calls completed, failures and the measured time.
- */
-async function drive(operation, { callers, seconds }) {
-  const deadline = performance.now() + seconds * 1000;
-  let calls = 0;
-  let failures = 0;
-  let next = 0;
-  const cpu = process.cpuUsage();
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: callers }, async () => {
-      while (performance.now() < deadline) {
-        const id = (next++ % rows) + 1;
-        try {
-          await operation(id);
-          calls++;
-        } catch {
-          failures++;
-        }
-      }
-    }),
-  );
-  const used = process.cpuUsage(cpu);
-  return { calls, failures, seconds: (performance.now() - started) / 1000, cpuMicros: used.user + used.system };
-}
+const expectedRow = (id) => ({ id, name: `row ${id}`, score: id % 97 });
 
-/** The `q` quantile of `values` (linear between the two nearest). */
-function quantile(values, q) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const at = (sorted.length - 1) * q;
-  const below = Math.floor(at);
-  return sorted[below] + (sorted[Math.min(below + 1, sorted.length - 1)] - sorted[below]) * (at - below);
-}
-
-const median = (values) => quantile(values, 0.5);
-
-/**
- * The same comparison as a user's app server would see it: autocannon → an app (a child process)
- * → postgres, or → the SDK → the Plinth server → PostgreSQL, or → a bare fetch to a server that
- * does no work. Paths interleaved, `rounds` slices of `seconds / rounds` each.
- */
-async function benchThroughApp({ config, callers, warmupSeconds, seconds, rounds, log }) {
-  const app = fork(new URL('./data-app-process.mjs', import.meta.url), [JSON.stringify({ ...config, callers })], {
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  try {
-    const ready = await new Promise((resolve, reject) => {
-      app.once('message', resolve);
-      app.once('exit', (code) => reject(new Error(`the app process exited (${code})`)));
-    });
-    const paths = [
-      { label: 'autocannon → app → postgres (baseline)', path: '/direct' },
-      { label: 'autocannon → app → SDK → server → PostgreSQL', path: '/sdk' },
-      { label: 'autocannon → app → bare fetch → a server that does no work (the floor)', path: '/floor' },
-    ];
-    for (const { label, path } of paths) {
-      const response = await fetch(`${ready.url}${path}`);
-      const row = await response.json();
-      if (response.status !== 200 || typeof row?.id !== 'number')
-        throw new Error(`${label} answered ${response.status}`);
-    }
-    const load = async (path, duration) => {
-      const result = await autocannon({ url: `${ready.url}${path}`, connections: callers, duration });
-      return { calls: result.requests.total, failures: result.non2xx + result.errors, seconds: result.duration };
-    };
-    log(`data API through an app: ${warmupSeconds} s warm-up per path`);
-    for (const { path } of paths) await load(path, warmupSeconds);
-    const slice = seconds / rounds;
-    log(`data API through an app: ${rounds} rounds of ${slice} s per path, order rotating`);
-    const tallies = paths.map(() => ({ calls: 0, failures: 0, seconds: 0 }));
-    for (let round = 0; round < rounds; round++) {
-      for (let i = 0; i < paths.length; i++) {
-        const index = (i + round) % paths.length;
-        const result = await load(paths[index].path, slice);
-        tallies[index].calls += result.calls;
-        tallies[index].failures += result.failures;
-        tallies[index].seconds += result.seconds;
-      }
-    }
-    const measured = paths.map(({ label }, index) => ({
-      label,
-      callsPerSecond: tallies[index].calls / tallies[index].seconds,
-      calls: tallies[index].calls,
-      failures: tallies[index].failures,
-    }));
-    const [direct, sdk, floor] = measured;
-    return {
-      paths: measured,
-      sdkToDirect: sdk.callsPerSecond / direct.callsPerSecond,
-      floorToDirect: floor.callsPerSecond / direct.callsPerSecond,
-    };
-  } finally {
-    app.kill();
-  }
-}
-
-/** Checks one answer of each path before measuring: they must all read the same row. */
 function expectRow(label, row, id) {
-  if (row?.id !== id || row.name !== `row ${id}`) {
+  const expected = expectedRow(id);
+  if (row?.id !== id || row.name !== expected.name || row.score !== expected.score) {
     throw new Error(`${label} answered ${JSON.stringify(row)} for id ${id}`);
   }
 }
 
+/**
+ * What the SDK sends for a select of one row by id, as `client` (with or without `.as(…)`): the
+ * path, headers (no request id) and the body split around the id.
+ */
+async function sdkRequest(server, actAs) {
+  const { serviceKey, publishableKey } = server.headers;
+  let captured;
+  const capturing = async (input, init) => {
+    const request = new Request(input, init);
+    captured ??= {
+      url: new URL(request.url),
+      headers: new Headers(request.headers),
+      body: await request.clone().text(),
+    };
+    return fetch(request);
+  };
+  const plinth = createClient({ url: server.url, publishableKey, serviceKey, fetch: capturing });
+  const client = actAs === undefined ? plinth : plinth.as(actAs);
+  const select = (id) => client.from('bench_rows').select('id, name, score').where({ id });
+  expectRow(`the SDK through Plinth${actAs === undefined ? '' : ' as a user'}`, await select(1).single(), 1);
+  captured = undefined;
+  await select(sentinel).maybeSingle();
+  if (!captured) throw new Error('the SDK made no request through its fetch');
+  captured.headers.delete('x-request-id');
+  const parts = captured.body.split(String(sentinel));
+  if (parts.length !== 2) throw new Error(`cannot find the id in the SDK's body ${captured.body}`);
+  return { path: captured.url.pathname, headers: Object.fromEntries(captured.headers), parts };
+}
+
+/** autocannon's `requests`: the SDK's request for `distinctIds` ids spread over the table. */
+function requestsFor({ path, headers, parts }) {
+  return Array.from({ length: distinctIds }, (_, i) => ({
+    method: 'POST',
+    path,
+    headers,
+    body: `${parts[0]}${1 + ((i * 7919) % rows)}${parts[1]}`,
+  }));
+}
+
+/** One request to `url` as autocannon sends it, expecting `id`'s row. */
+async function check(label, url, { path, headers, parts }, id) {
+  const response = await fetch(new URL(path, url), { method: 'POST', headers, body: `${parts[0]}${id}${parts[1]}` });
+  const text = await response.text();
+  if (response.status !== 200) throw new Error(`${label} answered ${response.status}: ${text}`);
+  const body = JSON.parse(text);
+  if (body.rowCount !== 1) throw new Error(`${label} answered ${text} for id ${id}`);
+  expectRow(label, body.rows[0], id);
+}
+
+/**
+ * The CPU time of the database's backends so far, in µs (a running total: each backend's
+ * utime + stime from /proc since the last reading); undefined where /proc does not show them.
+ */
+function databaseCpuMeter(admin, databaseName) {
+  if (!existsSync('/proc/self/stat')) return undefined;
+  let ticksPerSecond = 100;
+  try {
+    ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {}
+  let previous = new Map();
+  let total = 0;
+  let seen = false;
+  return async () => {
+    const backends = await admin`SELECT pid FROM pg_stat_activity WHERE datname = ${databaseName}`;
+    const current = new Map();
+    for (const { pid } of backends) {
+      try {
+        // Fields after the command name (which may hold spaces): utime and stime are 14th and 15th.
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        current.set(pid, Number(fields[11]) + Number(fields[12]));
+      } catch {}
+    }
+    if (backends.length > 0 && current.size === 0) return undefined;
+    for (const [pid, ticks] of current) total += ticks - (previous.get(pid) ?? 0);
+    // The first reading only sets the start: backends older than the meter are not charged.
+    if (!seen) total = 0;
+    seen = true;
+    previous = current;
+    return (total * 1e6) / ticksPerSecond;
+  };
+}
+
+/**
+ * The data benchmark. `cleanups` receives what must run even if the process is interrupted
+ * (dropping the PostgreSQL database it made).
+ */
 export async function benchData(settings) {
-  const { log, cleanups, callers, warmupSeconds, seconds, rounds, overheadPairs, overheadSlice } = settings;
+  const { log, cleanups } = settings;
   const unavailable = await probePostgres();
   if (unavailable) {
     log(`data API: skipped, ${unavailable}`);
     return { skipped: unavailable };
   }
   const database = await createBenchDatabase(cleanups);
-  let server;
-  let floor;
-  let direct;
+  const databaseName = new URL(database.url).pathname.slice(1);
+  const admin = postgres(postgresAdminUrl, { max: 1, onnotice: () => {} });
+  let plinth;
+  let handwritten;
+  const rss = new Map();
   try {
-    log('data API: starting Plinth on PostgreSQL with the benchmark schema');
-    server = await startTarget('Plinth data API', { kind: 'data', database: database.url, rateRules });
-    floor = await startTarget('floor (no server work)', { kind: 'baseline' });
-    const { serviceKey, publishableKey } = server.headers;
-    const base = server.url;
-
-    // The SDK, and a copy of exactly what it sends, for the bare-fetch path.
-    let captured;
-    const capturing = async (input, init) => {
-      const request = new Request(input, init);
-      captured ??= { url: request.url, headers: new Headers(request.headers), body: await request.clone().text() };
-      return fetch(request);
-    };
-    const probe = createClient({ url: base, publishableKey, serviceKey, fetch: capturing });
-    expectRow('SDK', await probe.from('bench_rows').select(columns).where({ id: 1 }).single(), 1);
-    captured = undefined;
-    await probe.from('bench_rows').select(columns).where({ id: sentinel }).maybeSingle();
-    if (!captured) throw new Error('the SDK made no request through its fetch');
-    const { headers } = captured;
-    headers.delete('x-request-id');
-    const bodyTemplate = captured.body;
-    if (!bodyTemplate.includes(String(sentinel)))
-      throw new Error(`cannot find the id in the SDK's body ${bodyTemplate}`);
-    const [before, after] = bodyTemplate.split(String(sentinel));
-
-    const plinth = createClient({ url: base, publishableKey, serviceKey });
-    const viaSdk = (id) => plinth.from('bench_rows').select(columns).where({ id }).single();
-    const viaFetch = async (id, signal) => {
-      const response = await fetch(captured.url, { method: 'POST', headers, body: `${before}${id}${after}`, signal });
-      if (!response.ok) throw new Error(`bare fetch answered ${response.status}`);
-      const body = await response.json();
-      if (body.rows.length !== 1) throw new Error('bare fetch found no row');
-      return body.rows[0];
-    };
-    // What a hand-written fetch needs to match the SDK's default timeout: a signal per call.
-    const viaFetchWithTimeout = (id) => viaFetch(id, AbortSignal.timeout(30_000));
-    // The same request and answer handling to a server that only reads the body and answers.
-    const floorUrl = floor.url;
-    const viaFloor = async (id) => {
-      const response = await fetch(floorUrl, { method: 'POST', headers, body: `${before}${id}${after}` });
-      if (!response.ok) throw new Error(`the floor server answered ${response.status}`);
-      const body = await response.json();
-      if (body.rows.length !== 1) throw new Error('the floor server answered no row');
-      return body.rows[0];
-    };
-    direct = postgres(database.url, { max: callers, prepare: true, onnotice: () => {} });
-    const viaPostgres = async (id) => (await direct.unsafe(statement, [id], { prepare: true }))[0];
-
-    // The server alone, loaded by autocannon with the SDK's request (one fixed id): what the
-    // server can answer when the client costs next to nothing.
-    const viaAutocannon = async (seconds) => {
-      const result = await autocannon({
-        url: captured.url,
-        method: 'POST',
-        headers: Object.fromEntries(headers),
-        body: `${before}42${after}`,
-        connections: callers,
-        duration: seconds,
-      });
-      return { calls: result.requests.total, failures: result.non2xx + result.errors, seconds: result.duration };
-    };
-
-    const paths = [
-      { label: 'postgres directly (baseline)', run: viaPostgres },
-      { label: 'SDK → server → PostgreSQL', run: viaSdk },
-      { label: 'bare fetch → server → PostgreSQL', run: viaFetch },
-      { label: 'bare fetch → a server that does no work (the floor)', run: viaFloor },
-      { label: 'bare fetch with a 30 s timeout signal → server → PostgreSQL', run: viaFetchWithTimeout },
-    ];
-    for (const path of paths) expectRow(path.label, await path.run(42), 42);
-    paths.push({ label: 'autocannon → server → PostgreSQL (server alone)', load: viaAutocannon });
-    for (const path of paths) {
-      log(`data API, ${path.label}: ${warmupSeconds} s warm-up`);
-      if (path.load) await path.load(warmupSeconds);
-      else await drive(path.run, { callers, seconds: warmupSeconds });
+    log('data API: starting Plinth on PostgreSQL with the benchmark schema, signing a user up and in');
+    plinth = await startTarget('Plinth', { kind: 'data', database: database.url, rateRules });
+    const { serviceKey, accessToken } = plinth.headers;
+    // The server's public key (a hand-written app would be configured with it), and a check that
+    // the schema put bench_rows under row-level security.
+    const inDatabase = postgres(database.url, { max: 1, onnotice: () => {} });
+    let secret;
+    let relrowsecurity;
+    try {
+      [secret] = await inDatabase`SELECT value FROM plinth.server_secrets WHERE name = 'access_token_signing_keys'`;
+      [{ relrowsecurity }] =
+        await inDatabase`SELECT relrowsecurity FROM pg_class WHERE oid = 'public.bench_rows'::regclass`;
+    } finally {
+      await inDatabase.end();
     }
-    const slice = seconds / rounds;
-    log(`data API: ${rounds} rounds of ${slice} s per path, order rotating, ${callers} callers each`);
-    const tallies = paths.map(() => ({ calls: 0, failures: 0, seconds: 0, cpuMicros: 0 }));
-    for (let round = 0; round < rounds; round++) {
-      for (let i = 0; i < paths.length; i++) {
-        const index = (i + round) % paths.length;
-        const path = paths[index];
-        const result = path.load ? await path.load(slice) : await drive(path.run, { callers, seconds: slice });
-        const tally = tallies[index];
-        tally.calls += result.calls;
-        tally.failures += result.failures;
-        tally.seconds += result.seconds;
-        tally.cpuMicros += result.cpuMicros ?? Number.NaN;
-      }
-    }
-    // The SDK's overhead on its own: the SDK and the bare fetch in short slices back to back
-    // (which goes first alternates), and the median of the pairs' ratios. Load from elsewhere on
-    // the machine comes in bursts; this way a burst moves both figures of a pair, or is outvoted.
-    log(`data API: the SDK and the bare fetch in ${overheadPairs} pairs of ${overheadSlice} s slices`);
-    const pairOverheads = [];
-    for (let pair = 0; pair < overheadPairs; pair++) {
-      const order = pair % 2 ? [viaFetch, viaSdk] : [viaSdk, viaFetch];
-      const results = [];
-      for (const run of order) results.push(await drive(run, { callers, seconds: overheadSlice }));
-      const [sdkResult, bareResult] = pair % 2 ? [results[1], results[0]] : results;
-      pairOverheads.push(bareResult.calls / bareResult.seconds / (sdkResult.calls / sdkResult.seconds) - 1);
-    }
-    const measured = paths.map((path, index) => ({
-      label: path.label,
-      callsPerSecond: tallies[index].calls / tallies[index].seconds,
-      calls: tallies[index].calls,
-      failures: tallies[index].failures,
-      // CPU time of this (the calling) process per call; not known for autocannon's path.
-      clientCpuMicrosPerCall: path.load ? undefined : tallies[index].cpuMicros / tallies[index].calls,
-    }));
-    const [viaDirect, sdk, bare, floorPath, bareWithTimeout, serverAlone] = measured;
-    const throughApp = await benchThroughApp({
-      config: { databaseUrl: database.url, plinthUrl: base, publishableKey, serviceKey, floorUrl },
-      callers,
-      warmupSeconds,
-      seconds,
-      rounds: Math.min(rounds, 3),
-      log,
+    if (!relrowsecurity) throw new Error('bench_rows has no row-level security; see bench/schema');
+    const signingKeys = typeof secret?.value === 'string' ? JSON.parse(secret.value) : secret?.value;
+    if (!signingKeys?.publicJwk) throw new Error("cannot read the server's public signing key");
+    log('data API: starting the hand-written route');
+    handwritten = await startTarget(
+      'hand-written',
+      {
+        database: database.url,
+        serviceKey,
+        publicJwk: signingKeys.publicJwk,
+        statementTimeoutMs,
+        connections: settings.connections,
+      },
+      handwrittenProcess,
+    );
+
+    const service = await sdkRequest(plinth);
+    const user = await sdkRequest(plinth, accessToken);
+    if (user.headers['x-plinth-act-as'] === undefined) throw new Error('the SDK sent no x-plinth-act-as as a user');
+    const databaseCpu = databaseCpuMeter(admin, databaseName);
+    const meters = (server) => ({
+      server: () => serverCpuMicros(server),
+      ...(databaseCpu ? { database: databaseCpu } : {}),
     });
-    const sdkToDirect = sdk.callsPerSecond / viaDirect.callsPerSecond;
-    // Extra time per call the SDK adds over a bare fetch of the same request, round by round.
-    const sdkOverhead = median(pairOverheads);
+    const target = (label, server, request, caseName, role) => ({
+      label,
+      caseName,
+      role,
+      server,
+      url: server.url,
+      request,
+      requests: requestsFor(request),
+      meters: meters(server),
+    });
+    // The lean hand-written route answers the same request at another path.
+    const lean = (request) => ({ ...request, path: `/lean${request.path}` });
+    const targets = [
+      target('Plinth, service role', plinth, service, 'service', 'plinth'),
+      target('hand-written lean, service role', handwritten, lean(service), 'service', 'lean'),
+      target('hand-written idiomatic, service role', handwritten, service, 'service', 'idiomatic'),
+      target('Plinth, user under RLS', plinth, user, 'user', 'plinth'),
+      target('hand-written lean, user under RLS', handwritten, lean(user), 'user', 'lean'),
+      target('hand-written idiomatic, user under RLS', handwritten, user, 'user', 'idiomatic'),
+    ];
+    for (const { label, url, request } of targets) for (const id of [1, 42, rows]) await check(label, url, request, id);
+
+    const measured = await measureAll(targets, settings);
+    // The same answers after the load: the token and the sessions held out.
+    for (const { label, url, request } of targets) await check(label, url, request, 4242);
+    rss.set(plinth, await stopTarget(plinth));
+    plinth = undefined;
+    rss.set(handwritten, await stopTarget(handwritten));
+    handwritten = undefined;
+
+    const results = targets.map((target, index) => ({
+      label: target.label,
+      ...measured[index],
+      serverRssMiB: rss.get(target.server),
+    }));
+    const caseOf = (name, title) => {
+      const of = (role) => results.find((_, index) => targets[index].caseName === name && targets[index].role === role);
+      const [plinthResult, leanResult, idiomaticResult] = ['plinth', 'lean', 'idiomatic'].map(of);
+      const ratio = plinthResult.requestsPerSecond / leanResult.requestsPerSecond;
+      return {
+        name: title,
+        plinth: plinthResult,
+        handwritten: leanResult,
+        idiomatic: idiomaticResult,
+        ratio,
+        goalMet: ratio >= goalRatio,
+        ratioToIdiomatic: plinthResult.requestsPerSecond / idiomaticResult.requestsPerSecond,
+      };
+    };
     return {
-      callers,
-      warmupSeconds,
-      seconds,
-      rounds,
-      query: `${statement} (10 000 rows); the SDK: from('bench_rows').select('${columns}').where({ id }).single()`,
-      paths: measured,
-      serverToDirect: serverAlone.callsPerSecond / viaDirect.callsPerSecond,
-      // The most the SDK path could reach: a fetch whose server does nothing.
-      floorToDirect: floorPath.callsPerSecond / viaDirect.callsPerSecond,
-      sdkToDirect: { ratio: sdkToDirect, goal: goals.sdkToDirect, met: sdkToDirect >= goals.sdkToDirect },
-      throughApp: {
-        ...throughApp,
-        goal: goals.sdkToDirect,
-        met: throughApp.sdkToDirect >= goals.sdkToDirect,
-      },
-      sdkOverhead: {
-        extra: sdkOverhead,
-        pairs: pairOverheads.length,
-        pairSeconds: overheadSlice,
-        quartiles: [quantile(pairOverheads, 0.25), quantile(pairOverheads, 0.75)],
-        // The same over the whole run (ratio of totals), and over a bare fetch that also has a timeout.
-        overall: bare.callsPerSecond / sdk.callsPerSecond - 1,
-        overTimedFetch: bareWithTimeout.callsPerSecond / sdk.callsPerSecond - 1,
-        goal: goals.sdkOverhead,
-        met: sdkOverhead <= goals.sdkOverhead,
-      },
+      connections: settings.connections,
+      warmupSeconds: settings.warmupSeconds,
+      seconds: settings.seconds,
+      rounds: settings.rounds,
+      request: `POST ${service.path} ${service.parts.join('<id>')}, ${distinctIds} ids over ${rows} rows; as a user with x-plinth-act-as: <access token>`,
+      handwritten:
+        "Hono route: constant-time bearer compare, the id from the body, SELECT id, name, score FROM public.bench_rows WHERE id = $1 prepared with postgres; service: on connections that start as plinth_service; user: in a transaction opened with Plinth's SET LOCAL role, claims and statement_timeout. Lean: body from Node's stream, JSON written to Node's response (as Plinth does); idiomatic: c.req.json(), c.json()",
+      rateLimits: 'every default rule lifted (as in the HTTP section), in memory',
+      responseValidation: 'off (as with NODE_ENV=production)',
+      cpu: `server: the server process's process.cpuUsage() over its measured slices ÷ responses; database: utime + stime of the database's backends (/proc) over the same slices ÷ responses${databaseCpu ? '' : ' (not available here)'}`,
+      goalRatio,
+      cases: [caseOf('service', 'service role'), caseOf('user', 'signed-in user under RLS')],
     };
   } finally {
-    await direct?.end({ timeout: 5 });
-    if (server) await stopTarget(server);
-    if (floor) await stopTarget(floor);
+    if (plinth) await stopTarget(plinth);
+    if (handwritten) await stopTarget(handwritten);
+    await admin.end({ timeout: 5 });
     await database.drop();
   }
 }

@@ -3,11 +3,11 @@
 // constant-JSON Hono route (GET; a POST reads its body and answers one row: the data benchmark's
 // floor), or `{ kind: 'plinth', database, rateRules }` for Plinth's `GET /v1/auth/me` with a
 // session cookie, or `{ kind: 'data', database, rateRules }` for the data API over the
-// benchmark's own schema (its keys in `headers`), or `{ kind: 'timing', database, rateRules,
-// knownEmail }` for the timing benchmark (the email signed up, nothing else). Answers over IPC with
-// `{ type: 'ready', url, headers }` (or `{ type: 'error', message }`); on `{ type: 'close' }` it
-// reports its RSS, stops and exits; on `{ type: 'cpu' }` it answers `{ type: 'cpu', micros }`, its
-// CPU time so far.
+// benchmark's own schema (its keys and a signed-in user's access token in `headers`), or
+// `{ kind: 'timing', database, rateRules, knownEmail }` for the timing benchmark (the email signed
+// up, nothing else). Answers over IPC with `{ type: 'ready', url, headers }` (or `{ type: 'error',
+// message }`); on `{ type: 'close' }` it reports its RSS, stops and exits; on `{ type: 'cpu' }` it
+// answers `{ type: 'cpu', micros }`, its CPU time so far.
 import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
 import { createOutboxMailer, startServer } from '@plinth/server';
@@ -76,11 +76,13 @@ async function tokenFromMail(outbox, to, type) {
 
 /**
  * Plinth with the outbox mailer (keeping at most `outboxLimit` messages), the app origin and the
- * run's rate rules; answers are not re-checked against their schemas, as in production.
+ * run's rate rules (and any `more` of startServer's options); answers are not re-checked against
+ * their schemas, as in production.
  */
-async function startMailingPlinth(outboxLimit) {
+async function startMailingPlinth(outboxLimit, more = {}) {
   const outbox = createOutboxMailer(createLogger('silent'), outboxLimit);
   const server = await startServer({
+    ...more,
     database: config.database,
     logLevel: 'silent',
     mailer: outbox,
@@ -117,18 +119,26 @@ async function startPlinth() {
   return { url: `${base}/v1/auth/me`, headers: { cookie }, close: () => server.close() };
 }
 
-/** Plinth with the benchmark's own app schema (bench/schema), for the data API. */
+/**
+ * Plinth with the benchmark's own app schema (bench/schema), for the data API, and a user signed
+ * up, verified and signed in in token mode (to act as under row-level security).
+ */
 async function startData() {
-  const server = await startServer({
-    database: config.database,
+  const { outbox, server } = await startMailingPlinth(10, {
     schemaDir: fileURLToPath(new URL('../schema/', import.meta.url)),
-    logLevel: 'silent',
-    rateRules: config.rateRules,
-    validateResponses: false,
   });
+  const base = server.url;
+  expectStatus('sign-up', await call(base, 'POST', '/v1/auth/sign-up', { email, password }), 200);
+  const token = await tokenFromMail(outbox, email, 'verify_email');
+  expectStatus('verify-email', await call(base, 'POST', '/v1/auth/verify-email', { token }), 200);
+  const signIn = await call(base, 'POST', '/v1/auth/sign-in', { email, password, mode: 'token' });
+  expectStatus('sign-in', signIn, 200);
+  const accessToken = signIn.body?.session?.accessToken;
+  if (typeof accessToken !== 'string')
+    throw new Error(`sign-in answered no access token: ${JSON.stringify(signIn.body)}`);
   return {
-    url: server.url,
-    headers: { serviceKey: server.serviceKey, publishableKey: server.publishableKey },
+    url: base,
+    headers: { serviceKey: server.serviceKey, publishableKey: server.publishableKey, accessToken },
     close: () => server.close(),
   };
 }
