@@ -3,6 +3,7 @@
 // with the machine and its load, ratios are what to compare between runs. See docs/benchmarks.md.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { benchClient } from './lib/client.mjs';
 import { benchData } from './lib/data.mjs';
 import { benchEmbedded } from './lib/embedded.mjs';
 import { benchHashing } from './lib/hashing.mjs';
@@ -28,10 +29,13 @@ const settings = {
   timing: { samples: 200, warmup: 20, pauseMs: 20 },
   // Per path: 1 s warm-up, then 6 s measured as 6 slices of 1 s, 4 callers; then pg_sleep(0.5).
   embedded: { callers: 4, warmupSeconds: 1, seconds: 6, rounds: 6, sleepSeconds: 0.5 },
+  // Per path (the SDK, supabase-js, a bare fetch of each one's request): 1 s warm-up, then 20
+  // rounds of one 0.5 s slice each, 4 callers looping, the order reversing every round.
+  client: { callers: 4, warmupSeconds: 1, rounds: 20, sliceSeconds: 0.5 },
 };
 
 // `node bench/run.mjs timing` (or `pnpm bench timing`) runs only the sections named; none, all.
-const sections = ['hashing', 'http', 'data', 'sdk', 'timing', 'embedded'];
+const sections = ['hashing', 'http', 'data', 'sdk', 'timing', 'embedded', 'client'];
 const chosen = process.argv.slice(2);
 const unknownSections = chosen.filter((name) => !sections.includes(name));
 if (unknownSections.length > 0) {
@@ -60,6 +64,7 @@ const data = runs('data') ? await benchData({ ...settings.data, log, cleanups })
 const sdk = runs('sdk') ? await benchSdk({ ...settings.sdk, log, cleanups }) : undefined;
 const timing = runs('timing') ? await benchTiming({ ...settings.timing, log, cleanups }) : undefined;
 const embedded = runs('embedded') ? await benchEmbedded({ ...settings.embedded, log }) : undefined;
+const client = runs('client') ? await benchClient({ ...settings.client, log }) : undefined;
 
 const results = {
   date: new Date().toISOString(),
@@ -73,6 +78,7 @@ const results = {
   sdk,
   timing,
   embedded,
+  client,
 };
 
 const resultsFile = fileURLToPath(new URL('./results/latest.json', import.meta.url));
@@ -93,6 +99,9 @@ for (const dataCase of data?.cases ?? []) {
   }
 }
 for (const path of [...(sdk?.paths ?? []), ...(sdk?.throughApp?.paths ?? [])]) {
+  if (path.failures > 0) failed.push(path);
+}
+for (const path of client?.paths ?? []) {
   if (path.failures > 0) failed.push(path);
 }
 for (const target of timing?.targets ?? []) {

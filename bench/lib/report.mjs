@@ -231,7 +231,29 @@ function embeddedSection(embedded) {
   ];
 }
 
-export function formatReport({ date, machine, runSeconds, hashing, http, data, sdk, timing, embedded }) {
+function clientSection(client) {
+  const verdict = client.sdkRatio.met ? 'met' : 'NOT met';
+  const quartiles = ([low, high], digits) => `${fixed(low, digits)}–${fixed(high, digits)}`;
+  return [
+    `Client CPU per read: ${client.callers} callers looping in this process against stub servers in a child process that answer at once; per path ${client.warmupSeconds} s warm-up, then ${client.rounds} rounds of one ${client.sliceSeconds} s slice, the order reversing each round; medians of the rounds`,
+    `  Plinth SDK: ${client.reads.plinth} (${client.requests.plinth.method}, ${client.requests.plinth.bodyBytes} B body, ${client.requests.plinth.headers.length} headers)`,
+    `  supabase-js: ${client.reads.supabase} (${client.requests.supabase.method}, ${client.requests.supabase.headers.length} headers)`,
+    ...table(
+      ['path', 'CPU µs/call', 'quartiles', 'calls', 'failures'],
+      client.paths.map((path) => [
+        path.label,
+        fixed(path.cpuMicrosPerCall, 0),
+        quartiles(path.quartiles, 0),
+        String(path.calls),
+        String(path.failures),
+      ]),
+    ),
+    `  Plinth SDK ÷ supabase-js: ${fixed(client.sdkRatio.ratio, 2)} (quartiles ${quartiles(client.sdkRatio.quartiles, 2)}; goal ≤ ${client.sdkRatio.goal}: ${verdict}); their bare fetches: ${fixed(client.fetchRatio.ratio, 2)} (${quartiles(client.fetchRatio.quartiles, 2)})`,
+    `  over a bare fetch of its own request: the SDK ${fixed(client.overFetchMicros.plinth, 0)} µs/call, supabase-js ${fixed(client.overFetchMicros.supabase, 0)} µs/call`,
+  ];
+}
+
+export function formatReport({ date, machine, runSeconds, hashing, http, data, sdk, timing, embedded, client }) {
   const sections = [
     hashing && hashingSection(hashing),
     http && httpSection(http),
@@ -239,6 +261,7 @@ export function formatReport({ date, machine, runSeconds, hashing, http, data, s
     sdk && sdkSection(sdk),
     timing && timingSection(timing),
     embedded && embeddedSection(embedded),
+    client && clientSection(client),
   ].filter(Boolean);
   return [
     '',
