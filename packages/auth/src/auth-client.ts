@@ -12,15 +12,15 @@ import {
   exchangeCodeRoute,
   getMeRoute,
   listSessionsRoute,
-  oauthAuthorizeRoute,
+  signInWithOAuthRoute,
   type RouteInput,
   type RouteOutput,
   refreshRoute,
-  requestPasswordResetRoute,
+  resetPasswordRoute,
   revokeSessionRoute,
   type SessionInfo,
   type SignedIn,
-  sendMagicLinkRoute,
+  signInWithMagicLinkRoute,
   signInRoute,
   signOutRoute,
   signUpRoute,
@@ -77,9 +77,9 @@ export interface AuthClient {
   signIn(input: Input<typeof signInRoute>, options?: AuthCallOptions): Promise<SignedIn>;
   /** Emails a single-use sign-in link that leads to `redirectTo`. */
   signInWithMagicLink(
-    input: RouteInput<typeof sendMagicLinkRoute>,
+    input: RouteInput<typeof signInWithMagicLinkRoute>,
     options?: AuthCallOptions,
-  ): Promise<RouteOutput<typeof sendMagicLinkRoute>>;
+  ): Promise<RouteOutput<typeof signInWithMagicLinkRoute>>;
   /** Signs in with the token from a magic link. */
   verifyMagicLink(input: Input<typeof verifyMagicLinkRoute>, options?: AuthCallOptions): Promise<SignedIn>;
   /**
@@ -111,9 +111,9 @@ export interface AuthClient {
   ): Promise<RouteOutput<typeof updatePasswordRoute>>;
   /** Emails a password-reset link, if the account exists (the answer does not say). */
   resetPassword(
-    input: RouteInput<typeof requestPasswordResetRoute>,
+    input: RouteInput<typeof resetPasswordRoute>,
     options?: AuthCallOptions,
-  ): Promise<RouteOutput<typeof requestPasswordResetRoute>>;
+  ): Promise<RouteOutput<typeof resetPasswordRoute>>;
   /** Sets a new password with the token from a reset link. */
   confirmPasswordReset(
     input: RouteInput<typeof confirmPasswordResetRoute>,
@@ -287,7 +287,7 @@ export function createAuthClient(transport: Transport, options: AuthOptions = {}
     signUp: (input, callOptions) => transport.call(signUpRoute, input, callOptions),
     signIn: async (input, callOptions) =>
       signedIn('SIGNED_IN', await transport.call(signInRoute, { ...input, mode }, callOptions)),
-    signInWithMagicLink: (input, callOptions) => transport.call(sendMagicLinkRoute, input, callOptions),
+    signInWithMagicLink: (input, callOptions) => transport.call(signInWithMagicLinkRoute, input, callOptions),
     verifyMagicLink: async (input, callOptions) =>
       signedIn('SIGNED_IN', await transport.call(verifyMagicLinkRoute, { ...input, mode }, callOptions)),
 
@@ -303,7 +303,7 @@ export function createAuthClient(transport: Transport, options: AuthOptions = {}
       // Neither base64url string contains '.', so one entry holds both.
       await store.set(oauthKey, `${state}.${verifier}`);
       // Built from the route, never fetched: the browser navigates there and the server redirects.
-      return `${transport.url}${oauthAuthorizeRoute.path.replace(':provider', encodeURIComponent(provider))}?${query}`;
+      return `${transport.url}${signInWithOAuthRoute.path.replace(':provider', encodeURIComponent(provider))}?${query}`;
     },
 
     async exchangeCode({ code, state }, callOptions) {
@@ -366,7 +366,7 @@ export function createAuthClient(transport: Transport, options: AuthOptions = {}
       await apply('USER_UPDATED', user, session);
       return answer;
     },
-    resetPassword: (input, callOptions) => transport.call(requestPasswordResetRoute, input, callOptions),
+    resetPassword: (input, callOptions) => transport.call(resetPasswordRoute, input, callOptions),
     confirmPasswordReset: (input, callOptions) => transport.call(confirmPasswordResetRoute, input, callOptions),
     verifyEmail: (input, callOptions) => transport.call(verifyEmailRoute, input, callOptions),
     listSessions: async (callOptions) => (await sessionCall(listSessionsRoute, {}, callOptions)).sessions,

@@ -95,8 +95,8 @@ describe('the other auth calls: paths, bodies, and credentials only where the ro
     mock.use(
       http.post(`${apiUrl}/v1/auth/sign-up`, () => HttpResponse.json({ accepted: true })),
       http.post(`${apiUrl}/v1/auth/magic-link`, () => HttpResponse.json({ accepted: true })),
-      http.post(`${apiUrl}/v1/auth/recover`, () => HttpResponse.json({ accepted: true })),
-      http.post(`${apiUrl}/v1/auth/recover/confirm`, () => HttpResponse.json({ updated: true })),
+      http.post(`${apiUrl}/v1/auth/reset-password`, () => HttpResponse.json({ accepted: true })),
+      http.post(`${apiUrl}/v1/auth/reset-password/confirm`, () => HttpResponse.json({ updated: true })),
       http.post(`${apiUrl}/v1/auth/verify-email`, () => HttpResponse.json({ verified: true })),
     );
     const redirectTo = 'https://app.test/welcome';
@@ -113,8 +113,8 @@ describe('the other auth calls: paths, bodies, and credentials only where the ro
     expect(paths()).toEqual([
       'POST /v1/auth/sign-up',
       'POST /v1/auth/magic-link',
-      'POST /v1/auth/recover',
-      'POST /v1/auth/recover/confirm',
+      'POST /v1/auth/reset-password',
+      'POST /v1/auth/reset-password/confirm',
       'POST /v1/auth/verify-email',
     ]);
     expect(await Promise.all(mock.requests.map((request) => request.json()))).toEqual([

@@ -1,6 +1,6 @@
 import { codeChallenge, createAuthClient, memoryStore } from '@plinth/auth';
 import { AuthError, createTransport } from '@plinth/core';
-import { oauthAuthorizeRoute, oauthAuthorizeSchemas } from '@plinth/protocol';
+import { signInWithOAuthRoute, signInWithOAuthSchemas } from '@plinth/protocol';
 import { http } from 'msw';
 import { describe, expect, it } from 'vitest';
 import { signedIn, tokens, user } from '../../../test/fixtures/auth.js';
@@ -21,12 +21,12 @@ describe('signInWithOAuth', () => {
     const url = new URL(await auth.signInWithOAuth({ provider: 'github', redirectTo }));
 
     expect(`${url.origin}${url.pathname}`).toBe(`${apiUrl}/v1/auth/oauth/github/authorize`);
-    expect(oauthAuthorizeRoute.path).toBe('/v1/auth/oauth/:provider/authorize');
+    expect(signInWithOAuthRoute.path).toBe('/v1/auth/oauth/:provider/authorize');
     const query = Object.fromEntries(url.searchParams);
     expect(Object.keys(query).sort()).toEqual(['codeChallenge', 'codeChallengeMethod', 'redirectTo', 'state']);
     expect(query).toMatchObject({ codeChallengeMethod: 'S256', redirectTo });
     // What the server will validate the request against.
-    expect(oauthAuthorizeSchemas.request.safeParse({ provider: 'github', ...query }).success).toBe(true);
+    expect(signInWithOAuthSchemas.request.safeParse({ provider: 'github', ...query }).success).toBe(true);
 
     const [state, verifier] = String(await store.get('plinth.auth.oauth')).split('.');
     expect(query.state).toBe(state);

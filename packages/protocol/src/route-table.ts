@@ -13,20 +13,20 @@ import { healthSchemas } from './routes/health.schemas.js';
  * nothing else defines a route. Order is the order `plinth routes` prints. (Imported only by the
  * server and by tools: it carries every schema, so browser code imports single routes instead.)
  */
-export const routeTable: readonly RouteWithSchemas[] = /* @__PURE__ */ Object.freeze([
+export const routeTable = /* @__PURE__ */ Object.freeze([
   withSchemas(healthRoute, healthSchemas),
   withSchemas(auth.signUpRoute, authSchemas.signUpSchemas),
   withSchemas(auth.signInRoute, authSchemas.signInSchemas),
   withSchemas(auth.signOutRoute, authSchemas.signOutSchemas),
   withSchemas(auth.getMeRoute, authSchemas.getMeSchemas),
   withSchemas(auth.refreshRoute, authSchemas.refreshSchemas),
-  withSchemas(auth.sendMagicLinkRoute, authSchemas.sendMagicLinkSchemas),
+  withSchemas(auth.signInWithMagicLinkRoute, authSchemas.signInWithMagicLinkSchemas),
   withSchemas(auth.verifyMagicLinkRoute, authSchemas.verifyMagicLinkSchemas),
-  withSchemas(auth.oauthAuthorizeRoute, authSchemas.oauthAuthorizeSchemas),
+  withSchemas(auth.signInWithOAuthRoute, authSchemas.signInWithOAuthSchemas),
   withSchemas(auth.oauthCallbackRoute, authSchemas.oauthCallbackSchemas),
   withSchemas(auth.exchangeCodeRoute, authSchemas.exchangeCodeSchemas),
   withSchemas(auth.updatePasswordRoute, authSchemas.updatePasswordSchemas),
-  withSchemas(auth.requestPasswordResetRoute, authSchemas.requestPasswordResetSchemas),
+  withSchemas(auth.resetPasswordRoute, authSchemas.resetPasswordSchemas),
   withSchemas(auth.confirmPasswordResetRoute, authSchemas.confirmPasswordResetSchemas),
   withSchemas(auth.verifyEmailRoute, authSchemas.verifyEmailSchemas),
   withSchemas(auth.listSessionsRoute, authSchemas.listSessionsSchemas),
@@ -42,7 +42,13 @@ export const routeTable: readonly RouteWithSchemas[] = /* @__PURE__ */ Object.fr
   withSchemas(data.sqlRoute, dataSchemas.sqlSchemas),
   withSchemas(data.batchRoute, dataSchemas.batchSchemas),
   withSchemas(data.schemaRoute, dataSchemas.schemaSchemas),
-]);
+] as const);
+
+/**
+ * The name of a route of the table (`'auth.signIn'`): what rate rules, logs and
+ * `plinth routes` call it. A name that is not a route's does not compile.
+ */
+export type RouteName = (typeof routeTable)[number]['name'];
 
 /**
  * The routes anyone may call (auth `none`), as `METHOD path` lines: the public attack surface,

@@ -40,9 +40,13 @@ export interface RouteSchemas<TRequest extends RouteSchema = RouteSchema, TRespo
  * each route with its schemas (see {@link withSchemas}); the server validates with those, and
  * the SDK validates whenever a route object carries them.
  */
-export interface Route<S extends RouteSchemas = RouteSchemas> {
-  /** The SDK method that calls this route, as a user would write it (`auth.signIn`). */
-  readonly name: string;
+export interface Route<S extends RouteSchemas = RouteSchemas, N extends string = string> {
+  /**
+   * The SDK method that calls this route, as a user would write it (`auth.signIn`). Rate rules
+   * and logs name routes by it; the route table gives the union of all of them ({@link RouteName}
+   * in route-table.ts).
+   */
+  readonly name: N;
   readonly method: HttpMethod;
   /** Path under the server's base URL, with `:param` placeholders taken from the input. */
   readonly path: `/v1/${string}`;
@@ -71,7 +75,9 @@ export interface Route<S extends RouteSchemas = RouteSchemas> {
 }
 
 /** A route that carries its schemas at run time, as the route table's do. */
-export type RouteWithSchemas<S extends RouteSchemas = RouteSchemas> = Route<S> & { readonly schemas: S };
+export type RouteWithSchemas<S extends RouteSchemas = RouteSchemas, N extends string = string> = Route<S, N> & {
+  readonly schemas: S;
+};
 
 /** What a caller passes for a route (before the schema's defaults and transforms). */
 export type RouteInput<R extends Route> = R extends Route<infer S> ? z.input<S['request']> : never;
@@ -83,12 +89,13 @@ export type RouteOutput<R extends Route> = R extends Route<infer S> ? z.output<S
  * Declares a route. The declaration is the only place a route exists: the server mounts it
  * and picks its auth middleware from it; the SDK derives headers, retries and the
  * missing-service-key check from it. Name the schemas' type to type the route without carrying
- * them, or pass `schemas` to carry them.
+ * them (the first call), then give the route (the second call, which keeps the route's `name`
+ * as a literal type so rate rules can be checked against the route table at compile time).
  *
  * @example
  * ```ts
  * import type { healthSchemas } from './health.schemas.js';
- * export const healthRoute = defineRoute<typeof healthSchemas>({
+ * export const healthRoute = defineRoute<typeof healthSchemas>()({
  *   name: 'health',
  *   method: 'GET',
  *   path: '/v1/health',
@@ -96,9 +103,16 @@ export type RouteOutput<R extends Route> = R extends Route<infer S> ? z.output<S
  * });
  * ```
  */
-export function defineRoute<S extends RouteSchemas>(route: Route<S>): Route<S> {
-  return Object.freeze(route);
+export function defineRoute<S extends RouteSchemas>(): <const N extends string>(route: Route<S, N>) => Route<S, N>;
+/** Declares a route in one call; its name stays a literal type only when `S` is inferred too. */
+export function defineRoute<S extends RouteSchemas = RouteSchemas, const N extends string = string>(
+  route: Route<S, N>,
+): Route<S, N>;
+export function defineRoute(route?: Route): Route | ((route: Route) => Route) {
+  return route === undefined ? freezeRoute : freezeRoute(route);
 }
+
+const freezeRoute = <R extends Route>(route: R): R => Object.freeze(route);
 
 /**
  * The route with its schemas attached, for the route table, the server, and SDK callers that
@@ -110,8 +124,30 @@ export function defineRoute<S extends RouteSchemas>(route: Route<S>): Route<S> {
  * healthWithSchemas.schemas.response.safeParse(body);
  * ```
  */
-export function withSchemas<S extends RouteSchemas>(route: Route<S>, schemas: S): RouteWithSchemas<S> {
-  return Object.freeze({ ...route, schemas });
+export function withSchemas<S extends RouteSchemas, N extends string>(
+  route: Route<S, N>,
+  schemas: S,
+): RouteWithSchemas<S, N> {
+  const carried = Object.freeze({ ...route, schemas });
+  declarations.set(carried, route);
+  return carried;
+}
+
+// What withSchemas made each route of the table from: the server finds a route's handler by the
+// route object the handler was declared for, whichever of the two objects it holds.
+const declarations = new WeakMap<Route, Route>();
+
+/**
+ * The route object a route of the table was made from by {@link withSchemas} (the one the group
+ * file exports), or the route itself when it was not made that way.
+ *
+ * @example
+ * ```ts
+ * declaredRoute(routeTable[0]) === healthRoute; // true
+ * ```
+ */
+export function declaredRoute(route: Route): Route {
+  return declarations.get(route) ?? route;
 }
 
 /**

@@ -1,12 +1,13 @@
-import { type RouteWithSchemas, routeTable, wireHeaders } from '@plinth/protocol';
+import { declaredRoute, type Route, type RouteWithSchemas, routeTable, wireHeaders } from '@plinth/protocol';
 import { Hono } from 'hono';
-import type { RouteHandler, ServerServices } from './handlers/define-handler.js';
+import type { FeatureModule } from './feature-module.js';
 import { addAnswerHeader, answeredStatus, answerJson, applyAnswerHeaders } from './http/answer-headers.js';
 import { type Authenticators, authenticate } from './http/auth-guard.js';
 import { corsForAppOrigins } from './http/cors.js';
 import { HttpError } from './http/http-error.js';
 import { readInput } from './http/read-input.js';
 import { requestIdFor } from './http/request-id.js';
+import type { RouteHandler } from './http/route-handler.js';
 import { assertInputScopes } from './http/scope-check.js';
 import { securityHeaders } from './http/security-headers.js';
 import {
@@ -18,11 +19,13 @@ import {
   requestFingerprint,
 } from './idempotency/idempotency.js';
 import { rateLimit } from './rate-limit/rate-limit-middleware.js';
+import type { ServerServices } from './server-services.js';
 
 /** How the HTTP app is put together. */
 export interface AppOptions {
   services: ServerServices;
-  handlers: readonly RouteHandler[];
+  /** The feature modules whose handlers serve the routes (`featureModules` in features.ts). */
+  modules: readonly Pick<FeatureModule, 'name' | 'handlers'>[];
   authenticators?: Authenticators;
   /** App origins allowed by CORS, with credentials. */
   corsOrigins?: readonly string[];
@@ -46,20 +49,39 @@ const proceed = async () => {};
 
 const pathPattern = (path: string) => new RegExp(`^${path.replace(/:[A-Za-z_]\w*/g, '[^/]+')}$`);
 
+/** Every module's handlers in one map by route object; a route served twice is a start-up error. */
+function joinHandlers(modules: AppOptions['modules']): Map<Route, RouteHandler> {
+  const joined = new Map<Route, RouteHandler>();
+  const servedBy = new Map<Route, string>();
+  for (const module of modules) {
+    for (const [declared, handler] of module.handlers) {
+      // A handler may be declared for the group file's route or for the table's copy of it.
+      const route = declaredRoute(declared);
+      const other = servedBy.get(route);
+      if (other !== undefined) {
+        throw new Error(`${route.name} is served by both the ${other} and the ${module.name} module; keep one.`);
+      }
+      servedBy.set(route, module.name);
+      joined.set(route, handler);
+    }
+  }
+  return joined;
+}
+
 /**
  * The HTTP app: every route of the protocol's table mounted with the auth guard its declaration
  * names, its input validated, every failure answered in the error envelope.
  *
  * @example
  * ```ts
- * const app = createApp({ services, handlers });
+ * const app = createApp({ services, modules: featureModules });
  * serve({ fetch: app.fetch, port: 8787 });
  * ```
  */
 export function createApp(options: AppOptions): Hono<Env> {
   const { services, authenticators = {}, maxBodyBytes = 1_048_576 } = options;
   const routes = options.routes ?? routeTable;
-  const handlerFor = new Map(options.handlers.map((handler) => [handler.route.name, handler]));
+  const handlerFor = joinHandlers(options.modules);
   const app = new Hono<Env>();
   const idempotency = createIdempotencyStore(services.database);
 
@@ -96,7 +118,7 @@ export function createApp(options: AppOptions): Hono<Env> {
   });
 
   for (const route of routes) {
-    const handler = handlerFor.get(route.name);
+    const handler = handlerFor.get(declaredRoute(route));
     const limited = limit(route.name);
     app.on(route.method, route.path, async (c) => {
       // Before the auth guard and the body read: a refused request costs no key check, parse or hash.

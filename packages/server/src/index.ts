@@ -13,15 +13,18 @@ export {
   type ServerConfig,
 } from './config.js';
 export {
-  defineHandler,
-  type HandlerContext,
-  type RouteHandler,
-  type ServerServices,
-} from './handlers/define-handler.js';
+  defineFeatureModule,
+  type FeatureModule,
+  type RateRuleName,
+  type RateRuleSet,
+  type ServiceContext,
+} from './feature-module.js';
 export type { Authenticators } from './http/auth-guard.js';
 export type { Caller, UserCaller } from './http/caller.js';
 export { HttpError } from './http/http-error.js';
+export { defineHandler, type HandlerContext, type RouteHandler } from './http/route-handler.js';
 export type { Mail, Mailer } from './mail/mailer.js';
 export { createOutboxMailer, type OutboxMailer } from './mail/outbox-mailer.js';
 export type { OAuthOptions, OAuthProviderOptions } from './oauth/provider-config.js';
+export type { ServerServices } from './server-services.js';
 export { type RunningServer, type StartServerOptions, startServer } from './start-server.js';

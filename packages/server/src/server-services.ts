@@ -1,26 +1,45 @@
-import { hkdfSync } from 'node:crypto';
 import type { Logger } from 'pino';
-import { createAccessTokens } from './auth/access-token.js';
-import { createPasswordHasher } from './auth/password-hasher.js';
-import { createDataService, type DataOptions } from './data/data-service.js';
+import type { AuthServices } from './auth/auth-module.js';
+import { authModule } from './auth/auth-module.js';
+import { dataModule } from './data/data-module.js';
+import type { DataOptions, DataService } from './data/data-service.js';
 import type { Database } from './database/database.js';
-import type { ServerServices } from './handlers/define-handler.js';
+import type { RateRuleSet, ServiceContext } from './feature-module.js';
+import { defaultRateRules } from './features.js';
 import type { Authenticators } from './http/auth-guard.js';
 import { apiKeyAuthenticator } from './keys/api-keys.js';
-import { createKeyRing, ensureKeys, type IssuedKeys } from './keys/key-ring.js';
+import { createKeyRing, ensureKeys, type IssuedKeys, type KeyRing } from './keys/key-ring.js';
 import type { Mailer } from './mail/mailer.js';
-import { createOutboxMailer } from './mail/outbox-mailer.js';
-import { createSmtpMailer } from './mail/smtp-mailer.js';
-import { assertPublicUrl, createOAuthService } from './oauth/oauth-service.js';
+import { oauthModule } from './oauth/oauth-module.js';
+import type { OAuthService } from './oauth/oauth-service.js';
 import type { OAuthOptions } from './oauth/provider-config.js';
 import { createMemoryRateLimiter } from './rate-limit/memory-rate-limiter.js';
-import { withRateRules } from './rate-limit/rate-limit-rules.js';
-import type { RateLimiter, RateRule } from './rate-limit/rate-limiter.js';
+import { type RateRules, withRateRules } from './rate-limit/rate-limit-rules.js';
+import type { RateLimiter } from './rate-limit/rate-limiter.js';
 import { createRedisRateLimiter } from './rate-limit/redis-rate-limiter.js';
 import { loadServerSecrets } from './sessions/server-secrets.js';
 import { sessionAuthenticator } from './sessions/session-authenticator.js';
-import { authChangesChannel, createSessionCheckCache } from './sessions/session-check-cache.js';
-import { createSessionService } from './sessions/session-service.js';
+
+/**
+ * What every handler may use: what all features share (the database, keys, logger, rate
+ * limits) and each feature module's own services, under the module's name.
+ */
+export interface ServerServices {
+  readonly database: Database;
+  readonly keys: KeyRing;
+  readonly logger: Logger;
+  readonly version: string;
+  /** Where rate-limit buckets live: memory, or Redis shared by every instance. */
+  readonly rateLimiter: RateLimiter;
+  /** The rate rules in force: the modules' defaults with the configured overrides laid over them. */
+  readonly rateRules: RateRules;
+  /** Accounts and sessions (the auth module). */
+  readonly auth: AuthServices;
+  /** OAuth sign-in: the configured providers, the redirect allow-list, the calls to providers. */
+  readonly oauth: OAuthService;
+  /** The data API: introspected schema, query compiler, statements run as the acting role. */
+  readonly data: DataService;
+}
 
 /** What the services are built from. */
 export interface ServiceSettings {
@@ -46,7 +65,7 @@ export interface ServiceSettings {
   /** A limiter object instead (tests). */
   rateLimiter?: RateLimiter;
   /** Rate rules by route name, laid over the defaults. */
-  rateRules?: Readonly<Record<string, RateRule>>;
+  rateRules?: RateRuleSet;
   /** How long a successful session check is remembered, in ms; 0 turns it off. Default 2000. */
   sessionCheckTtlMs?: number;
   /** OAuth providers and the redirect allow-list; none by default (every OAuth sign-in refused). */
@@ -62,8 +81,8 @@ export interface ServiceSettings {
 
 /**
  * Builds the server's services over an open database: keys (made on the first start), the
- * signing keys and refresh secret, sessions, password hashing, mail, and the authenticators the
- * route guards use.
+ * secrets every instance shares, the rate limiter, each feature module's services, and the
+ * authenticators the route guards use.
  *
  * @example
  * ```ts
@@ -79,39 +98,7 @@ export async function createServerServices(settings: ServiceSettings): Promise<{
   const keys = createKeyRing(database);
   const issuedKeys = await ensureKeys(database, keys);
   const secrets = await loadServerSecrets(database);
-  const issuer = settings.tokenIssuer ?? 'plinth';
-  const accessTokens = createAccessTokens({
-    ...secrets.signingKeys,
-    issuer,
-    audience: issuer,
-    ttlSeconds: settings.accessTokenTtlSeconds ?? 900,
-  });
-  const absoluteLifetimeSeconds = 30 * 24 * 3600;
-  const ttlMs = settings.sessionCheckTtlMs ?? 2000;
-  const checkCache = ttlMs > 0 ? createSessionCheckCache({ ttlMs }) : undefined;
-  if (checkCache) {
-    // Every instance hears every revocation; until the channel is up, nothing is remembered.
-    await database.listen(
-      authChangesChannel,
-      (payload) => checkCache.applyNotification(payload),
-      () => checkCache.setLive(true),
-    );
-    checkCache.setLive(true);
-  }
-  const sessions = createSessionService({
-    database,
-    accessTokens,
-    refreshSecret: secrets.refreshSecret,
-    absoluteLifetimeSeconds,
-    ...(checkCache ? { checkCache } : {}),
-  });
-  const mailer =
-    settings.mailer ??
-    (settings.smtpUrl
-      ? createSmtpMailer(settings.smtpUrl, settings.mailFrom ?? 'Plinth <no-reply@localhost>')
-      : createOutboxMailer(logger));
-  const cookies = { secure: settings.secureCookies ?? true, refreshMaxAge: absoluteLifetimeSeconds };
-  const appOrigins = settings.appOrigins ?? [];
+  const rateRules = withRateRules(defaultRateRules, settings.rateRules);
   const rateLimiter =
     settings.rateLimiter ??
     (settings.redisUrl
@@ -120,32 +107,22 @@ export async function createServerServices(settings: ServiceSettings): Promise<{
           onError: (error) => logger.warn({ err: { message: error.message } }, 'rate-limit redis'),
         })
       : createMemoryRateLimiter());
-  const { publicUrl } = settings;
-  if (typeof publicUrl === 'string') assertPublicUrl(publicUrl);
-  const oauth = createOAuthService(settings.oauth, () => {
-    const url = typeof publicUrl === 'function' ? publicUrl() : publicUrl;
-    if (url === undefined) throw new Error('OAuth needs the server’s public URL (publicUrl, PLINTH_PUBLIC_URL).');
-    return url;
-  });
+  const context: ServiceContext = { database, logger, settings, secrets };
   const services: ServerServices = {
-    rateLimiter,
-    rateRules: withRateRules(settings.rateRules),
     database,
     keys,
     logger,
     version: settings.version,
-    auth: { sessions, passwords: createPasswordHasher(), mailer, cookies, appOrigins, oauth },
-    data: createDataService({
-      ...settings.data,
-      database,
-      // Keyset cursors are signed with a key derived from a secret every instance shares, so a
-      // cursor from one instance reads on another.
-      cursorKey: new Uint8Array(hkdfSync('sha256', secrets.refreshSecret, '', 'plinth keyset cursor', 32)),
-    }),
+    rateLimiter,
+    rateRules,
+    auth: await authModule.createServices(context),
+    oauth: await oauthModule.createServices(context),
+    data: await dataModule.createServices(context),
   };
   const apiKey = apiKeyAuthenticator(database, {
     onError: (error) => logger.warn({ err: { message: (error as Error).message } }, 'api key last_used_at'),
   });
+  const { sessions, cookies, appOrigins } = services.auth;
   return {
     services,
     authenticators: { session: sessionAuthenticator(sessions, cookies, appOrigins), apiKey },

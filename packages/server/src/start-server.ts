@@ -7,12 +7,12 @@ import { createApp } from './app.js';
 import { type ConfigOptions, resolveConfig, type ServerConfig } from './config.js';
 import { readAppSchema } from './database/app-schema.js';
 import { openDatabase } from './database/open-database.js';
-import type { RouteHandler, ServerServices } from './handlers/define-handler.js';
-import { handlers as allHandlers } from './handlers/handler-list.js';
+import type { FeatureModule, RateRuleSet } from './feature-module.js';
+import { featureModules } from './features.js';
 import { createLogger } from './logger.js';
 import type { Mailer } from './mail/mailer.js';
 import type { OAuthOptions } from './oauth/provider-config.js';
-import type { RateRule } from './rate-limit/rate-limiter.js';
+import type { ServerServices } from './server-services.js';
 import { createServerServices } from './server-services.js';
 
 /** Options of {@link startServer}. */
@@ -55,8 +55,8 @@ export interface StartServerOptions {
   rateLimitKeyPrefix?: string;
   /** The header a trusted reverse proxy sets to the client's IP (e.g. `x-forwarded-for`). Default `PLINTH_TRUSTED_PROXY_HEADER`. */
   trustedProxyHeader?: string;
-  /** Rate rules by route name over the defaults (see rate-limit-rules.ts). */
-  rateRules?: Readonly<Record<string, RateRule>>;
+  /** Rate rules by route name (`auth.signIn`, `auth.signIn.perAccount`, `default`) over the feature modules' defaults. */
+  rateRules?: RateRuleSet;
   /**
    * How long a successful session check is remembered, in ms (default 2000; 0 turns it off).
    * Revocations on any instance reach it at once through the database's notifications; see
@@ -101,8 +101,8 @@ export interface StartServerOptions {
   env?: Record<string, string | undefined>;
   /** Defaults under the environment, over the built-in ones (the CLI's port 8787, `plinth dev`'s paths). */
   configDefaults?: ConfigOptions;
-  /** @internal For tests: other handlers than the built-in ones. */
-  handlers?: readonly RouteHandler[];
+  /** @internal For tests: other feature modules than the built-in ones. */
+  modules?: readonly Pick<FeatureModule, 'name' | 'handlers'>[];
 }
 
 /** A running server. */
@@ -117,6 +117,11 @@ export interface RunningServer {
   readonly publishableKey: string | undefined;
   readonly serviceKey: string | undefined;
   readonly services: ServerServices;
+  /**
+   * @internal For tests: the same app without a socket (`app.request(path, init)`), to show it
+   * answers as the server does over one.
+   */
+  readonly app: { request(path: string, init?: RequestInit): Response | Promise<Response> };
   /** Stops accepting, lets requests in flight finish (bounded), and closes the database. */
   close(): Promise<void>;
 }
@@ -187,7 +192,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   });
   const app = createApp({
     services,
-    handlers: options.handlers ?? allHandlers,
+    modules: options.modules ?? featureModules,
     authenticators,
     trustedProxyHeader: config.trustedProxyHeader,
     corsOrigins: config.corsOrigins,
@@ -260,6 +265,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     publishableKey: issued.publishableKey,
     serviceKey: issued.serviceKey,
     services,
+    app: { request: (path, init) => app.request(path, init) },
     close,
   };
 }

@@ -4,7 +4,8 @@ import * as z from 'zod/mini';
 import { createApp } from '../src/app.js';
 import type { Database } from '../src/database/database.js';
 import { openDatabase } from '../src/database/open-database.js';
-import { defineHandler } from '../src/handlers/define-handler.js';
+import { defineFeatureModule } from '../src/feature-module.js';
+import { defineHandler } from '../src/http/route-handler.js';
 import { createLogger } from '../src/logger.js';
 import { createServerServices } from '../src/server-services.js';
 
@@ -58,12 +59,17 @@ beforeAll(async () => {
     routes: [echoRoute, adminRoute, brokenRoute, throwsRoute] as RouteWithSchemas[],
     maxBodyBytes: 1024,
     validateResponses: true,
-    handlers: [
-      defineHandler(echoRoute, async ({ input }) => ({ email: input.email, age: input.age })),
-      defineHandler(adminRoute, async ({ input, caller }) => ({ id: input.id, caller: caller.kind })),
-      defineHandler(brokenRoute, async () => ({ ok: 'yes' }) as never),
-      defineHandler(throwsRoute, async () => {
-        throw new Error('database password is hunter2');
+    modules: [
+      defineFeatureModule({
+        name: 'test',
+        handlers: [
+          defineHandler(echoRoute, async ({ input }) => ({ email: input.email, age: input.age })),
+          defineHandler(adminRoute, async ({ input, caller }) => ({ id: input.id, caller: caller.kind })),
+          defineHandler(brokenRoute, async () => ({ ok: 'yes' }) as never),
+          defineHandler(throwsRoute, async () => {
+            throw new Error('database password is hunter2');
+          }),
+        ],
       }),
     ],
   });

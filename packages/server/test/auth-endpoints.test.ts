@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { defaultRateRules } from '../src/features.js';
 import { createLogger } from '../src/logger.js';
 import { createOutboxMailer } from '../src/mail/outbox-mailer.js';
-import { defaultRateRules } from '../src/rate-limit/rate-limit-rules.js';
 import { jsonClient, tokenFromMail } from './fixtures/auth-helpers.js';
 import { useTestServer } from './fixtures/test-server.js';
 
@@ -87,7 +87,7 @@ describe('no account enumeration', () => {
   it('a redirectTo off the app origins is refused alike for a known and an unknown email', async () => {
     await verifiedUser('known-redirect@example.com');
     const redirectTo = 'https://evil.example/';
-    for (const path of ['/v1/auth/sign-up', '/v1/auth/magic-link', '/v1/auth/recover']) {
+    for (const path of ['/v1/auth/sign-up', '/v1/auth/magic-link', '/v1/auth/reset-password']) {
       const known = await call('POST', path, { email: 'known-redirect@example.com', password, redirectTo });
       const unknown = await call('POST', path, { email: 'nobody-redirect@example.com', password, redirectTo });
       expect(comparable(known)).toEqual(comparable(unknown));
@@ -101,8 +101,8 @@ describe('no account enumeration', () => {
     const known = await call('POST', '/v1/auth/sign-up', { email: 'taken@example.com', password });
     const fresh = await call('POST', '/v1/auth/sign-up', { email: 'fresh@example.com', password });
     expect(comparable(known)).toEqual(comparable(fresh));
-    const recoverKnown = await call('POST', '/v1/auth/recover', { email: 'taken@example.com' });
-    const recoverUnknown = await call('POST', '/v1/auth/recover', { email: 'ghost@example.com' });
+    const recoverKnown = await call('POST', '/v1/auth/reset-password', { email: 'taken@example.com' });
+    const recoverUnknown = await call('POST', '/v1/auth/reset-password', { email: 'ghost@example.com' });
     expect(comparable(recoverKnown)).toEqual(comparable(recoverUnknown));
     expect(recoverKnown.body).toEqual({ accepted: true });
   });
@@ -172,10 +172,10 @@ describe('passwords and links', () => {
     expect((await call('GET', '/v1/auth/me', undefined, bearer(a))).status).toBe(200);
     expect((await call('GET', '/v1/auth/me', undefined, bearer(b))).status).toBe(401);
 
-    await call('POST', '/v1/auth/recover', { email: 'change@example.com' });
+    await call('POST', '/v1/auth/reset-password', { email: 'change@example.com' });
     const token = await tokenFromMail(outbox, 'change@example.com', 'reset_password');
     expect(
-      (await call('POST', '/v1/auth/recover/confirm', { token, newPassword: 'yet another passphrase' })).body,
+      (await call('POST', '/v1/auth/reset-password/confirm', { token, newPassword: 'yet another passphrase' })).body,
     ).toEqual({ updated: true });
     expect((await call('GET', '/v1/auth/me', undefined, bearer(a))).status).toBe(401);
     expect(

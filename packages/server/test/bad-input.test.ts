@@ -1,6 +1,6 @@
 import { routeTable } from '@plinth/protocol';
 import { describe, expect, it } from 'vitest';
-import { defaultRateRules } from '../src/rate-limit/rate-limit-rules.js';
+import { defaultRateRules } from '../src/features.js';
 import { useTestServer } from './fixtures/test-server.js';
 
 // Every route of the table, fed every kind of malformed input. Whatever the route and whoever

@@ -3,7 +3,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../src/app.js';
 import { openDatabase } from '../src/database/open-database.js';
-import { handlers } from '../src/handlers/handler-list.js';
+import { featureModules } from '../src/features.js';
 import type { Mail, Mailer } from '../src/mail/mailer.js';
 import { createServerServices } from '../src/server-services.js';
 
@@ -27,7 +27,7 @@ describe('logs', () => {
       mailer,
       appOrigins: ['http://localhost:5173'],
     });
-    const app = createApp({ services, handlers, authenticators });
+    const app = createApp({ services, modules: featureModules, authenticators });
     const post = async (path: string, body: unknown, headers: Record<string, string> = {}) => {
       const response = await app.request(path, {
         method: 'POST',

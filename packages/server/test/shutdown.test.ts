@@ -1,6 +1,7 @@
 import { healthRoute } from '@plinth/protocol';
 import { describe, expect, it } from 'vitest';
-import { defineHandler, type RouteHandler } from '../src/handlers/define-handler.js';
+import { defineFeatureModule } from '../src/feature-module.js';
+import { defineHandler } from '../src/http/route-handler.js';
 import { startServer } from '../src/start-server.js';
 
 // A slow handler on the health route: the only route a bare server serves.
@@ -22,7 +23,7 @@ describe('close()', () => {
     const server = await startServer({
       database: 'memory',
       logLevel: 'silent',
-      handlers: [slowHealth as RouteHandler],
+      modules: [defineFeatureModule({ name: 'slow health', handlers: [slowHealth] })],
     });
     const inFlight = fetch(`${server.url}/v1/health`).then((response) => response.json());
     await inHandler;

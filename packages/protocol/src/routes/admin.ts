@@ -5,7 +5,7 @@ import type * as schemas from './admin.schemas.js';
 // scope), never in a browser.
 
 /** `GET /v1/admin/users/:userId/sessions`: a user's active sessions, newest first. */
-export const adminListSessionsRoute = /* @__PURE__ */ defineRoute<typeof schemas.adminListSessionsSchemas>({
+export const adminListSessionsRoute = /* @__PURE__ */ defineRoute<typeof schemas.adminListSessionsSchemas>()({
   name: 'admin.listSessions',
   method: 'GET',
   path: '/v1/admin/users/:userId/sessions',
@@ -14,7 +14,7 @@ export const adminListSessionsRoute = /* @__PURE__ */ defineRoute<typeof schemas
 });
 
 /** `DELETE /v1/admin/users/:userId/sessions/:id`: ends one of a user's sessions. */
-export const adminRevokeSessionRoute = /* @__PURE__ */ defineRoute<typeof schemas.adminRevokeSessionSchemas>({
+export const adminRevokeSessionRoute = /* @__PURE__ */ defineRoute<typeof schemas.adminRevokeSessionSchemas>()({
   name: 'admin.revokeSession',
   method: 'DELETE',
   path: '/v1/admin/users/:userId/sessions/:id',
@@ -23,7 +23,7 @@ export const adminRevokeSessionRoute = /* @__PURE__ */ defineRoute<typeof schema
 });
 
 /** `PATCH /v1/admin/users/:userId`: disables (revoking every session) or enables an account. */
-export const adminUpdateUserRoute = /* @__PURE__ */ defineRoute<typeof schemas.adminUpdateUserSchemas>({
+export const adminUpdateUserRoute = /* @__PURE__ */ defineRoute<typeof schemas.adminUpdateUserSchemas>()({
   name: 'admin.updateUser',
   method: 'PATCH',
   path: '/v1/admin/users/:userId',
@@ -33,7 +33,7 @@ export const adminUpdateUserRoute = /* @__PURE__ */ defineRoute<typeof schemas.a
 });
 
 /** `DELETE /v1/admin/users/:userId`: deletes an account; its sessions end with it. */
-export const adminDeleteUserRoute = /* @__PURE__ */ defineRoute<typeof schemas.adminDeleteUserSchemas>({
+export const adminDeleteUserRoute = /* @__PURE__ */ defineRoute<typeof schemas.adminDeleteUserSchemas>()({
   name: 'admin.deleteUser',
   method: 'DELETE',
   path: '/v1/admin/users/:userId',
@@ -42,7 +42,7 @@ export const adminDeleteUserRoute = /* @__PURE__ */ defineRoute<typeof schemas.a
 });
 
 /** `POST /v1/admin/api-keys`: makes a scoped API key; the key itself is in this answer only. */
-export const adminCreateApiKeyRoute = /* @__PURE__ */ defineRoute<typeof schemas.adminCreateApiKeySchemas>({
+export const adminCreateApiKeyRoute = /* @__PURE__ */ defineRoute<typeof schemas.adminCreateApiKeySchemas>()({
   name: 'admin.createApiKey',
   method: 'POST',
   path: '/v1/admin/api-keys',
@@ -51,7 +51,7 @@ export const adminCreateApiKeyRoute = /* @__PURE__ */ defineRoute<typeof schemas
 });
 
 /** `GET /v1/admin/api-keys`: every API key, newest first, revoked and expired ones included. */
-export const adminListApiKeysRoute = /* @__PURE__ */ defineRoute<typeof schemas.adminListApiKeysSchemas>({
+export const adminListApiKeysRoute = /* @__PURE__ */ defineRoute<typeof schemas.adminListApiKeysSchemas>()({
   name: 'admin.listApiKeys',
   method: 'GET',
   path: '/v1/admin/api-keys',
@@ -60,7 +60,7 @@ export const adminListApiKeysRoute = /* @__PURE__ */ defineRoute<typeof schemas.
 });
 
 /** `DELETE /v1/admin/api-keys/:keyId`: revokes an API key at once, on every instance. */
-export const adminRevokeApiKeyRoute = /* @__PURE__ */ defineRoute<typeof schemas.adminRevokeApiKeySchemas>({
+export const adminRevokeApiKeyRoute = /* @__PURE__ */ defineRoute<typeof schemas.adminRevokeApiKeySchemas>()({
   name: 'admin.revokeApiKey',
   method: 'DELETE',
   path: '/v1/admin/api-keys/:keyId',

@@ -62,7 +62,7 @@ export const refreshSchemas = {
   response: signedInSchema,
 };
 
-export const sendMagicLinkSchemas = { request: z.object({ email, redirectTo }), response: accepted };
+export const signInWithMagicLinkSchemas = { request: z.object({ email, redirectTo }), response: accepted };
 
 export const verifyMagicLinkSchemas = {
   request: z.object({ token: oneTimeToken, mode: sessionMode }),
@@ -75,7 +75,7 @@ const pkceString = z.string().check(z.regex(/^[A-Za-z0-9\-._~]{43,128}$/));
 
 const providerName = z.string().check(z.regex(/^[a-z0-9_-]{1,64}$/));
 
-export const oauthAuthorizeSchemas = {
+export const signInWithOAuthSchemas = {
   request: z.object({
     provider: providerName,
     // Required, and matched exactly against the server's allow-list (docs/security.md, OAuth).
@@ -119,7 +119,7 @@ export const updatePasswordSchemas = {
   response: z.object({ updated: z.literal(true) }),
 };
 
-export const requestPasswordResetSchemas = { request: z.object({ email, redirectTo }), response: accepted };
+export const resetPasswordSchemas = { request: z.object({ email, redirectTo }), response: accepted };
 
 export const confirmPasswordResetSchemas = {
   request: z.object({ token: oneTimeToken, newPassword }),

@@ -2,7 +2,7 @@ import { defineRoute } from '../route.js';
 import type * as schemas from './auth.schemas.js';
 
 /** `POST /v1/auth/sign-up`. Always answers `accepted`; the account is usable once verified. */
-export const signUpRoute = /* @__PURE__ */ defineRoute<typeof schemas.signUpSchemas>({
+export const signUpRoute = /* @__PURE__ */ defineRoute<typeof schemas.signUpSchemas>()({
   name: 'auth.signUp',
   method: 'POST',
   path: '/v1/auth/sign-up',
@@ -10,7 +10,7 @@ export const signUpRoute = /* @__PURE__ */ defineRoute<typeof schemas.signUpSche
 });
 
 /** `POST /v1/auth/sign-in` with email and password. */
-export const signInRoute = /* @__PURE__ */ defineRoute<typeof schemas.signInSchemas>({
+export const signInRoute = /* @__PURE__ */ defineRoute<typeof schemas.signInSchemas>()({
   name: 'auth.signIn',
   method: 'POST',
   path: '/v1/auth/sign-in',
@@ -18,7 +18,7 @@ export const signInRoute = /* @__PURE__ */ defineRoute<typeof schemas.signInSche
 });
 
 /** `POST /v1/auth/sign-out`: this session, the others, or all of them. */
-export const signOutRoute = /* @__PURE__ */ defineRoute<typeof schemas.signOutSchemas>({
+export const signOutRoute = /* @__PURE__ */ defineRoute<typeof schemas.signOutSchemas>()({
   name: 'auth.signOut',
   method: 'POST',
   path: '/v1/auth/sign-out',
@@ -27,7 +27,7 @@ export const signOutRoute = /* @__PURE__ */ defineRoute<typeof schemas.signOutSc
 });
 
 /** `GET /v1/auth/me`: the signed-in user. */
-export const getMeRoute = /* @__PURE__ */ defineRoute<typeof schemas.getMeSchemas>({
+export const getMeRoute = /* @__PURE__ */ defineRoute<typeof schemas.getMeSchemas>()({
   name: 'auth.getMe',
   method: 'GET',
   path: '/v1/auth/me',
@@ -38,7 +38,7 @@ export const getMeRoute = /* @__PURE__ */ defineRoute<typeof schemas.getMeSchema
  * `POST /v1/auth/refresh`: trades a refresh token for a new pair. Retry-safe: within the reuse
  * grace window the server answers a repeated refresh with the same new pair.
  */
-export const refreshRoute = /* @__PURE__ */ defineRoute<typeof schemas.refreshSchemas>({
+export const refreshRoute = /* @__PURE__ */ defineRoute<typeof schemas.refreshSchemas>()({
   name: 'auth.refresh',
   method: 'POST',
   path: '/v1/auth/refresh',
@@ -47,7 +47,7 @@ export const refreshRoute = /* @__PURE__ */ defineRoute<typeof schemas.refreshSc
 });
 
 /** `POST /v1/auth/magic-link`: emails a single-use sign-in link. */
-export const sendMagicLinkRoute = /* @__PURE__ */ defineRoute<typeof schemas.sendMagicLinkSchemas>({
+export const signInWithMagicLinkRoute = /* @__PURE__ */ defineRoute<typeof schemas.signInWithMagicLinkSchemas>()({
   name: 'auth.signInWithMagicLink',
   method: 'POST',
   path: '/v1/auth/magic-link',
@@ -55,7 +55,7 @@ export const sendMagicLinkRoute = /* @__PURE__ */ defineRoute<typeof schemas.sen
 });
 
 /** `POST /v1/auth/magic-link/verify`: signs in with the token from a magic link. */
-export const verifyMagicLinkRoute = /* @__PURE__ */ defineRoute<typeof schemas.verifyMagicLinkSchemas>({
+export const verifyMagicLinkRoute = /* @__PURE__ */ defineRoute<typeof schemas.verifyMagicLinkSchemas>()({
   name: 'auth.verifyMagicLink',
   method: 'POST',
   path: '/v1/auth/magic-link/verify',
@@ -67,7 +67,7 @@ export const verifyMagicLinkRoute = /* @__PURE__ */ defineRoute<typeof schemas.v
  * (the server answers with a redirect to the provider), so the SDK builds the URL from this path
  * and never fetches it. PKCE S256 only; `state` comes back to `redirectTo` with the code.
  */
-export const oauthAuthorizeRoute = /* @__PURE__ */ defineRoute<typeof schemas.oauthAuthorizeSchemas>({
+export const signInWithOAuthRoute = /* @__PURE__ */ defineRoute<typeof schemas.signInWithOAuthSchemas>()({
   name: 'auth.signInWithOAuth',
   method: 'GET',
   path: '/v1/auth/oauth/:provider/authorize',
@@ -80,7 +80,7 @@ export const oauthAuthorizeRoute = /* @__PURE__ */ defineRoute<typeof schemas.oa
  * PKCE and nonce), then redirects to the app's `redirectTo` with a Plinth code and the app's
  * `state`, or with `error`. Carries no code when the provider answers with an error.
  */
-export const oauthCallbackRoute = /* @__PURE__ */ defineRoute<typeof schemas.oauthCallbackSchemas>({
+export const oauthCallbackRoute = /* @__PURE__ */ defineRoute<typeof schemas.oauthCallbackSchemas>()({
   name: 'auth.oauthCallback',
   method: 'GET',
   path: '/v1/auth/oauth/:provider/callback',
@@ -88,7 +88,7 @@ export const oauthCallbackRoute = /* @__PURE__ */ defineRoute<typeof schemas.oau
 });
 
 /** `POST /v1/auth/oauth/token`: exchanges an OAuth code and its PKCE verifier for a session. */
-export const exchangeCodeRoute = /* @__PURE__ */ defineRoute<typeof schemas.exchangeCodeSchemas>({
+export const exchangeCodeRoute = /* @__PURE__ */ defineRoute<typeof schemas.exchangeCodeSchemas>()({
   name: 'auth.exchangeCode',
   method: 'POST',
   path: '/v1/auth/oauth/token',
@@ -96,31 +96,31 @@ export const exchangeCodeRoute = /* @__PURE__ */ defineRoute<typeof schemas.exch
 });
 
 /** `POST /v1/auth/password`: changes the password and revokes the user's other sessions. */
-export const updatePasswordRoute = /* @__PURE__ */ defineRoute<typeof schemas.updatePasswordSchemas>({
+export const updatePasswordRoute = /* @__PURE__ */ defineRoute<typeof schemas.updatePasswordSchemas>()({
   name: 'auth.updatePassword',
   method: 'POST',
   path: '/v1/auth/password',
   auth: 'session',
 });
 
-/** `POST /v1/auth/recover`: emails a password-reset link if the account exists. */
-export const requestPasswordResetRoute = /* @__PURE__ */ defineRoute<typeof schemas.requestPasswordResetSchemas>({
+/** `POST /v1/auth/reset-password`: emails a password-reset link if the account exists. */
+export const resetPasswordRoute = /* @__PURE__ */ defineRoute<typeof schemas.resetPasswordSchemas>()({
   name: 'auth.resetPassword',
   method: 'POST',
-  path: '/v1/auth/recover',
+  path: '/v1/auth/reset-password',
   auth: 'none',
 });
 
-/** `POST /v1/auth/recover/confirm`: sets a new password with the token from a reset link. */
-export const confirmPasswordResetRoute = /* @__PURE__ */ defineRoute<typeof schemas.confirmPasswordResetSchemas>({
+/** `POST /v1/auth/reset-password/confirm`: sets a new password with the token from a reset link. */
+export const confirmPasswordResetRoute = /* @__PURE__ */ defineRoute<typeof schemas.confirmPasswordResetSchemas>()({
   name: 'auth.confirmPasswordReset',
   method: 'POST',
-  path: '/v1/auth/recover/confirm',
+  path: '/v1/auth/reset-password/confirm',
   auth: 'none',
 });
 
 /** `POST /v1/auth/verify-email`: confirms an address with the token from a verification link. */
-export const verifyEmailRoute = /* @__PURE__ */ defineRoute<typeof schemas.verifyEmailSchemas>({
+export const verifyEmailRoute = /* @__PURE__ */ defineRoute<typeof schemas.verifyEmailSchemas>()({
   name: 'auth.verifyEmail',
   method: 'POST',
   path: '/v1/auth/verify-email',
@@ -128,7 +128,7 @@ export const verifyEmailRoute = /* @__PURE__ */ defineRoute<typeof schemas.verif
 });
 
 /** `GET /v1/auth/sessions`: the signed-in user's active sessions. */
-export const listSessionsRoute = /* @__PURE__ */ defineRoute<typeof schemas.listSessionsSchemas>({
+export const listSessionsRoute = /* @__PURE__ */ defineRoute<typeof schemas.listSessionsSchemas>()({
   name: 'auth.listSessions',
   method: 'GET',
   path: '/v1/auth/sessions',
@@ -136,7 +136,7 @@ export const listSessionsRoute = /* @__PURE__ */ defineRoute<typeof schemas.list
 });
 
 /** `DELETE /v1/auth/sessions/:id`: ends one of the signed-in user's sessions. */
-export const revokeSessionRoute = /* @__PURE__ */ defineRoute<typeof schemas.revokeSessionSchemas>({
+export const revokeSessionRoute = /* @__PURE__ */ defineRoute<typeof schemas.revokeSessionSchemas>()({
   name: 'auth.revokeSession',
   method: 'DELETE',
   path: '/v1/auth/sessions/:id',

@@ -30,7 +30,7 @@ export type FilterOperator = (typeof filterOperators)[number];
 const queryScope = (query: { op: string }): ApiKeyScope => (query.op === 'select' ? 'data:read' : 'data:write');
 
 /** `POST /v1/query`: one query AST → one parameterised statement. */
-export const queryRoute = /* @__PURE__ */ defineRoute<typeof schemas.querySchemas>({
+export const queryRoute = /* @__PURE__ */ defineRoute<typeof schemas.querySchemas>()({
   name: 'from',
   method: 'POST',
   path: '/v1/query',
@@ -45,7 +45,7 @@ export const queryRoute = /* @__PURE__ */ defineRoute<typeof schemas.querySchema
  * when the caller sends an `Idempotency-Key` (an app's statement may read or write; only the
  * caller knows which is worth a record).
  */
-export const sqlRoute = /* @__PURE__ */ defineRoute<typeof schemas.sqlSchemas>({
+export const sqlRoute = /* @__PURE__ */ defineRoute<typeof schemas.sqlSchemas>()({
   name: 'sql',
   method: 'POST',
   path: '/v1/sql',
@@ -55,7 +55,7 @@ export const sqlRoute = /* @__PURE__ */ defineRoute<typeof schemas.sqlSchemas>({
 });
 
 /** `POST /v1/batch`: queries and statements in one transaction, all or nothing. */
-export const batchRoute = /* @__PURE__ */ defineRoute<typeof schemas.batchSchemas>({
+export const batchRoute = /* @__PURE__ */ defineRoute<typeof schemas.batchSchemas>()({
   name: 'batch',
   method: 'POST',
   path: '/v1/batch',
@@ -69,7 +69,7 @@ export const batchRoute = /* @__PURE__ */ defineRoute<typeof schemas.batchSchema
 });
 
 /** `GET /v1/schema`: the exposed tables and columns, for `plinth gen types`. */
-export const schemaRoute = /* @__PURE__ */ defineRoute<typeof schemas.schemaSchemas>({
+export const schemaRoute = /* @__PURE__ */ defineRoute<typeof schemas.schemaSchemas>()({
   name: 'schema',
   method: 'GET',
   path: '/v1/schema',

@@ -1,5 +1,5 @@
-import type { ServerServices } from '../handlers/define-handler.js';
 import { deliverLater } from '../mail/deliver-later.js';
+import type { ServerServices } from '../server-services.js';
 import { afterAnswer } from './after-answer.js';
 import { emailLink, emailLinkBase } from './email-links.js';
 import { issueOneTimeToken, type OneTimePurpose } from './one-time-tokens.js';

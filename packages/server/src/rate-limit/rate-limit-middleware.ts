@@ -2,14 +2,17 @@ import type { IncomingMessage } from 'node:http';
 import type { Context, MiddlewareHandler } from 'hono';
 import { HttpError } from '../http/http-error.js';
 import { clientIp } from './client-ip.js';
-import { rateLimitKey, ruleFor, withRateRules } from './rate-limit-rules.js';
+import { perMinute, rateLimitKey, ruleFor, withRateRules } from './rate-limit-rules.js';
 import type { RateLimiter, RateRule } from './rate-limiter.js';
 
 /** Options of {@link rateLimit}. */
 export interface RateLimitOptions {
   /** Where the buckets live: `createMemoryRateLimiter()`, or `createRedisRateLimiter(url)` for several instances. */
   limiter: RateLimiter;
-  /** Rules by route name laid over `defaultRateRules` (including `default`). */
+  /**
+   * Rules by route name, and `default` for the rest (600 a minute when not given). The server
+   * passes its modules' rules with the operator's overrides (`defaultRateRules` in features.ts).
+   */
   rules?: Readonly<Record<string, RateRule>>;
   /**
    * The header a trusted reverse proxy sets to the client's address (`x-forwarded-for`,
@@ -45,7 +48,7 @@ export function rateLimit(options: RateLimitOptions): (routeName: string) => Mid
   if (trustedProxyHeader !== undefined && !headerName.test(trustedProxyHeader)) {
     throw new RangeError(`trustedProxyHeader ${JSON.stringify(trustedProxyHeader)} is not an HTTP header name.`);
   }
-  const rules = withRateRules(options.rules);
+  const rules = withRateRules({ default: perMinute(600) }, options.rules);
   const remoteAddress = options.remoteAddress ?? nodeSocketAddress;
 
   return (routeName) => {

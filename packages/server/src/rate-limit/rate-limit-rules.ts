@@ -1,60 +1,57 @@
 import { createHash } from 'node:crypto';
+import { routeTable } from '@plinth/protocol';
 import { canonicalEmail } from '../accounts/canonical-email.js';
+import type { RateRuleName } from '../feature-module.js';
 import { addressRange } from './client-ip.js';
 import { assertValidRule, type RateRule } from './rate-limiter.js';
 
-/** Rules by route name (`auth.signIn`), plus `default` for every route without its own. */
-export type RateRules = Readonly<Record<string, RateRule>> & { readonly default: RateRule };
-
-const perMinute = (count: number): RateRule => ({ capacity: count, refillPerSecond: count / 60 });
-const perQuarterHour = (count: number): RateRule => ({ capacity: count, refillPerSecond: count / (15 * 60) });
+/** Rules by name (`auth.signIn`), with `default` for every route without its own. */
+export type RateRules = Readonly<Partial<Record<RateRuleName, RateRule>>> & { readonly default: RateRule };
 
 /**
- * The default limits, per client IP (an IPv6 client's whole /64) unless the name says otherwise.
- * Each allows its capacity as a burst, then refills to that many per period.
- *
- * - Routes that send email (sign-up, magic link, password reset) are the tightest, 5 per 15
- *   minutes: each request costs us a message and can be aimed at someone else's inbox.
- * - Routes that check a password or a one-time secret allow 10 a minute: plenty for a person
- *   mistyping, useless for guessing. They also bound the Argon2 work one address can cause.
- * - `auth.signIn.perAccount` is keyed by the email, not the IP (see {@link accountRateLimitKey}),
- *   so guessing one account's password from many addresses is limited too. It is looser than
- *   the per-IP rule because anyone can spend it to lock a victim out for a while.
- * - `auth.refresh` allows 60 a minute: clients refresh on a timer and on every tab wake-up.
- * - Everything else shares `default`, 600 a minute, against floods rather than people.
- *
- * Addresses shared by many people (offices, carrier-grade NAT) hit these sooner; raise them with
- * the middleware's `rules` option.
- */
-export const defaultRateRules: RateRules = {
-  'auth.signIn': perMinute(10),
-  'auth.signIn.perAccount': perQuarterHour(20),
-  'auth.signUp': perQuarterHour(5),
-  'auth.signInWithMagicLink': perQuarterHour(5),
-  'auth.verifyMagicLink': perMinute(10),
-  'auth.refresh': perMinute(60),
-  'auth.resetPassword': perQuarterHour(5),
-  'auth.confirmPasswordReset': perMinute(10),
-  'auth.updatePassword': perMinute(10),
-  'auth.verifyEmail': perMinute(10),
-  'auth.exchangeCode': perMinute(20),
-  // Each authorize stores a flow; each callback calls the provider. A person needs a few.
-  'auth.signInWithOAuth': perMinute(30),
-  'auth.oauthCallback': perMinute(30),
-  default: perMinute(600),
-};
-
-/**
- * The defaults with `overrides` laid over them, each rule checked, so a typo fails at start-up.
+ * A rule that allows `count` at once, then refills to `count` a minute.
  *
  * @example
  * ```ts
- * const rules = withRateRules({ 'auth.signIn': { capacity: 30, refillPerSecond: 30 / 60 } });
+ * const rules = { 'auth.signIn': perMinute(10) };
  * ```
  */
-export function withRateRules(overrides: Readonly<Record<string, RateRule>> = {}): RateRules {
-  const rules: RateRules = { ...defaultRateRules, ...overrides };
-  for (const [name, rule] of Object.entries(rules)) assertValidRule(name, rule);
+export const perMinute = (count: number): RateRule => ({ capacity: count, refillPerSecond: count / 60 });
+
+/**
+ * A rule that allows `count` at once, then refills to `count` every 15 minutes.
+ *
+ * @example
+ * ```ts
+ * const rules = { 'auth.signUp': perQuarterHour(5) };
+ * ```
+ */
+export const perQuarterHour = (count: number): RateRule => ({ capacity: count, refillPerSecond: count / (15 * 60) });
+
+const routeNames: ReadonlySet<string> = new Set(routeTable.map((route) => route.name));
+
+const namesARoute = (name: string) =>
+  name === 'default' || routeNames.has(name) || (name.endsWith('.perAccount') && routeNames.has(name.slice(0, -11)));
+
+/**
+ * `overrides` laid over `defaults`, each rule checked and each name checked against the route
+ * table, so a typo fails at start-up instead of being ignored.
+ *
+ * @example
+ * ```ts
+ * const rules = withRateRules(defaultRateRules, { 'auth.signIn': { capacity: 30, refillPerSecond: 30 / 60 } });
+ * ```
+ */
+export function withRateRules(defaults: RateRules, overrides: Readonly<Record<string, RateRule>> = {}): RateRules {
+  for (const name of Object.keys(overrides)) {
+    if (!namesARoute(name)) {
+      throw new RangeError(
+        `Rate rule "${name}" names no route. Use a route's name as \`plinth routes\` prints it (e.g. auth.signIn), <route>.perAccount, or default.`,
+      );
+    }
+  }
+  const rules: RateRules = { ...defaults, ...overrides };
+  for (const [name, rule] of Object.entries(rules)) assertValidRule(name, rule as RateRule);
   return rules;
 }
 
@@ -63,12 +60,12 @@ export function withRateRules(overrides: Readonly<Record<string, RateRule>> = {}
  *
  * @example
  * ```ts
- * ruleFor('auth.signIn'); // { capacity: 10, refillPerSecond: 1 / 6 }
- * ruleFor('db.select'); // the default rule
+ * ruleFor('auth.signIn', rules); // { capacity: 10, refillPerSecond: 1 / 6 }
+ * ruleFor('sql', rules); // the default rule
  * ```
  */
-export function ruleFor(routeName: string, rules: RateRules = defaultRateRules): RateRule {
-  return Object.hasOwn(rules, routeName) ? (rules[routeName] ?? rules.default) : rules.default;
+export function ruleFor(ruleName: string, rules: RateRules): RateRule {
+  return Object.hasOwn(rules, ruleName) ? (rules[ruleName as RateRuleName] ?? rules.default) : rules.default;
 }
 
 // Caller-chosen values (emails) are hashed into keys: the key length stays fixed whatever the

@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { type DatabaseSchema, schemaResponseSchema, wireHeaders } from '@plinth/protocol';
+import { type DatabaseSchema, schemaResponseSchema, schemaRoute, wireHeaders } from '@plinth/protocol';
 
 type SchemaTable = DatabaseSchema['tables'][number];
 type SchemaColumn = SchemaTable['columns'][number];
@@ -152,7 +152,7 @@ export async function genTypesCommand(args: readonly string[], io: GenTypesIo): 
   }
   let response: Response;
   try {
-    response = await fetch(`${url}/v1/schema`, {
+    response = await fetch(`${url}${schemaRoute.path}`, {
       headers: { [wireHeaders.authorization]: `Bearer ${serviceKey}` },
       redirect: 'error',
     });
@@ -163,12 +163,12 @@ export async function genTypesCommand(args: readonly string[], io: GenTypesIo): 
   const body: unknown = await response.json().catch(() => undefined);
   if (!response.ok) {
     const message = (body as { error?: { message?: string } } | undefined)?.error?.message ?? response.statusText;
-    io.stderr(`plinth gen types: ${url}/v1/schema answered ${response.status}: ${message}`);
+    io.stderr(`plinth gen types: ${url}${schemaRoute.path} answered ${response.status}: ${message}`);
     return 1;
   }
   const parsed = schemaResponseSchema.safeParse(body);
   if (!parsed.success) {
-    io.stderr(`plinth gen types: ${url}/v1/schema did not answer a schema (is the server a Plinth server?).`);
+    io.stderr(`plinth gen types: ${url}${schemaRoute.path} did not answer a schema (is the server a Plinth server?).`);
     return 1;
   }
   const source = generateTypes(parsed.data);

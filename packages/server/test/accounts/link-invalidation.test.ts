@@ -13,7 +13,7 @@ const tokensIn = (email: string, type: string) =>
     .filter((m) => m.to === email && m.text.includes(`type=${type}`))
     .map((m) => m.text.match(/token=([A-Za-z0-9_-]+)/)?.[1]);
 
-/** Asks for a link (`/v1/auth/magic-link` or `/v1/auth/recover`) and waits for the new one's token. */
+/** Asks for a link (`/v1/auth/magic-link` or `/v1/auth/reset-password`) and waits for the new one's token. */
 async function mailedLink(email: string, path: string, type: string): Promise<string> {
   const before = new Set(tokensIn(email, type));
   expect((await call('POST', path, { email })).body).toEqual({ accepted: true });
@@ -38,7 +38,7 @@ async function verifiedUser(email: string) {
 
 const useMagicLink = (token: string) => call('POST', '/v1/auth/magic-link/verify', { token });
 const useResetLink = (token: string) =>
-  call('POST', '/v1/auth/recover/confirm', { token, newPassword: 'a password set from an old link' });
+  call('POST', '/v1/auth/reset-password/confirm', { token, newPassword: 'a password set from an old link' });
 
 /** Both links are refused as invalid, and the reset link did not change the password. */
 async function expectDead(email: string, magic: string, reset: string) {
@@ -62,7 +62,7 @@ describe('links mailed before a change stop working', () => {
     const email = 'links-disable@example.com';
     const { userId } = await verifiedUser(email);
     const magic = await mailedLink(email, '/v1/auth/magic-link', 'magic_link');
-    const reset = await mailedLink(email, '/v1/auth/recover', 'reset_password');
+    const reset = await mailedLink(email, '/v1/auth/reset-password', 'reset_password');
     expect((await call('PATCH', `/v1/admin/users/${userId}`, { disabled: true }, asService())).status).toBe(200);
     await expectDead(email, magic, reset);
     expect((await call('PATCH', `/v1/admin/users/${userId}`, { disabled: false }, asService())).status).toBe(200);
@@ -89,7 +89,7 @@ describe('links mailed before a change stop working', () => {
     const email = 'links-delete@example.com';
     const { userId } = await verifiedUser(email);
     const magic = await mailedLink(email, '/v1/auth/magic-link', 'magic_link');
-    const reset = await mailedLink(email, '/v1/auth/recover', 'reset_password');
+    const reset = await mailedLink(email, '/v1/auth/reset-password', 'reset_password');
     expect((await call('DELETE', `/v1/admin/users/${userId}`, undefined, asService())).body).toMatchObject({
       deleted: true,
     });
@@ -100,7 +100,7 @@ describe('links mailed before a change stop working', () => {
     const email = 'links-change@example.com';
     const { accessToken } = await verifiedUser(email);
     const magic = await mailedLink(email, '/v1/auth/magic-link', 'magic_link');
-    const reset = await mailedLink(email, '/v1/auth/recover', 'reset_password');
+    const reset = await mailedLink(email, '/v1/auth/reset-password', 'reset_password');
     const newPassword = 'a brand new passphrase';
     const changed = await call(
       'POST',
@@ -118,10 +118,10 @@ describe('links mailed before a change stop working', () => {
     const email = 'links-reset@example.com';
     await verifiedUser(email);
     const magic = await mailedLink(email, '/v1/auth/magic-link', 'magic_link');
-    const first = await mailedLink(email, '/v1/auth/recover', 'reset_password');
-    const second = await mailedLink(email, '/v1/auth/recover', 'reset_password');
+    const first = await mailedLink(email, '/v1/auth/reset-password', 'reset_password');
+    const second = await mailedLink(email, '/v1/auth/reset-password', 'reset_password');
     const newPassword = 'the password from the second link';
-    expect((await call('POST', '/v1/auth/recover/confirm', { token: second, newPassword })).body).toEqual({
+    expect((await call('POST', '/v1/auth/reset-password/confirm', { token: second, newPassword })).body).toEqual({
       updated: true,
     });
     expect((await useMagicLink(magic)).status).toBe(401);
@@ -135,7 +135,7 @@ describe('a link of a disabled account is refused when used', () => {
     const email = 'links-race@example.com';
     const { userId } = await verifiedUser(email);
     const magic = await mailedLink(email, '/v1/auth/magic-link', 'magic_link');
-    const reset = await mailedLink(email, '/v1/auth/recover', 'reset_password');
+    const reset = await mailedLink(email, '/v1/auth/reset-password', 'reset_password');
     // Disabled behind the server's back: the tokens stay, as one issued just after a disable would.
     const db = server().services.database;
     await db.query('UPDATE plinth.users SET disabled_at = now() WHERE id = $1', [userId]);

@@ -62,20 +62,22 @@ describe('password change', () => {
 describe('password reset', () => {
   it('refuses the account’s email as the new password, and the link still works for a good one', async () => {
     await verifiedUser('reset-rules@example.com');
-    await call('POST', '/v1/auth/recover', { email: 'reset-rules@example.com' });
+    await call('POST', '/v1/auth/reset-password', { email: 'reset-rules@example.com' });
     const token = await tokenFromMail(outbox, 'reset-rules@example.com', 'reset_password');
     expectRefused(
-      await call('POST', '/v1/auth/recover/confirm', { token, newPassword: 'RESET-RULES@EXAMPLE.COM' }),
+      await call('POST', '/v1/auth/reset-password/confirm', { token, newPassword: 'RESET-RULES@EXAMPLE.COM' }),
       'newPassword',
       /email/,
     );
     expectRefused(
-      await call('POST', '/v1/auth/recover/confirm', { token, newPassword: '\u3000'.repeat(12) }),
+      await call('POST', '/v1/auth/reset-password/confirm', { token, newPassword: '\u3000'.repeat(12) }),
       'newPassword',
       /whitespace/,
     );
     const newPassword = 'a fine new passphrase';
-    expect((await call('POST', '/v1/auth/recover/confirm', { token, newPassword })).body).toEqual({ updated: true });
+    expect((await call('POST', '/v1/auth/reset-password/confirm', { token, newPassword })).body).toEqual({
+      updated: true,
+    });
     expect(
       (await call('POST', '/v1/auth/sign-in', { email: 'reset-rules@example.com', password: newPassword })).status,
     ).toBe(200);

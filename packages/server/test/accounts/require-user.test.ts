@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { getMeHandler } from '../../src/handlers/auth/get-me.js';
-import { updatePasswordHandler } from '../../src/handlers/auth/passwords.js';
-import { listSessionsHandler, revokeSessionHandler } from '../../src/handlers/auth/sessions.js';
-import { signOutHandler } from '../../src/handlers/auth/sign-out.js';
-import type { RouteHandler } from '../../src/handlers/define-handler.js';
+import { getMeHandler } from '../../src/auth/get-me.js';
+import { updatePasswordHandler } from '../../src/auth/passwords.js';
+import { listSessionsHandler, revokeSessionHandler } from '../../src/auth/sessions.js';
+import { signOutHandler } from '../../src/auth/sign-out.js';
 import type { Caller } from '../../src/http/caller.js';
 import { HttpError } from '../../src/http/http-error.js';
 import { requireUser } from '../../src/http/require-user.js';
+import type { RouteHandler } from '../../src/http/route-handler.js';
 
 const notUsers: Caller[] = [{ kind: 'anonymous' }, { kind: 'service' }];
 const refusal = {

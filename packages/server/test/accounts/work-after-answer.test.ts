@@ -61,7 +61,7 @@ async function verifiedUser(email: string) {
 describe('routes that must not reveal an account answer before any account work', () => {
   it.each([
     ['/v1/auth/magic-link', 'magic_link'],
-    ['/v1/auth/recover', 'reset_password'],
+    ['/v1/auth/reset-password', 'reset_password'],
   ])(
     '%s: known and unknown emails answer with the database held; the known one gets its link after',
     async (path, type) => {

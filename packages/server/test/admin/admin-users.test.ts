@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { testDatabaseLocations } from '../../../../test/fixtures/test-database.js';
+import { defaultRateRules } from '../../src/features.js';
 import { createLogger } from '../../src/logger.js';
 import { createOutboxMailer } from '../../src/mail/outbox-mailer.js';
-import { defaultRateRules } from '../../src/rate-limit/rate-limit-rules.js';
 import { type RunningServer, startServer } from '../../src/start-server.js';
 import { jsonClient, tokenFromMail } from '../fixtures/auth-helpers.js';
 import { useTestServer } from '../fixtures/test-server.js';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { defaultRateRules } from '../../src/rate-limit/rate-limit-rules.js';
+import { defaultRateRules } from '../../src/features.js';
 import { jsonClient } from '../fixtures/auth-helpers.js';
 import { useTestServer } from '../fixtures/test-server.js';
 

@@ -1,8 +1,8 @@
 import { expect } from 'vitest';
 import { exampleSchemaDir } from '../../../../test/fixtures/example-schema/index.js';
+import { defaultRateRules } from '../../src/features.js';
 import { createLogger } from '../../src/logger.js';
 import { createOutboxMailer } from '../../src/mail/outbox-mailer.js';
-import { defaultRateRules } from '../../src/rate-limit/rate-limit-rules.js';
 import type { StartServerOptions } from '../../src/start-server.js';
 import { jsonClient, waitForMailedToken } from '../fixtures/auth-helpers.js';
 import { useTestServer } from '../fixtures/test-server.js';

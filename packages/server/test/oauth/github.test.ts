@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { codeChallengeS256 } from '../../src/auth/pkce.js';
-import { defaultRateRules } from '../../src/rate-limit/rate-limit-rules.js';
+import { defaultRateRules } from '../../src/features.js';
 import { jsonClient } from '../fixtures/auth-helpers.js';
 import { createTestBrowser } from '../fixtures/test-browser.js';
 import { useTestServer } from '../fixtures/test-server.js';

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { codeChallengeS256 } from '../../src/auth/pkce.js';
+import { defaultRateRules } from '../../src/features.js';
 import { createLogger } from '../../src/logger.js';
 import { createOutboxMailer } from '../../src/mail/outbox-mailer.js';
-import { defaultRateRules } from '../../src/rate-limit/rate-limit-rules.js';
 import { jsonClient, tokenFromMail } from '../fixtures/auth-helpers.js';
 import { listenTestProvider, type TestAccount } from '../fixtures/oidc-test-provider.js';
 import { createTestBrowser, type Landing } from '../fixtures/test-browser.js';

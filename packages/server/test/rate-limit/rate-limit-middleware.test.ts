@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
+import { defaultRateRules } from '../../src/features.js';
 import { HttpError } from '../../src/http/http-error.js';
 import { createMemoryRateLimiter } from '../../src/rate-limit/memory-rate-limiter.js';
 import { type RateLimitOptions, rateLimit } from '../../src/rate-limit/rate-limit-middleware.js';
@@ -15,7 +16,11 @@ const proxy = '10.0.0.5';
  */
 function tinyApp(options: Partial<RateLimitOptions> = {}) {
   let nowMs = 1_000_000;
-  const limit = rateLimit({ limiter: createMemoryRateLimiter({ now: () => nowMs }), ...options });
+  const limit = rateLimit({
+    limiter: createMemoryRateLimiter({ now: () => nowMs }),
+    rules: defaultRateRules,
+    ...options,
+  });
   const reached: string[] = [];
   const app = new Hono();
   app.post('/v1/auth/sign-in', limit('auth.signIn'), (c) => {
@@ -164,5 +169,8 @@ describe('rateLimit middleware', () => {
     const limiter = createMemoryRateLimiter();
     expect(() => rateLimit({ limiter, trustedProxyHeader: 'x forwarded for' })).toThrow(/trustedProxyHeader/);
     expect(() => rateLimit({ limiter, rules: { default: { capacity: 0, refillPerSecond: 1 } } })).toThrow(/default/);
+    expect(() => rateLimit({ limiter, rules: { 'auth.sigIn': { capacity: 1, refillPerSecond: 1 } } })).toThrow(
+      /Rate rule "auth\.sigIn" names no route/,
+    );
   });
 });

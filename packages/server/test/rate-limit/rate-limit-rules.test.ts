@@ -1,13 +1,14 @@
 import { routeTable } from '@plinth/protocol';
 import { describe, expect, it } from 'vitest';
+import { defaultRateRules } from '../../src/features.js';
 import {
   accountRateLimitKey,
-  defaultRateRules,
   rateLimitKey,
-  ruleFor,
+  ruleFor as ruleIn,
   withRateRules,
 } from '../../src/rate-limit/rate-limit-rules.js';
 
+const ruleFor = (name: string, rules = defaultRateRules) => ruleIn(name, rules);
 // Sustained requests per minute a rule allows.
 const perMinute = (name: string) => ruleFor(name).refillPerSecond * 60;
 
@@ -39,7 +40,7 @@ describe('defaultRateRules', () => {
 describe('ruleFor', () => {
   it('answers a route its own rule and any other route the default', () => {
     expect(ruleFor('auth.signIn')).toEqual({ capacity: 10, refillPerSecond: 10 / 60 });
-    expect(ruleFor('db.select')).toBe(defaultRateRules.default);
+    expect(ruleFor('sql')).toBe(defaultRateRules.default);
   });
 
   it('is not fooled by names that live on every object’s prototype', () => {
@@ -49,7 +50,7 @@ describe('ruleFor', () => {
   });
 
   it('uses the rules it is given', () => {
-    const rules = withRateRules({ 'auth.signIn': { capacity: 3, refillPerSecond: 1 } });
+    const rules = withRateRules(defaultRateRules, { 'auth.signIn': { capacity: 3, refillPerSecond: 1 } });
     expect(ruleFor('auth.signIn', rules)).toEqual({ capacity: 3, refillPerSecond: 1 });
     expect(ruleFor('auth.signUp', rules)).toEqual(defaultRateRules['auth.signUp']);
   });
@@ -64,7 +65,22 @@ describe('withRateRules', () => {
     ['a negative refill', { capacity: 1, refillPerSecond: -1 }],
     ['an infinite refill', { capacity: 1, refillPerSecond: Number.POSITIVE_INFINITY }],
   ])('refuses %s, naming the rule', (_, rule) => {
-    expect(() => withRateRules({ 'auth.signIn': rule })).toThrow(/auth\.signIn/);
+    expect(() => withRateRules(defaultRateRules, { 'auth.signIn': rule })).toThrow(/auth\.signIn/);
+  });
+
+  it.each(['auth.sigIn', 'auth.signin', 'signIn', 'auth.signIn.perAcount', 'auth.nothing.perAccount', 'defaults'])(
+    'refuses an override named %s: it names no route',
+    (name) => {
+      expect(() => withRateRules(defaultRateRules, { [name]: { capacity: 1, refillPerSecond: 1 } })).toThrow(
+        new RegExp(`Rate rule "${name.replace(/\./g, '\\.')}" names no route`),
+      );
+    },
+  );
+
+  it('takes overrides for any route, its per-account bucket, and default', () => {
+    const rule = { capacity: 3, refillPerSecond: 1 };
+    const rules = withRateRules(defaultRateRules, { sql: rule, 'auth.signIn.perAccount': rule, default: rule });
+    expect([rules.sql, rules['auth.signIn.perAccount'], rules.default]).toEqual([rule, rule, rule]);
   });
 });
 

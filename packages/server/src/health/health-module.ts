@@ -1,5 +1,6 @@
 import { healthRoute } from '@plinth/protocol';
-import { defineHandler } from './define-handler.js';
+import { defineFeatureModule } from '../feature-module.js';
+import { defineHandler } from '../http/route-handler.js';
 
 /**
  * `GET /v1/health`. A 503 (with the same body) when the database does not answer, so a load
@@ -17,3 +18,6 @@ export const healthHandler = defineHandler(healthRoute, async ({ services }) => 
   };
   return reachable ? body : Response.json(body, { status: 503 });
 });
+
+/** The health feature: `GET /v1/health`, for load balancers and `plinth start`'s readiness. */
+export const healthModule = defineFeatureModule({ name: 'health', handlers: [healthHandler] });

@@ -1,8 +1,8 @@
 import { getMeRoute } from '@plinth/protocol';
-import { usersRepository } from '../../accounts/users-repository.js';
-import { HttpError } from '../../http/http-error.js';
-import { requireUser } from '../../http/require-user.js';
-import { defineHandler } from '../define-handler.js';
+import { usersRepository } from '../accounts/users-repository.js';
+import { HttpError } from '../http/http-error.js';
+import { requireUser } from '../http/require-user.js';
+import { defineHandler } from '../http/route-handler.js';
 
 /** `GET /v1/auth/me`: the signed-in user. */
 export const getMeHandler = defineHandler(getMeRoute, async ({ caller, services }) => {

@@ -1,12 +1,12 @@
 import { signUpRoute } from '@plinth/protocol';
-import { afterAnswer } from '../../accounts/after-answer.js';
-import { canonicalEmail } from '../../accounts/canonical-email.js';
-import { emailLink, emailLinkBase } from '../../accounts/email-links.js';
-import { issueOneTimeToken } from '../../accounts/one-time-tokens.js';
-import { usersRepository } from '../../accounts/users-repository.js';
-import { audit } from '../../audit/audit-log.js';
-import { deliverLater } from '../../mail/deliver-later.js';
-import { defineHandler } from '../define-handler.js';
+import { afterAnswer } from '../accounts/after-answer.js';
+import { canonicalEmail } from '../accounts/canonical-email.js';
+import { emailLink, emailLinkBase } from '../accounts/email-links.js';
+import { issueOneTimeToken } from '../accounts/one-time-tokens.js';
+import { usersRepository } from '../accounts/users-repository.js';
+import { audit } from '../audit/audit-log.js';
+import { defineHandler } from '../http/route-handler.js';
+import { deliverLater } from '../mail/deliver-later.js';
 import { assertAcceptablePassword } from './password-rules.js';
 
 /**

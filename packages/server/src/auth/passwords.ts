@@ -1,11 +1,11 @@
-import { confirmPasswordResetRoute, requestPasswordResetRoute, updatePasswordRoute } from '@plinth/protocol';
-import { mailLinkIfAccountExists } from '../../accounts/mailed-link.js';
-import { consumeOneTimeToken, findOneTimeToken, revokeOneTimeTokens } from '../../accounts/one-time-tokens.js';
-import { usersRepository } from '../../accounts/users-repository.js';
-import { audit } from '../../audit/audit-log.js';
-import { HttpError } from '../../http/http-error.js';
-import { requireUser } from '../../http/require-user.js';
-import { defineHandler } from '../define-handler.js';
+import { confirmPasswordResetRoute, resetPasswordRoute, updatePasswordRoute } from '@plinth/protocol';
+import { mailLinkIfAccountExists } from '../accounts/mailed-link.js';
+import { consumeOneTimeToken, findOneTimeToken, revokeOneTimeTokens } from '../accounts/one-time-tokens.js';
+import { usersRepository } from '../accounts/users-repository.js';
+import { audit } from '../audit/audit-log.js';
+import { HttpError } from '../http/http-error.js';
+import { requireUser } from '../http/require-user.js';
+import { defineHandler } from '../http/route-handler.js';
 import { assertAcceptablePassword } from './password-rules.js';
 
 /** `POST /v1/auth/password`: changes the password, signs out every other session and ends every link mailed before. */
@@ -32,8 +32,8 @@ export const updatePasswordHandler = defineHandler(
   },
 );
 
-/** `POST /v1/auth/recover`: emails a reset link if the account exists; answers the same either way, before the lookup. */
-export const requestPasswordResetHandler = defineHandler(requestPasswordResetRoute, async ({ input, services }) => {
+/** `POST /v1/auth/reset-password`: emails a reset link if the account exists; answers the same either way, before the lookup. */
+export const resetPasswordHandler = defineHandler(resetPasswordRoute, async ({ input, services }) => {
   mailLinkIfAccountExists(services, input, {
     purpose: 'reset_password',
     subject: 'Reset your password',
@@ -43,7 +43,7 @@ export const requestPasswordResetHandler = defineHandler(requestPasswordResetRou
   return { accepted: true as const };
 });
 
-/** `POST /v1/auth/recover/confirm`: sets the new password, signs out every session and ends every other link mailed before. */
+/** `POST /v1/auth/reset-password/confirm`: sets the new password, signs out every session and ends every other link mailed before. */
 export const confirmPasswordResetHandler = defineHandler(
   confirmPasswordResetRoute,
   async ({ input, services, requestId }) => {

@@ -1,5 +1,5 @@
-import { checkPassword, type PasswordRejection } from '../../auth/password-policy.js';
-import { HttpError } from '../../http/http-error.js';
+import { HttpError } from '../http/http-error.js';
+import { checkPassword, type PasswordRejection } from './password-policy.js';
 
 const why: Record<PasswordRejection, string> = {
   control_character:

@@ -1,9 +1,9 @@
 import { verifyEmailRoute } from '@plinth/protocol';
-import { consumeOneTimeToken } from '../../accounts/one-time-tokens.js';
-import { usersRepository } from '../../accounts/users-repository.js';
-import { audit } from '../../audit/audit-log.js';
-import { HttpError } from '../../http/http-error.js';
-import { defineHandler } from '../define-handler.js';
+import { consumeOneTimeToken } from '../accounts/one-time-tokens.js';
+import { usersRepository } from '../accounts/users-repository.js';
+import { audit } from '../audit/audit-log.js';
+import { HttpError } from '../http/http-error.js';
+import { defineHandler } from '../http/route-handler.js';
 
 /** `POST /v1/auth/verify-email` with the token from the verification link. */
 export const verifyEmailHandler = defineHandler(verifyEmailRoute, async ({ input, services, requestId }) => {

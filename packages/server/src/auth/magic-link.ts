@@ -1,14 +1,14 @@
-import { sendMagicLinkRoute, verifyMagicLinkRoute } from '@plinth/protocol';
-import { mailLinkIfAccountExists } from '../../accounts/mailed-link.js';
-import { consumeOneTimeToken } from '../../accounts/one-time-tokens.js';
-import { usersRepository } from '../../accounts/users-repository.js';
-import { audit } from '../../audit/audit-log.js';
-import { HttpError } from '../../http/http-error.js';
-import { defineHandler } from '../define-handler.js';
+import { signInWithMagicLinkRoute, verifyMagicLinkRoute } from '@plinth/protocol';
+import { mailLinkIfAccountExists } from '../accounts/mailed-link.js';
+import { consumeOneTimeToken } from '../accounts/one-time-tokens.js';
+import { usersRepository } from '../accounts/users-repository.js';
+import { audit } from '../audit/audit-log.js';
+import { HttpError } from '../http/http-error.js';
+import { defineHandler } from '../http/route-handler.js';
 import { sessionAnswer } from './session-answer.js';
 
 /** `POST /v1/auth/magic-link`: emails a sign-in link if the account exists; answers the same either way, before the lookup. */
-export const sendMagicLinkHandler = defineHandler(sendMagicLinkRoute, async ({ input, services }) => {
+export const signInWithMagicLinkHandler = defineHandler(signInWithMagicLinkRoute, async ({ input, services }) => {
   mailLinkIfAccountExists(services, input, {
     purpose: 'magic_link',
     subject: 'Your sign-in link',

@@ -1,9 +1,12 @@
-import { exchangeCodeRoute, oauthAuthorizeRoute, oauthCallbackRoute } from '@plinth/protocol';
-import { usersRepository } from '../../accounts/users-repository.js';
-import { audit } from '../../audit/audit-log.js';
-import { HttpError } from '../../http/http-error.js';
-import type { ProviderIdentity } from '../../oauth/id-token.js';
-import { findOrCreateUser } from '../../oauth/identity-linking.js';
+import { exchangeCodeRoute, oauthCallbackRoute, signInWithOAuthRoute } from '@plinth/protocol';
+import { usersRepository } from '../accounts/users-repository.js';
+import { audit } from '../audit/audit-log.js';
+import { sessionAnswer } from '../auth/session-answer.js';
+import { HttpError } from '../http/http-error.js';
+import { defineHandler } from '../http/route-handler.js';
+import { readCookie } from '../sessions/session-cookies.js';
+import type { ProviderIdentity } from './id-token.js';
+import { findOrCreateUser } from './identity-linking.js';
 import {
   consumeFlow,
   flowCookie,
@@ -12,15 +15,13 @@ import {
   newFlowSecrets,
   redeemOAuthCode,
   saveFlow,
-} from '../../oauth/oauth-flows.js';
-import type { OAuthProvider } from '../../oauth/provider-config.js';
-import { ProviderError } from '../../oauth/provider-http.js';
-import { readCookie } from '../../sessions/session-cookies.js';
-import { type AuthServices, defineHandler } from '../define-handler.js';
-import { sessionAnswer } from './session-answer.js';
+} from './oauth-flows.js';
+import type { OAuthService } from './oauth-service.js';
+import type { OAuthProvider } from './provider-config.js';
+import { ProviderError } from './provider-http.js';
 
-function providerOrNotFound(auth: AuthServices, name: string): OAuthProvider {
-  const provider = auth.oauth.provider(name);
+function providerOrNotFound(oauth: OAuthService, name: string): OAuthProvider {
+  const provider = oauth.provider(name);
   if (!provider)
     throw new HttpError('not_found', `No OAuth provider "${name}" is configured on this server.`, { provider: name });
   return provider;
@@ -41,10 +42,10 @@ const passedOnErrors = new Set(['access_denied', 'temporarily_unavailable']);
  * in a flow record with the server's own state, verifier and nonce for the provider, and the
  * browser is bound to the flow by a cookie. Then a redirect to the provider.
  */
-export const oauthAuthorizeHandler = defineHandler(oauthAuthorizeRoute, async ({ input, services }) => {
+export const signInWithOAuthHandler = defineHandler(signInWithOAuthRoute, async ({ input, services }) => {
   const { auth, database } = services;
-  const provider = providerOrNotFound(auth, input.provider);
-  if (!auth.oauth.isAllowedRedirect(input.redirectTo)) {
+  const provider = providerOrNotFound(services.oauth, input.provider);
+  if (!services.oauth.isAllowedRedirect(input.redirectTo)) {
     throw new HttpError(
       'validation_failed',
       'redirectTo: not one of the redirect URLs this server allows (oauth.redirectUrls, PLINTH_OAUTH_REDIRECT_URLS); it must match one exactly.',
@@ -54,7 +55,7 @@ export const oauthAuthorizeHandler = defineHandler(oauthAuthorizeRoute, async ({
   const secrets = newFlowSecrets();
   let location: string;
   try {
-    location = await auth.oauth.authorizationUrl(provider, {
+    location = await services.oauth.authorizationUrl(provider, {
       state: secrets.state,
       codeChallenge: secrets.providerChallenge,
       nonce: secrets.nonce,
@@ -90,7 +91,7 @@ export const oauthCallbackHandler = defineHandler(
   oauthCallbackRoute,
   async ({ input, request, services, requestId }) => {
     const { auth, database, logger } = services;
-    const provider = providerOrNotFound(auth, input.provider);
+    const provider = providerOrNotFound(services.oauth, input.provider);
     const secure = auth.cookies.secure;
     const cleared = flowCookie(input.state, '', secure);
     const flow = await consumeFlow(database, {
@@ -131,7 +132,7 @@ export const oauthCallbackHandler = defineHandler(
     if (input.code === undefined) return refuse('provider_error', 'no_code');
     let identity: ProviderIdentity;
     try {
-      identity = await auth.oauth.identify(provider, {
+      identity = await services.oauth.identify(provider, {
         code: input.code,
         codeVerifier: flow.providerVerifier,
         nonce: flow.nonce,

@@ -1,7 +1,7 @@
-import type { PublicUser } from '../../accounts/public-user.js';
-import { clearedSessionCookies, sessionCookies } from '../../sessions/session-cookies.js';
-import type { IssuedSession } from '../../sessions/session-service.js';
-import type { AuthServices } from '../define-handler.js';
+import type { PublicUser } from '../accounts/public-user.js';
+import { clearedSessionCookies, sessionCookies } from '../sessions/session-cookies.js';
+import type { IssuedSession } from '../sessions/session-service.js';
+import type { AuthServices } from './auth-module.js';
 
 /**
  * The answer of every route that signs someone in: tokens in the body (token mode), or HttpOnly

@@ -1,10 +1,10 @@
 import { adminCreateApiKeyRoute, adminListApiKeysRoute, adminRevokeApiKeyRoute } from '@plinth/protocol';
-import { audit } from '../../audit/audit-log.js';
-import type { Caller } from '../../http/caller.js';
-import { HttpError } from '../../http/http-error.js';
-import { assertScopes } from '../../http/scope-check.js';
-import { type ApiKeyOwner, createApiKey, listApiKeys, revokeApiKey } from '../../keys/api-keys.js';
-import { defineHandler } from '../define-handler.js';
+import { audit } from '../audit/audit-log.js';
+import type { Caller } from '../http/caller.js';
+import { HttpError } from '../http/http-error.js';
+import { defineHandler } from '../http/route-handler.js';
+import { assertScopes } from '../http/scope-check.js';
+import { type ApiKeyOwner, createApiKey, listApiKeys, revokeApiKey } from '../keys/api-keys.js';
 
 const maxLifetimeMs = 10 * 365 * 24 * 3600 * 1000;
 

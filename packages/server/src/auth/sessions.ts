@@ -1,7 +1,7 @@
 import { listSessionsRoute, revokeSessionRoute } from '@plinth/protocol';
-import { audit } from '../../audit/audit-log.js';
-import { requireUser } from '../../http/require-user.js';
-import { defineHandler } from '../define-handler.js';
+import { audit } from '../audit/audit-log.js';
+import { requireUser } from '../http/require-user.js';
+import { defineHandler } from '../http/route-handler.js';
 
 const iso = (value: Date | string) => new Date(value).toISOString();
 

@@ -1,7 +1,7 @@
 import { signOutRoute } from '@plinth/protocol';
-import { audit } from '../../audit/audit-log.js';
-import { requireUser } from '../../http/require-user.js';
-import { defineHandler } from '../define-handler.js';
+import { audit } from '../audit/audit-log.js';
+import { requireUser } from '../http/require-user.js';
+import { defineHandler } from '../http/route-handler.js';
 import { withClearedCookies } from './session-answer.js';
 
 /** `POST /v1/auth/sign-out`: this session (`local`, the default), the `others`, or all (`global`). */

@@ -1,6 +1,6 @@
 import { batchRoute } from '@plinth/protocol';
-import { actorFor } from '../../data/act-as.js';
-import { defineHandler } from '../define-handler.js';
+import { defineHandler } from '../http/route-handler.js';
+import { actorFor } from './act-as.js';
 
 /**
  * `POST /v1/batch`: queries and statements in order in one transaction, all or nothing; a

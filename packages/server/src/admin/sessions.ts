@@ -1,6 +1,6 @@
 import { adminListSessionsRoute, adminRevokeSessionRoute } from '@plinth/protocol';
-import { audit } from '../../audit/audit-log.js';
-import { defineHandler } from '../define-handler.js';
+import { audit } from '../audit/audit-log.js';
+import { defineHandler } from '../http/route-handler.js';
 
 const iso = (value: Date | string) => new Date(value).toISOString();
 

@@ -1,6 +1,6 @@
 import { queryRoute } from '@plinth/protocol';
-import { actorFor } from '../../data/act-as.js';
-import { defineHandler } from '../define-handler.js';
+import { defineHandler } from '../http/route-handler.js';
+import { actorFor } from './act-as.js';
 
 /**
  * `POST /v1/query`: one query AST compiled into one parameterised statement, run as the role

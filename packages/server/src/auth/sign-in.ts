@@ -1,10 +1,10 @@
 import { signInRoute } from '@plinth/protocol';
-import { canonicalEmail } from '../../accounts/canonical-email.js';
-import { usersRepository } from '../../accounts/users-repository.js';
-import { audit } from '../../audit/audit-log.js';
-import { HttpError } from '../../http/http-error.js';
-import { accountRateLimitKey, ruleFor } from '../../rate-limit/rate-limit-rules.js';
-import { defineHandler } from '../define-handler.js';
+import { canonicalEmail } from '../accounts/canonical-email.js';
+import { usersRepository } from '../accounts/users-repository.js';
+import { audit } from '../audit/audit-log.js';
+import { HttpError } from '../http/http-error.js';
+import { defineHandler } from '../http/route-handler.js';
+import { accountRateLimitKey, ruleFor } from '../rate-limit/rate-limit-rules.js';
 import { sessionAnswer } from './session-answer.js';
 
 // One message for every failure, so it cannot tell an unknown email from a wrong password.

@@ -1,6 +1,6 @@
 import { sqlRoute } from '@plinth/protocol';
-import { actorFor } from '../../data/act-as.js';
-import { defineHandler } from '../define-handler.js';
+import { defineHandler } from '../http/route-handler.js';
+import { actorFor } from './act-as.js';
 
 /**
  * `POST /v1/sql`: one statement with its values as parameters, run as the acting role under the

@@ -1,10 +1,10 @@
 import { refreshRoute } from '@plinth/protocol';
-import { usersRepository } from '../../accounts/users-repository.js';
-import { audit } from '../../audit/audit-log.js';
-import { HttpError } from '../../http/http-error.js';
-import { assertTrustedOrigin } from '../../sessions/session-authenticator.js';
-import { cookieNames, readCookie } from '../../sessions/session-cookies.js';
-import { defineHandler } from '../define-handler.js';
+import { usersRepository } from '../accounts/users-repository.js';
+import { audit } from '../audit/audit-log.js';
+import { HttpError } from '../http/http-error.js';
+import { defineHandler } from '../http/route-handler.js';
+import { assertTrustedOrigin } from '../sessions/session-authenticator.js';
+import { cookieNames, readCookie } from '../sessions/session-cookies.js';
 import { sessionAnswer, withClearedCookies } from './session-answer.js';
 
 /**

@@ -1,9 +1,9 @@
 import { adminDeleteUserRoute, adminUpdateUserRoute } from '@plinth/protocol';
-import { revokeOneTimeTokens } from '../../accounts/one-time-tokens.js';
-import { usersRepository } from '../../accounts/users-repository.js';
-import { audit } from '../../audit/audit-log.js';
-import { HttpError } from '../../http/http-error.js';
-import { defineHandler } from '../define-handler.js';
+import { revokeOneTimeTokens } from '../accounts/one-time-tokens.js';
+import { usersRepository } from '../accounts/users-repository.js';
+import { audit } from '../audit/audit-log.js';
+import { HttpError } from '../http/http-error.js';
+import { defineHandler } from '../http/route-handler.js';
 
 const noSuchUser = (userId: string) =>
   new HttpError('not_found', `No user ${userId}. List users or check the id you stored.`, { field: 'userId' });

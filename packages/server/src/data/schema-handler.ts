@@ -1,5 +1,5 @@
 import { schemaRoute } from '@plinth/protocol';
-import { defineHandler } from '../define-handler.js';
+import { defineHandler } from '../http/route-handler.js';
 
 /**
  * `GET /v1/schema`: the exposed tables and views with their columns, keys and enums (the input
