@@ -3,11 +3,13 @@ import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { Context } from 'hono';
 
 // Headers every answer carries (security headers, the request id, CORS) are collected per
-// request in a plain record before the route runs. A JSON answer is then written straight to
-// Node's response with that record: building an undici Headers and Response and reading the
-// body back out of a stream cost more than the route's own work on a fast route like
-// GET /v1/auth/me. Any other answer (an error's envelope, a handler's own Response, a 404, or
-// any answer under `app.request()` in tests) gets the same headers added after the fact.
+// request in a plain record before the route runs. A route's JSON answer is built once — status,
+// that record plus content type and length, the serialised body — and then written: straight to
+// Node's response when the app runs on Node (building an undici Headers and Response and reading
+// the body back out of a stream cost more than the route's own work on a fast route like
+// GET /v1/auth/me; see docs/benchmarks.md), else as a Response with the same status, headers and
+// body (`app.request()`). Only the last write differs. Any other answer (an error's envelope, a
+// handler's own Response, a 404) gets the same headers added after the fact, on both.
 
 interface Answer {
   readonly headers: Record<string, string>;
@@ -49,27 +51,17 @@ export function addAnswerHeader(c: Context, name: string, value: string): void {
  */
 export function answerJson(c: Context, body: unknown): Response {
   const answer = answerOf(c);
-  const outgoing = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
-  if (!outgoing) {
-    const response = body === undefined ? c.body(null, 204) : c.json(body);
-    applyAnswerHeaders(c, response.headers);
-    answer.sentStatus = response.status;
-    return response;
-  }
-  const status = body === undefined ? 204 : 200;
-  if (body === undefined) {
-    outgoing.writeHead(status, answer.headers);
-    outgoing.end();
-  } else {
-    const text = JSON.stringify(body);
-    outgoing.writeHead(status, {
-      ...answer.headers,
-      'content-type': 'application/json',
-      'content-length': Buffer.byteLength(text),
-    });
-    outgoing.end(text);
-  }
+  const text = body === undefined ? undefined : JSON.stringify(body);
+  const status = text === undefined ? 204 : 200;
+  const headers =
+    text === undefined
+      ? answer.headers
+      : { ...answer.headers, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)) };
   answer.sentStatus = status;
+  const outgoing = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
+  if (!outgoing) return new Response(text ?? null, { status, headers });
+  outgoing.writeHead(status, headers);
+  outgoing.end(text);
   return RESPONSE_ALREADY_SENT;
 }
 
