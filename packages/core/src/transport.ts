@@ -255,6 +255,14 @@ export function createTransport(options: TransportOptions): Transport {
   const serviceAuthorization = `Bearer ${serviceKey}`;
   const defaultTimeout = options.timeout ?? 30_000;
   const sharedSignal = sharedAttemptSignals(defaultTimeout);
+  // Read on every call: hooks pushed onto the arrays after creation count too.
+  const hasHooks = () => Boolean(hooks.beforeRequest?.length || hooks.afterResponse?.length);
+  // Node's fetch (undici) copies a request before sending it unless its redirect mode is
+  // `error`, and copying a body tees its stream: about a fifth of the CPU time of a POST. So a
+  // service-key request with a body goes out with `error` where nothing can see the mode (Node's
+  // own fetch, no hooks), and a redirect, which fetch then rejects, is asked for again with
+  // `manual` to report it as before (see send()). Elsewhere (a browser, a custom fetch) `manual`.
+  const redirectError = options.fetch === undefined && isUndiciFetch();
 
   function prepare(route: Route, input: unknown, callOptions: CallOptions, sendsServiceKey: boolean): PreparedCall {
     // Routes that carry their schemas are checked here; per-route imports in browser code carry
@@ -344,7 +352,7 @@ export function createTransport(options: TransportOptions): Transport {
         // A browser must not send a user's cookies to a URL the server signed for someone else,
         // and a service-key request must not follow a redirect to wherever it points.
         credentials: presigned ? 'omit' : (options.credentials ?? 'include'),
-        redirect: sendsServiceKey ? 'manual' : 'follow',
+        redirect: sendsServiceKey ? (redirectError && !inQuery && !hasHooks() ? 'error' : 'manual') : 'follow',
       },
     };
   }
@@ -358,8 +366,7 @@ export function createTransport(options: TransportOptions): Transport {
     const context: RequestContext = { route, attempt, requestId };
     // A Request object only when a hook will see it: building one and then fetching it costs
     // a second copy of the headers and body on every call.
-    const needsRequest = Boolean(hooks.beforeRequest?.length || hooks.afterResponse?.length);
-    let request = needsRequest ? new Request(prepared.url, prepared.request) : undefined;
+    let request = hasHooks() ? new Request(prepared.url, prepared.request) : undefined;
     for (const hook of hooks.beforeRequest ?? []) request = (await hook(request as Request, context)) ?? request;
     // Without hooks the URL is the one prepare() built from the base URL and the route's path
     // (parameters percent-encoded), so only a hook can have pointed it elsewhere.
@@ -376,7 +383,16 @@ export function createTransport(options: TransportOptions): Transport {
       try {
         response = await (options.fetch ? options.fetch(input, init) : fetch(input, init));
       } catch (cause) {
-        throw transportFailure(cause, prepared, attemptSignal);
+        if (init.redirect !== 'error' || !isRedirectRefusal(cause))
+          throw transportFailure(cause, prepared, attemptSignal);
+        // The server answered a redirect, so it did not take the request: asked again with
+        // `manual`, the answer is the redirect itself, which run() reports with its status and
+        // location. The key still never follows it.
+        try {
+          response = await fetch(input, { ...init, redirect: 'manual' });
+        } catch (again) {
+          throw transportFailure(again, prepared, attemptSignal);
+        }
       }
       for (const hook of hooks.afterResponse ?? [])
         response = (await hook(response, request as Request, context)) ?? response;
@@ -451,6 +467,22 @@ export function createTransport(options: TransportOptions): Transport {
 
 // A manual-redirect answer: a 3xx in Node, an opaque status 0 in browsers.
 const isRedirect = (status: number) => status === 0 || (status >= 300 && status < 400);
+
+/** True where the global `fetch` is Node's own (undici), outside anything browser-like. */
+function isUndiciFetch(): boolean {
+  const node = globalThis as { process?: { versions?: { undici?: unknown } } };
+  return typeof node.process?.versions?.undici === 'string' && !isBrowserLike();
+}
+
+/**
+ * How Node's fetch (and msw's, in tests) rejects a request with redirect mode `error` that was
+ * answered with a redirect: a TypeError whose cause is, or says, `unexpected redirect`.
+ */
+function isRedirectRefusal(error: unknown): boolean {
+  if (!(error instanceof TypeError)) return false;
+  const { cause } = error as { cause?: unknown };
+  return (cause instanceof Error ? cause.message : cause) === 'unexpected redirect';
+}
 
 async function readBody(response: Response, route: Route, requestId: string): Promise<unknown> {
   const text = await response.text();

@@ -3,8 +3,10 @@ import {
   createTransport,
   InsecureServiceKeyTargetError,
   MissingServiceKeyError,
+  ProtocolError,
   ServiceKeyInBrowserError,
 } from '@plinth/core';
+import { queryRoute } from '@plinth/protocol';
 import { HttpResponse, http } from 'msw';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { apiUrl, useMockServer } from '../../../test/fixtures/msw-server.js';
@@ -153,6 +155,48 @@ describe('the service key goes only where it should', () => {
     const error = await transport.call(serviceRoute, {}).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'invalid_response', status: 307 });
     expect(mock.requests.map((r) => new URL(r.url).host)).toEqual(['api.plinth.test']);
+  });
+
+  it('does not follow a redirect of a service-key POST either, and reports it with its status and location', async () => {
+    mock.use(
+      http.post(
+        `${apiUrl}/v1/query`,
+        () => new HttpResponse(null, { status: 307, headers: { location: 'https://elsewhere.test/v1/query' } }),
+      ),
+    );
+    const transport = createTransport({ url: apiUrl, serviceKey, retry: false });
+    const error = await transport.call(queryRoute, { table: 'posts', op: 'select' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ProtocolError);
+    expect(error).toMatchObject({ code: 'invalid_response', status: 307 });
+    expect((error as Error).message).toContain('https://elsewhere.test/v1/query');
+    // Sent with redirect mode `error` (Node's fetch then copies no body), then asked again with
+    // `manual` to read the redirect: both to the configured server, none to the redirect's target.
+    expect(mock.requests.map((r) => [new URL(r.url).host, r.redirect])).toEqual([
+      ['api.plinth.test', 'error'],
+      ['api.plinth.test', 'manual'],
+    ]);
+  });
+
+  it('sends a service-key POST with redirect mode manual where a hook or a custom fetch sees the request', async () => {
+    mock.use(http.post(`${apiUrl}/v1/query`, () => HttpResponse.json({ rows: [], rowCount: 0 })));
+    const modes: RequestRedirect[] = [];
+    const hooked = createTransport({
+      url: apiUrl,
+      serviceKey,
+      hooks: { beforeRequest: [(request) => void modes.push(request.redirect)] },
+    });
+    await hooked.call(queryRoute, { table: 'posts', op: 'select' });
+    const custom = createTransport({
+      url: apiUrl,
+      serviceKey,
+      fetch: (input, init) => {
+        modes.push(init?.redirect ?? 'follow');
+        return fetch(input, init);
+      },
+    });
+    await custom.call(queryRoute, { table: 'posts', op: 'select' });
+    expect(modes).toEqual(['manual', 'manual']);
+    expect(mock.requests.map((r) => r.redirect)).toEqual(['manual', 'manual']);
   });
 
   it('catches a key put in the wrong slot', () => {
