@@ -100,7 +100,7 @@ async function setUpPaths({ plinthUrl, postgrestUrl }) {
   const jwtPart = (value) => Buffer.from(JSON.stringify(value)).toString('base64url');
   const supabaseKey = `${jwtPart({ alg: 'HS256', typ: 'JWT' })}.${jwtPart({ iss: 'supabase', role: 'service_role', exp: 1983812996 })}.${key()}`;
   // A server-side supabase-js client, as its docs set one up: no session to keep or refresh.
-  // Node 20 has no global WebSocket, which supabase-js ≥ 2.80 wants at construction for realtime;
+  // Node 20 has no global WebSocket, which supabase-js 2.119 wants at construction for realtime;
   // the benchmark opens no realtime channel, so it gets a constructor that is never called.
   const supabaseOptions = (fetch) => ({
     auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
