@@ -3,7 +3,7 @@
 // cookie on PGlite and on PostgreSQL. Only loopback addresses are loaded, for a bounded time.
 import { fork } from 'node:child_process';
 import autocannon from 'autocannon';
-import { defaultRateRules } from '../../packages/server/dist/rate-limit/rate-limit-rules.js';
+import { defaultRateRules } from '../../packages/server/dist/features.js';
 import { createBenchDatabase, probePostgres } from './postgres.mjs';
 
 /** The goal set by the issue: `GET /v1/auth/me` at 0.8 of the baseline's rate or better. */

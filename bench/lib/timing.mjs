@@ -19,7 +19,7 @@ const routes = [
     body: (email) => ({ email, password }),
   },
   { route: 'POST /v1/auth/magic-link', path: '/v1/auth/magic-link', body: (email) => ({ email }) },
-  { route: 'POST /v1/auth/recover', path: '/v1/auth/recover', body: (email) => ({ email }) },
+  { route: 'POST /v1/auth/reset-password', path: '/v1/auth/reset-password', body: (email) => ({ email }) },
 ];
 
 const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
