@@ -7,11 +7,12 @@ export interface StatementRunner {
   /** Runs `work` in one transaction as `actor`: committed if it resolves, rolled back if it throws. */
   transaction<T>(actor: Actor, work: (tx: Queryable) => Promise<T>): Promise<T>;
   /**
-   * Where one compiled statement may run alone as `actor`, without a transaction: connections
-   * that start as its role with its claims and the timeout. Only for actors whose claims never
-   * change (the service role, anon) and only on PostgreSQL; undefined otherwise.
+   * Where one compiled statement may run in one round trip as `actor`: for actors whose claims
+   * never change (the service role, anon), connections that start as its role with its claims
+   * and the timeout, no transaction; for a user, a transaction opened, run and committed in one
+   * round trip (`database.compiledTransaction`). Only on PostgreSQL; undefined otherwise.
    */
-  single(actor: Actor): Promise<Queryable> | undefined;
+  single(actor: Actor): Promise<Pick<Queryable, 'run'>> | undefined;
 }
 
 /** The error PostgreSQL raises for a statement timeout, for the engine that cannot raise it. */
@@ -67,13 +68,19 @@ export function createStatementRunner(database: Database, options: { statementTi
   const softTimeout = database.kind === 'pglite';
   return {
     statementTimeoutMs,
-    single: (actor) =>
-      actor.claims.sub === undefined && database.pinnedRole
+    single: (actor) => {
+      if (actor.claims.sub !== undefined) {
+        return database.compiledTransaction
+          ? Promise.resolve(database.compiledTransaction(actorSetup(actor, statementTimeoutMs)))
+          : undefined;
+      }
+      return database.pinnedRole
         ? database.pinnedRole(actor.role, {
             statement_timeout: String(statementTimeoutMs),
             'request.jwt.claims': JSON.stringify(actor.claims),
           })
-        : undefined,
+        : undefined;
+    },
     transaction: (actor, work) =>
       database.dataTransaction(actorSetup(actor, statementTimeoutMs), async (tx) => {
         const started = performance.now();

@@ -59,6 +59,14 @@ export interface Database extends Queryable {
    * connections cannot be dedicated: PGlite has only one.
    */
   pinnedRole?(role: string, settings: Readonly<Record<string, string>>): Promise<Queryable>;
+  /**
+   * For one compiled statement of an acting user (whose claims differ per request, so no
+   * connection can start with them): `run` sends `BEGIN; setup`, the statement (prepared) and
+   * COMMIT together, one round trip, on connections of their own logged in as the data login
+   * role. Like pinned roles', these run only compiled statements, never an app's SQL text, so
+   * nothing is left to clear: the SET LOCALs end with the transaction. Undefined on PGlite.
+   */
+  compiledTransaction?(setup: string): Pick<Queryable, 'run'>;
   close(): Promise<void>;
 }
 

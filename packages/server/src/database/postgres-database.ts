@@ -9,8 +9,11 @@ type Sql = postgres.Sql | postgres.TransactionSql;
 
 // Prepared (named) statements by default: the server's statements are a small fixed set, so each
 // is parsed and planned once per connection instead of on every request. Data sessions prepare
-// nothing: they are cleared with DISCARD ALL after every call, prepared statements included.
-const queryable = (sql: Sql | postgres.ReservedSql, prepare = true): Queryable => ({
+// nothing: they are cleared with DISCARD ALL after every call, prepared statements included, and
+// an app's SQL text is unbounded. `run` prepares only on connections that run nothing but the
+// query compiler's statements (pinned roles, compiled transactions): one text per query shape,
+// and postgres.js retires each connection after 30 to 60 minutes, so the cache stays bounded.
+const queryable = (sql: Sql | postgres.ReservedSql, prepare = true, prepareRun = false): Queryable => ({
   query: async <Row>(text: string, params: readonly unknown[] = []) =>
     (await sql.unsafe(text, params as postgres.ParameterOrJSON<never>[], { prepare })) as unknown as Row[],
   run: async (text: string, params: readonly unknown[] = []) => {
@@ -20,20 +23,22 @@ const queryable = (sql: Sql | postgres.ReservedSql, prepare = true): Queryable =
       text,
       params as postgres.ParameterOrJSON<never>[],
       {
-        prepare: false,
+        prepare: prepareRun,
         simple: false,
       } as postgres.UnsafeQueryOptions,
     );
-    return {
-      rows: [...result] as Record<string, unknown>[],
-      fields: (result.columns ?? []).map((column) => ({ name: column.name, typeOid: column.type })),
-      command: result.command ?? '',
-      rowCount: result.count ?? result.length,
-    };
+    return statementResult(result);
   },
   execScript: async (script: string) => {
     await sql.unsafe(script).simple();
   },
+});
+
+const statementResult = (result: postgres.RowList<postgres.Row[]>) => ({
+  rows: [...result] as Record<string, unknown>[],
+  fields: (result.columns ?? []).map((column) => ({ name: column.name, typeOid: column.type })),
+  command: result.command ?? '',
+  rowCount: result.count ?? result.length,
 });
 
 type Parser = (value: string) => unknown;
@@ -120,6 +125,8 @@ export async function openPostgresDatabase(url: string, options: PostgresOptions
   await useNullAwareArrayParsers(sql);
   const pinned = new Map<string, Promise<{ sql: postgres.Sql; queryable: Queryable }>>();
   const loginUrl = dataUrl;
+  // Opened on first use: a server whose users never read through the data API makes none.
+  let compiledSql: postgres.Sql | undefined;
   return {
     kind: 'postgres',
     ...queryable(sql),
@@ -160,17 +167,50 @@ export async function openPostgresDatabase(url: string, options: PostgresOptions
             connection: { ...settings, role },
           });
           await useNullAwareArrayParsers(roleSql);
-          return { sql: roleSql, queryable: queryable(roleSql) };
+          return { sql: roleSql, queryable: queryable(roleSql, true, true) };
         })();
         pinned.set(key, pool);
       }
       return (await pool).queryable;
     },
+    compiledTransaction: (setup) => ({
+      run: async (text, params = []) => {
+        if (!compiledSql) {
+          compiledSql = postgres(loginUrl, { ...quiet, max: options.dataMax ?? 10 });
+          await useNullAwareArrayParsers(compiledSql);
+        }
+        const session = await compiledSql.reserve();
+        try {
+          // Sent back to back, answered in order: BEGIN and the settings, the statement, COMMIT.
+          const [, result] = await Promise.all([
+            session.unsafe(`BEGIN; ${setup}`).simple(),
+            session.unsafe(
+              text,
+              params as postgres.ParameterOrJSON<never>[],
+              {
+                prepare: true,
+                simple: false,
+              } as postgres.UnsafeQueryOptions,
+            ),
+            session.unsafe('COMMIT'),
+          ]);
+          return statementResult(result);
+        } catch (error) {
+          // A failed statement aborts the transaction and the queued COMMIT ends it; this is for
+          // a failure before the COMMIT was read.
+          await session.unsafe('ROLLBACK').catch(() => undefined);
+          throw error;
+        } finally {
+          session.release();
+        }
+      },
+    }),
     close: async () => {
       const pools = await Promise.allSettled(pinned.values());
       await Promise.all([
         sql.end({ timeout: 5 }),
         dataSql.end({ timeout: 5 }),
+        compiledSql?.end({ timeout: 5 }),
         ...pools.map((pool) => (pool.status === 'fulfilled' ? pool.value.sql.end({ timeout: 5 }) : undefined)),
       ]);
     },
