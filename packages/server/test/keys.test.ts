@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Database } from '../src/database/database.js';
 import { openDatabase } from '../src/database/open-database.js';
 import { createKeyRing, ensureKeys, generateKey, hashKey, type KeyRing } from '../src/keys/key-ring.js';
@@ -54,5 +54,26 @@ describe('keys', () => {
     expect(await keys.verify('service', old)).toBe(false);
     const active = await database.query(`SELECT 1 FROM plinth.keys WHERE kind = 'service' AND revoked_at IS NULL`);
     expect(active).toHaveLength(1);
+  });
+
+  it('a key revoked elsewhere stops working at the next reload, though it was checked before (and remembered)', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      const ring = createKeyRing(database, { refreshMs: 30_000 });
+      const key = await ring.issue('publishable');
+      expect(await ring.verify('publishable', key)).toBe(true);
+      expect(await ring.verify('publishable', key)).toBe(true);
+      // Another instance revokes it: this one still has it within the refresh time, as before.
+      await database.query('UPDATE plinth.keys SET revoked_at = now() WHERE key_hash = $1', [hashKey(key)]);
+      expect(await ring.verify('publishable', key)).toBe(true);
+      vi.setSystemTime(Date.now() + 30_001);
+      expect(await ring.verify('publishable', key)).toBe(false);
+      // A key that never matched is never remembered as one that did.
+      const other = generateKey('publishable');
+      expect(await ring.verify('publishable', other)).toBe(false);
+      expect(await ring.verify('publishable', other)).toBe(false);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
