@@ -1,4 +1,4 @@
-// An app server as a user would write one, in its own process (forked by data.mjs): each request
+// An app server as a user would write one, in its own process (forked by sdk.mjs): each request
 // reads one row by primary key and answers it as JSON, through one of three clients, by path:
 // `/direct` with `postgres`, `/sdk` with Plinth's SDK (→ the Plinth server → PostgreSQL), and
 // `/floor` with a bare fetch to a server that does no work. autocannon loads it from the parent.

@@ -22,7 +22,10 @@ const serverProcess = new URL('./server-process.mjs', import.meta.url);
 // benchmark decides them itself (in-memory rate limits, the outbox mailer).
 function serverEnv() {
   const env = { ...process.env };
-  for (const name of ['DATABASE_URL', 'REDIS_URL', 'SMTP_URL']) delete env[name];
+  for (const name of ['DATABASE_URL', 'REDIS_URL', 'SMTP_URL', 'PORT']) delete env[name];
+  // Any PLINTH_* setting in the shell (a port, a data login URL) would reach every server too.
+  for (const name of Object.keys(env))
+    if (name.startsWith('PLINTH_') && !name.startsWith('PLINTH_BENCH_')) delete env[name];
   return env;
 }
 
