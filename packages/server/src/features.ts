@@ -1,10 +1,9 @@
 import { adminModule } from './admin/admin-module.js';
 import { authModule } from './auth/auth-module.js';
 import { dataModule } from './data/data-module.js';
-import type { RateRuleSet } from './feature-module.js';
 import { healthModule } from './health/health-module.js';
 import { oauthModule } from './oauth/oauth-module.js';
-import { perMinute, type RateRules } from './rate-limit/rate-limit-rules.js';
+import { defaultRouteRule, type RateRules } from './rate-limit/rate-limit-rules.js';
 
 /**
  * The server's features. The app mounts the handlers of all of them; a new feature (storage,
@@ -12,13 +11,10 @@ import { perMinute, type RateRules } from './rate-limit/rate-limit-rules.js';
  */
 export const featureModules = [healthModule, authModule, oauthModule, adminModule, dataModule] as const;
 
-/** Every route without a rule of its own: 600 a minute per address, against floods rather than people. */
-const defaultRule: RateRuleSet = { default: perMinute(600) };
-
 /**
  * The default rate limits: each module's, and `default` for every other route. Addresses shared
  * by many people (offices, carrier-grade NAT) hit them sooner; raise them with `rateRules`.
  */
 export const defaultRateRules: RateRules = Object.freeze(
-  Object.assign({}, ...featureModules.map((module) => module.rateRules), defaultRule),
+  Object.assign({}, ...featureModules.map((module) => module.rateRules), { default: defaultRouteRule }),
 );

@@ -126,7 +126,7 @@ export async function openPostgresDatabase(url: string, options: PostgresOptions
   const pinned = new Map<string, Promise<{ sql: postgres.Sql; queryable: Queryable }>>();
   const loginUrl = dataUrl;
   // Opened on first use: a server whose users never read through the data API makes none.
-  let compiledSql: postgres.Sql | undefined;
+  let compiledSql: Promise<postgres.Sql> | undefined;
   return {
     kind: 'postgres',
     ...queryable(sql),
@@ -175,11 +175,13 @@ export async function openPostgresDatabase(url: string, options: PostgresOptions
     },
     compiledTransaction: (setup) => ({
       run: async (text, params = []) => {
-        if (!compiledSql) {
-          compiledSql = postgres(loginUrl, { ...quiet, max: options.dataMax ?? 10 });
-          await useNullAwareArrayParsers(compiledSql);
-        }
-        const session = await compiledSql.reserve();
+        // One promise, so calls that arrive while the pool is being made wait for its parsers.
+        compiledSql ??= (async () => {
+          const pool = postgres(loginUrl, { ...quiet, max: options.dataMax ?? 10 });
+          await useNullAwareArrayParsers(pool);
+          return pool;
+        })();
+        const session = await (await compiledSql).reserve();
         try {
           // Sent back to back, answered in order: BEGIN and the settings, the statement, COMMIT.
           const [, result] = await Promise.all([
@@ -210,7 +212,7 @@ export async function openPostgresDatabase(url: string, options: PostgresOptions
       await Promise.all([
         sql.end({ timeout: 5 }),
         dataSql.end({ timeout: 5 }),
-        compiledSql?.end({ timeout: 5 }),
+        compiledSql?.then((pool) => pool.end({ timeout: 5 })),
         ...pools.map((pool) => (pool.status === 'fulfilled' ? pool.value.sql.end({ timeout: 5 }) : undefined)),
       ]);
     },

@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Context, MiddlewareHandler } from 'hono';
 import { HttpError } from '../http/http-error.js';
 import { clientIp } from './client-ip.js';
-import { perMinute, rateLimitKey, ruleFor, withRateRules } from './rate-limit-rules.js';
+import { defaultRouteRule, rateLimitKey, ruleFor, withRateRules } from './rate-limit-rules.js';
 import type { RateLimiter, RateRule } from './rate-limiter.js';
 
 /** Options of {@link rateLimit}. */
@@ -48,7 +48,7 @@ export function rateLimit(options: RateLimitOptions): (routeName: string) => Mid
   if (trustedProxyHeader !== undefined && !headerName.test(trustedProxyHeader)) {
     throw new RangeError(`trustedProxyHeader ${JSON.stringify(trustedProxyHeader)} is not an HTTP header name.`);
   }
-  const rules = withRateRules({ default: perMinute(600) }, options.rules);
+  const rules = withRateRules({ default: defaultRouteRule }, options.rules);
   const remoteAddress = options.remoteAddress ?? nodeSocketAddress;
 
   return (routeName) => {

@@ -28,6 +28,9 @@ export const perMinute = (count: number): RateRule => ({ capacity: count, refill
  */
 export const perQuarterHour = (count: number): RateRule => ({ capacity: count, refillPerSecond: count / (15 * 60) });
 
+/** The rule of every route without one of its own: 600 a minute per address, against floods rather than people. */
+export const defaultRouteRule: RateRule = perMinute(600);
+
 const routeNames: ReadonlySet<string> = new Set(routeTable.map((route) => route.name));
 
 const namesARoute = (name: string) =>
