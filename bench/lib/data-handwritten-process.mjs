@@ -26,6 +26,7 @@ import { serve } from '@hono/node-server';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { Hono } from 'hono';
 import postgres from 'postgres';
+import { answerParent } from './child-messages.mjs';
 
 const config = JSON.parse(process.argv[2] ?? '{}');
 process.on('disconnect', () => process.exit(0));
@@ -125,16 +126,8 @@ await new Promise((resolve, reject) => {
   server.once('listening', resolve);
   server.once('error', reject);
 });
-process.on('message', async (message) => {
-  if (message?.type === 'cpu') {
-    const used = process.cpuUsage();
-    process.send({ type: 'cpu', micros: used.user + used.system });
-    return;
-  }
-  if (message?.type !== 'close') return;
-  const rssMiB = process.memoryUsage.rss() / (1024 * 1024);
+answerParent(async () => {
   await new Promise((resolve) => server.close(() => resolve()));
   await Promise.all([asService.end({ timeout: 5 }), asUsers.end({ timeout: 5 })]);
-  process.send({ type: 'closed', rssMiB }, () => process.exit(0));
 });
 process.send({ type: 'ready', url: `http://127.0.0.1:${server.address().port}`, headers: {} });

@@ -13,6 +13,7 @@ import { serve } from '@hono/node-server';
 import { createOutboxMailer, startServer } from '@plinth/server';
 import { Hono } from 'hono';
 import { createLogger } from '../../packages/server/dist/logger.js';
+import { answerParent } from './child-messages.mjs';
 
 const config = JSON.parse(process.argv[2] ?? '{}');
 // If the parent goes away (Ctrl-C, a crash), so does this server.
@@ -159,18 +160,7 @@ const starters = { baseline: startBaseline, plinth: startPlinth, data: startData
 
 try {
   const running = await starters[config.kind]();
-  process.on('message', async (message) => {
-    // The CPU time this process has used so far (the benchmarks read it around measured slices).
-    if (message?.type === 'cpu') {
-      const used = process.cpuUsage();
-      process.send({ type: 'cpu', micros: used.user + used.system });
-      return;
-    }
-    if (message?.type !== 'close') return;
-    const rssMiB = process.memoryUsage.rss() / (1024 * 1024);
-    await running.close();
-    process.send({ type: 'closed', rssMiB }, () => process.exit(0));
-  });
+  answerParent(() => running.close());
   process.send({ type: 'ready', url: running.url, headers: running.headers });
 } catch (error) {
   process.send({ type: 'error', message: error instanceof Error ? error.message : String(error) }, () =>
