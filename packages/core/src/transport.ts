@@ -22,6 +22,7 @@ import {
   ValidationError,
 } from './error-classes.js';
 import { errorFromResponse, parseRetryAfter } from './error-from-response.js';
+import { type Answer, fetchIsUnchanged, nodeHttpSender } from './node-http.js';
 import { isPlinthError, type PlinthError } from './plinth-error.js';
 import { backoffDelay, type RetryOptions, resolveRetryPolicy, retryableStatuses } from './retry-policy.js';
 import { isBrowserLike, isLoopbackHost, randomId } from './runtime.js';
@@ -200,7 +201,7 @@ function parseBaseUrl(url: string): URL {
 /** Everything about a call that stays the same across its attempts. */
 interface PreparedCall {
   route: Route;
-  request: RequestInit & { headers: Record<string, string> };
+  request: RequestInit & { method: string; headers: Record<string, string>; body?: string };
   url: URL;
   requestId: string;
   sendsServiceKey: boolean;
@@ -257,12 +258,11 @@ export function createTransport(options: TransportOptions): Transport {
   const sharedSignal = sharedAttemptSignals(defaultTimeout);
   // Read on every call: hooks pushed onto the arrays after creation count too.
   const hasHooks = () => Boolean(hooks.beforeRequest?.length || hooks.afterResponse?.length);
-  // Node's fetch (undici) copies a request before sending it unless its redirect mode is
-  // `error`, and copying a body tees its stream: about a fifth of the CPU time of a POST. So a
-  // service-key request with a body goes out with `error` where nothing can see the mode (Node's
-  // own fetch, no hooks), and a redirect, which fetch then rejects, is asked for again with
-  // `manual` to report it as before (see send()). Elsewhere (a browser, a custom fetch) `manual`.
-  const redirectError = options.fetch === undefined && isUndiciFetch();
+  // On Node, service-key calls go through node:http, which costs a read about half the CPU time
+  // of Node's fetch (docs/decisions/0009). Not where something must see the call as fetch sees
+  // it: hooks (they get a Request), a custom `fetch`, or a global fetch replaced since the SDK
+  // loaded (a mock, msw, instrumentation).
+  const nodeSend = options.fetch === undefined && !isBrowserLike() ? nodeHttpSender() : undefined;
 
   function prepare(route: Route, input: unknown, callOptions: CallOptions, sendsServiceKey: boolean): PreparedCall {
     // Routes that carry their schemas are checked here; per-route imports in browser code carry
@@ -352,7 +352,7 @@ export function createTransport(options: TransportOptions): Transport {
         // A browser must not send a user's cookies to a URL the server signed for someone else,
         // and a service-key request must not follow a redirect to wherever it points.
         credentials: presigned ? 'omit' : (options.credentials ?? 'include'),
-        redirect: sendsServiceKey ? (redirectError && !inQuery && !hasHooks() ? 'error' : 'manual') : 'follow',
+        redirect: sendsServiceKey ? 'manual' : 'follow',
       },
     };
   }
@@ -361,7 +361,7 @@ export function createTransport(options: TransportOptions): Transport {
    * One attempt: runs the hooks, checks where the service key would go, and reads the whole
    * body under the timeout (a server that stalls mid-body times out too).
    */
-  async function send(prepared: PreparedCall, attempt: number): Promise<{ response: Response; body: unknown }> {
+  async function send(prepared: PreparedCall, attempt: number): Promise<{ response: Answer; body: unknown }> {
     const { route, requestId, signal, timeout } = prepared;
     const context: RequestContext = { route, attempt, requestId };
     // A Request object only when a hook will see it: building one and then fetching it costs
@@ -375,28 +375,30 @@ export function createTransport(options: TransportOptions): Transport {
     const lease =
       signal === undefined && timeout === defaultTimeout ? sharedSignal() : ownAttemptSignal(timeout, signal);
     const attemptSignal = lease.signal;
-    let response: Response;
+    let response: Answer;
     try {
-      const [input, init]: [Request | URL, RequestInit] = request
-        ? [request, attemptSignal ? { signal: attemptSignal } : {}]
-        : [prepared.url, attemptSignal ? { ...prepared.request, signal: attemptSignal } : prepared.request];
       try {
-        response = await (options.fetch ? options.fetch(input, init) : fetch(input, init));
-      } catch (cause) {
-        if (init.redirect !== 'error' || !isRedirectRefusal(cause))
-          throw transportFailure(cause, prepared, attemptSignal);
-        // The server answered a redirect, so it did not take the request: asked again with
-        // `manual`, the answer is the redirect itself, which run() reports with its status and
-        // location. The key still never follows it.
-        try {
-          response = await fetch(input, { ...init, redirect: 'manual' });
-        } catch (again) {
-          throw transportFailure(again, prepared, attemptSignal);
+        if (nodeSend && prepared.sendsServiceKey && !request && fetchIsUnchanged()) {
+          // node:http follows no redirect, so the key stays with the configured server as with
+          // fetch's `manual` mode, and run() reports the redirect.
+          response = await nodeSend(prepared.url, { ...prepared.request, signal: attemptSignal });
+        } else {
+          const init: RequestInit = request ? {} : prepared.request;
+          response = await (options.fetch ?? fetch)(
+            request ?? prepared.url,
+            attemptSignal ? { ...init, signal: attemptSignal } : init,
+          );
         }
+      } catch (cause) {
+        throw transportFailure(cause, prepared, attemptSignal);
       }
+      // Hooks mean fetch (above), so the answer is a Response.
       for (const hook of hooks.afterResponse ?? [])
-        response = (await hook(response, request as Request, context)) ?? response;
-      const reading = readBody(response, route, requestId);
+        response = (await hook(response as Response, request as Request, context)) ?? response;
+      // A body cut off halfway (the connection closed) is a network failure like no answer at all.
+      const reading = readBody(response, route, requestId).catch((cause: unknown) => {
+        throw transportFailure(cause, prepared, attemptSignal);
+      });
       // Raced against the signal as well: a fetch whose body ignores the signal (a custom fetch,
       // a mock) must not let a stalled body outlive the timeout.
       const body = await lease.race(reading, () => response.body?.cancel().catch(() => {}));
@@ -468,23 +470,7 @@ export function createTransport(options: TransportOptions): Transport {
 // A manual-redirect answer: a 3xx in Node, an opaque status 0 in browsers.
 const isRedirect = (status: number) => status === 0 || (status >= 300 && status < 400);
 
-/** True where the global `fetch` is Node's own (undici), outside anything browser-like. */
-function isUndiciFetch(): boolean {
-  const node = globalThis as { process?: { versions?: { undici?: unknown } } };
-  return typeof node.process?.versions?.undici === 'string' && !isBrowserLike();
-}
-
-/**
- * How Node's fetch (and msw's, in tests) rejects a request with redirect mode `error` that was
- * answered with a redirect: a TypeError whose cause is, or says, `unexpected redirect`.
- */
-function isRedirectRefusal(error: unknown): boolean {
-  if (!(error instanceof TypeError)) return false;
-  const { cause } = error as { cause?: unknown };
-  return (cause instanceof Error ? cause.message : cause) === 'unexpected redirect';
-}
-
-async function readBody(response: Response, route: Route, requestId: string): Promise<unknown> {
+async function readBody(response: Answer, route: Route, requestId: string): Promise<unknown> {
   const text = await response.text();
   if (text === '') return undefined;
   try {
