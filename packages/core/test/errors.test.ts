@@ -37,6 +37,7 @@ const expectedClass: Record<ServerErrorCode, typeof PlinthError> = {
   not_found: NotFoundError,
   route_not_found: NotFoundError,
   method_not_allowed: NotFoundError,
+  range_not_satisfiable: ValidationError,
   conflict: ConflictError,
   idempotency_key_reused: ValidationError,
   rate_limited: RateLimitError,

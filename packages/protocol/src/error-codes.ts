@@ -43,6 +43,10 @@ export const serverErrorCodes = {
   not_found: { status: 404, meaning: 'The resource does not exist, or the caller may not know it does.' },
   route_not_found: { status: 404, meaning: 'No route has this path.' },
   method_not_allowed: { status: 405, meaning: 'The path exists, but not with this method.' },
+  range_not_satisfiable: {
+    status: 416,
+    meaning: 'The `Range` asked for starts past the end of the object; `Content-Range` gives its size.',
+  },
   conflict: {
     status: 409,
     meaning:

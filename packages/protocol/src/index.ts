@@ -144,5 +144,43 @@ export {
 } from './routes/data.schemas.js';
 export { healthRoute } from './routes/health.js';
 export { healthSchemas } from './routes/health.schemas.js';
+export {
+  copyObjectRoute,
+  createBucketRoute,
+  createDownloadUrlRoute,
+  createUploadUrlRoute,
+  downloadRoute,
+  getObjectInfoRoute,
+  listBucketsRoute,
+  listObjectsRoute,
+  moveObjectRoute,
+  publicDownloadRoute,
+  removeObjectsRoute,
+  uploadRoute,
+} from './routes/storage.js';
+export {
+  type Bucket,
+  bucketName,
+  bucketSchema,
+  contentType,
+  copyObjectSchemas,
+  createBucketSchemas,
+  createDownloadUrlSchemas,
+  createUploadUrlSchemas,
+  downloadSchemas,
+  getObjectInfoSchemas,
+  listBucketsSchemas,
+  listObjectsSchemas,
+  maxGrantSeconds,
+  maxObjectBytesLimit,
+  moveObjectSchemas,
+  type ObjectInfo,
+  objectInfoSchema,
+  objectKey,
+  publicDownloadSchemas,
+  removeObjectsSchemas,
+  type UploadGrant,
+  uploadSchemas,
+} from './routes/storage.schemas.js';
 export { describeIssue, issueField, type SchemaIssue } from './schema-issues.js';
 export { apiVersionPrefix, keyPrefixes, sessionCookieNames, wireHeaders } from './wire.js';

@@ -7,6 +7,8 @@ import * as data from './routes/data.js';
 import * as dataSchemas from './routes/data.schemas.js';
 import { healthRoute } from './routes/health.js';
 import { healthSchemas } from './routes/health.schemas.js';
+import * as storage from './routes/storage.js';
+import * as storageSchemas from './routes/storage.schemas.js';
 
 /**
  * Every route of the wire contract, each with its schemas. The server mounts exactly these;
@@ -42,6 +44,18 @@ export const routeTable = /* @__PURE__ */ Object.freeze([
   withSchemas(data.sqlRoute, dataSchemas.sqlSchemas),
   withSchemas(data.batchRoute, dataSchemas.batchSchemas),
   withSchemas(data.schemaRoute, dataSchemas.schemaSchemas),
+  withSchemas(storage.createBucketRoute, storageSchemas.createBucketSchemas),
+  withSchemas(storage.listBucketsRoute, storageSchemas.listBucketsSchemas),
+  withSchemas(storage.createUploadUrlRoute, storageSchemas.createUploadUrlSchemas),
+  withSchemas(storage.uploadRoute, storageSchemas.uploadSchemas),
+  withSchemas(storage.getObjectInfoRoute, storageSchemas.getObjectInfoSchemas),
+  withSchemas(storage.removeObjectsRoute, storageSchemas.removeObjectsSchemas),
+  withSchemas(storage.createDownloadUrlRoute, storageSchemas.createDownloadUrlSchemas),
+  withSchemas(storage.downloadRoute, storageSchemas.downloadSchemas),
+  withSchemas(storage.publicDownloadRoute, storageSchemas.publicDownloadSchemas),
+  withSchemas(storage.listObjectsRoute, storageSchemas.listObjectsSchemas),
+  withSchemas(storage.moveObjectRoute, storageSchemas.moveObjectSchemas),
+  withSchemas(storage.copyObjectRoute, storageSchemas.copyObjectSchemas),
 ] as const);
 
 /**

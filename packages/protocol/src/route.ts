@@ -70,6 +70,11 @@ export interface Route<S extends RouteSchemas = RouteSchemas, N extends string =
    * HEAD, PUT and DELETE are idempotent by method.
    */
   readonly idempotent?: boolean | 'when-keyed';
+  /**
+   * `bytes`: the request body is the bytes of an upload, streamed to the handler as they arrive
+   * (never parsed, never held whole); the input is the path parameters and the query string.
+   */
+  readonly body?: 'bytes';
   /** The schemas, when this route object carries them; always declared as a type. */
   readonly schemas?: S;
 }

@@ -47,6 +47,8 @@ type Env = { Variables: { requestId: string } };
 // throws when it refuses, so there is nothing for it to call next.
 const proceed = async () => {};
 
+async function* emptyBody(): AsyncIterable<Uint8Array> {}
+
 const pathPattern = (path: string) => new RegExp(`^${path.replace(/:[A-Za-z_]\w*/g, '[^/]+')}$`);
 
 /** Every module's handlers in one map by route object; a route served twice is a start-up error. */
@@ -131,13 +133,8 @@ export function createApp(options: AppOptions): Hono<Env> {
           `${route.method} ${route.path} (${route.name}) is not served by this server yet.`,
         );
       }
-      const input = await readInput(
-        route,
-        c.req.raw,
-        c.req.param() as Record<string, string>,
-        maxBodyBytes,
-        (c.env as { incoming?: AsyncIterable<Uint8Array> } | undefined)?.incoming,
-      );
+      const incoming = (c.env as { incoming?: AsyncIterable<Uint8Array> } | undefined)?.incoming;
+      const input = await readInput(route, c.req.raw, c.req.param() as Record<string, string>, maxBodyBytes, incoming);
       // Scopes that depend on the input (a select needs data:read, a change data:write): checked
       // here, where every route's input is first known, before any idempotency claim or handler.
       assertInputScopes(route, caller, input);
@@ -165,6 +162,9 @@ export function createApp(options: AppOptions): Hono<Env> {
           requestId,
           services,
           ...(scope ? { idempotency: scope } : {}),
+          ...(route.body === 'bytes'
+            ? { body: incoming ?? (c.req.raw.body as AsyncIterable<Uint8Array> | null) ?? emptyBody() }
+            : {}),
         });
       } catch (error) {
         // Failed work did nothing (a data write rolled back with its record): a retry runs again.

@@ -7,6 +7,7 @@ import { openDatabase } from './database/open-database.js';
 import { KeysUsageError, runKeysCommand } from './keys/api-key-commands.js';
 import { createKeyRing } from './keys/key-ring.js';
 import { type RunningServer, startServer } from './start-server.js';
+import { BucketsUsageError, runBucketsCommand } from './storage/bucket-commands.js';
 import { genTypesCommand } from './typegen/generate-types.js';
 
 /** Where the CLI writes and reads. Injected so tests run it in-process. */
@@ -30,6 +31,9 @@ const usage = `Usage: plinth <command>
                       a scoped API key (ak_…), shown once
   keys list           every API key: prefix, state, scopes, last use, name
   keys revoke PREFIX  revoke an API key at once
+  buckets create NAME [--public] [--types image/png,…] [--max-bytes 20MiB]
+                      a storage bucket (private, any type, 50 MiB per object unless told)
+  buckets list        every bucket: name, public or private, size cap, types
   gen types [--url URL] [--service-key KEY] [--out FILE]
                       the Database type of the exposed schema, for createClient<Database>() (key: PLINTH_SERVICE_KEY)`;
 
@@ -65,11 +69,20 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
         if (rest[0] === 'rotate') return await rotate(config.database, io);
         return await runKeysCommand(rest, () => openDatabase(config.database), io);
       }
+      case 'buckets': {
+        const { config } = resolveConfig({}, io.env, cliConfigDefaults(io.cwd, true));
+        return await runBucketsCommand(rest, () => openDatabase(config.database), io);
+      }
     }
     io.stderr(usage);
     return 2;
   } catch (error) {
-    if (error instanceof ConfigError || error instanceof KeysUsageError || error instanceof ConfigUsageError) {
+    if (
+      error instanceof ConfigError ||
+      error instanceof KeysUsageError ||
+      error instanceof ConfigUsageError ||
+      error instanceof BucketsUsageError
+    ) {
       io.stderr(`plinth: ${error.message}`);
       return 2;
     }

@@ -43,6 +43,11 @@ export interface ServerConfig {
   keepAliveTimeoutMs: number;
   /** Check every answer against its response schema (off when `NODE_ENV=production`). */
   validateResponses: boolean;
+  /**
+   * Where the local storage driver keeps object bytes. Unset: `.plinth/storage`, or, with the
+   * `memory` database, a temporary directory removed when the server closes.
+   */
+  storageDir: string | undefined;
 }
 
 /** What code may set; everything else of {@link ServerConfig} comes from the environment or a default. */
@@ -91,6 +96,7 @@ export const configVariables: { [K in keyof ServerConfig]: string } = {
   requestTimeoutMs: 'PLINTH_REQUEST_TIMEOUT_MS',
   keepAliveTimeoutMs: 'PLINTH_KEEP_ALIVE_TIMEOUT_MS',
   validateResponses: 'NODE_ENV',
+  storageDir: 'PLINTH_STORAGE_DIR',
 };
 
 const builtInDefaults: ServerConfig = {
@@ -116,6 +122,7 @@ const builtInDefaults: ServerConfig = {
   requestTimeoutMs: 30_000,
   keepAliveTimeoutMs: 5_000,
   validateResponses: true,
+  storageDir: undefined,
 };
 
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -258,6 +265,13 @@ const parsers: { [K in keyof ServerConfig]: (given: Given) => ServerConfig[K] } 
   headersTimeoutMs: (given) => integer(given, 1, 3_600_000),
   requestTimeoutMs: (given) => integer(given, 1, 3_600_000),
   keepAliveTimeoutMs: (given) => integer(given, 1, 3_600_000),
+  storageDir: (given) => {
+    const dir = text(given);
+    if (dir.trim() === '') throw new ConfigError(given.name, 'must name a directory, such as .plinth/storage.');
+    if (existsSync(dir) && !statSync(dir).isDirectory())
+      throw new ConfigError(given.name, `${resolve(dir)} is a file, not a directory; name a directory.`);
+    return dir;
+  },
   validateResponses: (given) => {
     if (given.fromVariable) return given.value !== 'production';
     if (typeof given.value !== 'boolean')

@@ -4,12 +4,13 @@ import { dataModule } from './data/data-module.js';
 import { healthModule } from './health/health-module.js';
 import { oauthModule } from './oauth/oauth-module.js';
 import { defaultRouteRule, type RateRules } from './rate-limit/rate-limit-rules.js';
+import { storageModule } from './storage/storage-module.js';
 
 /**
- * The server's features. The app mounts the handlers of all of them; a new feature (storage,
- * realtime, webhooks) is one folder with its module, and one line here.
+ * The server's features. The app mounts the handlers of all of them; a new feature (realtime,
+ * webhooks) is one folder with its module, and one line here.
  */
-export const featureModules = [healthModule, authModule, oauthModule, adminModule, dataModule] as const;
+export const featureModules = [healthModule, authModule, oauthModule, adminModule, dataModule, storageModule] as const;
 
 /**
  * The default rate limits: each module's, and `default` for every other route. Addresses shared

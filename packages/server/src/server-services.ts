@@ -19,6 +19,8 @@ import type { RateLimiter } from './rate-limit/rate-limiter.js';
 import { createRedisRateLimiter } from './rate-limit/redis-rate-limiter.js';
 import { loadServerSecrets } from './sessions/server-secrets.js';
 import { sessionAuthenticator } from './sessions/session-authenticator.js';
+import { storageModule } from './storage/storage-module.js';
+import type { StorageService } from './storage/storage-service.js';
 
 /**
  * What every handler may use: what all features share (the database, keys, logger, rate
@@ -39,6 +41,8 @@ export interface ServerServices {
   readonly oauth: OAuthService;
   /** The data API: introspected schema, query compiler, statements run as the acting role. */
   readonly data: DataService;
+  /** Buckets, upload grants, objects (the storage module). */
+  readonly storage: StorageService;
 }
 
 /** What the services are built from. */
@@ -77,6 +81,8 @@ export interface ServiceSettings {
   publicUrl?: string | (() => string | undefined) | undefined;
   /** The data API: exposed schemas, row cap, statement timeout. */
   data?: DataOptions;
+  /** Where the local storage driver keeps object bytes. Default `.plinth/storage`. */
+  storage?: { dir: string };
 }
 
 /**
@@ -118,6 +124,7 @@ export async function createServerServices(settings: ServiceSettings): Promise<{
     auth: await authModule.createServices(context),
     oauth: await oauthModule.createServices(context),
     data: await dataModule.createServices(context),
+    storage: await storageModule.createServices(context),
   };
   const apiKey = apiKeyAuthenticator(database, {
     onError: (error) => logger.warn({ err: { message: (error as Error).message } }, 'api key last_used_at'),
@@ -125,7 +132,11 @@ export async function createServerServices(settings: ServiceSettings): Promise<{
   const { sessions, cookies, appOrigins } = services.auth;
   return {
     services,
-    authenticators: { session: sessionAuthenticator(sessions, cookies, appOrigins), apiKey },
+    authenticators: {
+      session: sessionAuthenticator(sessions, cookies, appOrigins),
+      apiKey,
+      presigned: (method, url) => services.storage.urls.verify(method, url),
+    },
     issuedKeys,
   };
 }

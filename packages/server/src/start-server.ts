@@ -1,6 +1,8 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type { Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { serve } from '@hono/node-server';
 import { workAfterAnswers } from './accounts/after-answer.js';
 import { createApp } from './app.js';
@@ -26,6 +28,12 @@ export interface StartServerOptions {
    * Default: `DATABASE_URL`, else `.plinth/data` in the working directory.
    */
   database?: string;
+  /**
+   * Where uploaded bytes are kept (the local storage driver). Default `PLINTH_STORAGE_DIR`, else
+   * `.plinth/storage` in the working directory; with the `memory` database, a temporary
+   * directory removed by `close()`.
+   */
+  storageDir?: string;
   /**
    * PostgreSQL: where the app's data statements log in, when you made that role yourself (a role
    * that can become only plinth_anon, plinth_authenticated and plinth_service; checked at start).
@@ -166,11 +174,17 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     ...(config.dataDatabaseUrl ? { dataUrl: config.dataDatabaseUrl } : {}),
     dataPoolSize: config.dataPoolSize,
   });
+  // An in-memory database forgets its objects when it closes; so do their bytes.
+  const temporaryStorage =
+    config.storageDir === undefined && config.database === 'memory'
+      ? mkdtempSync(join(tmpdir(), 'plinth-storage-'))
+      : undefined;
   const {
     services,
     authenticators,
     issuedKeys: issued,
   } = await createServerServices({
+    storage: { dir: config.storageDir ?? temporaryStorage ?? '.plinth/storage' },
     data: {
       statementTimeoutMs: config.statementTimeoutMs,
       maxRows: config.maxRows,
@@ -204,6 +218,15 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
 
   // overrideGlobalObjects: false keeps the real Response global, so handlers' Response.json(...)
   // answers are recognised as Responses.
+  // Grants that expired unused, and bytes a crash left half-written: swept at start and every
+  // ten minutes, by every instance (the sweep is idempotent).
+  const sweepStorage = () =>
+    services.storage
+      .sweep()
+      .catch((error: unknown) => logger.warn({ err: { message: (error as Error).message } }, 'storage sweep'));
+  await sweepStorage();
+  const sweeper = setInterval(sweepStorage, 10 * 60 * 1000).unref();
+
   const server = serve({
     fetch: app.fetch,
     port: config.port,
@@ -251,9 +274,11 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
         workAfterAnswers(),
         new Promise((resolve) => setTimeout(resolve, options.shutdownTimeoutMs ?? 10_000).unref()),
       ]);
+      clearInterval(sweeper);
       await services.auth.mailer.close();
       await services.rateLimiter.close();
       await database.close();
+      if (temporaryStorage) rmSync(temporaryStorage, { recursive: true, force: true });
     })();
     return closing;
   };

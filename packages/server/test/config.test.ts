@@ -69,6 +69,8 @@ const badVariables: [string, string, RegExp][] = [
   ['PLINTH_HEADERS_TIMEOUT_MS', '0', /^must be a whole number from 1 to 3600000/],
   ['PLINTH_REQUEST_TIMEOUT_MS', 'slow', /^must be a whole number from 1 to 3600000/],
   ['PLINTH_KEEP_ALIVE_TIMEOUT_MS', '99999999', /^must be a whole number from 1 to 3600000/],
+  ['PLINTH_STORAGE_DIR', aFile, /is a file, not a directory; name a directory\.$/],
+  ['PLINTH_STORAGE_DIR', '   ', /^must name a directory, such as \.plinth\/storage\.$/],
 ];
 
 describe('a bad variable stops startServer() and `plinth start` with the same message', () => {

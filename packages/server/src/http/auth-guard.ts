@@ -18,6 +18,11 @@ export interface Authenticators {
    * that was revoked or has expired.
    */
   apiKey?: (key: string) => Promise<ApiKeyIdentity | undefined>;
+  /**
+   * Checks that the request's URL carries the server's signature for its method and has not
+   * expired; throws a 403 saying what is wrong.
+   */
+  presigned?: (method: string, url: URL) => void;
 }
 
 const bearer = (request: Request): string | undefined => {
@@ -73,6 +78,9 @@ export async function authenticate(
   } else if (route.auth === 'session') {
     const user = await authenticators.session?.(request);
     if (user) return user;
+  } else if (route.auth === 'presigned' && authenticators.presigned) {
+    authenticators.presigned(route.method, new URL(request.url));
+    return { kind: 'presigned' };
   }
   throw new HttpError('unauthenticated', `${route.method} ${route.path} needs ${needs[route.auth]}.`);
 }

@@ -7,6 +7,8 @@ import type { ApiKeyIdentity } from '../keys/api-keys.js';
  */
 export type Caller =
   | { readonly kind: 'anonymous' }
+  /** The holder of a URL the server signed (an upload's bytes); who it is, the grant says. */
+  | { readonly kind: 'presigned' }
   | { readonly kind: 'service'; readonly apiKey?: ApiKeyIdentity }
   | {
       readonly kind: 'user';

@@ -1,7 +1,8 @@
 import type { MiddlewareHandler } from 'hono';
 import { addAnswerHeader } from './answer-headers.js';
 
-const allowHeaders = 'authorization, apikey, content-type, x-request-id, idempotency-key';
+// content-digest: a browser upload may send its SHA-256 for the server to check (docs/storage.md).
+const allowHeaders = 'authorization, apikey, content-type, x-request-id, idempotency-key, content-digest';
 const exposeHeaders = 'x-request-id, retry-after';
 
 /**

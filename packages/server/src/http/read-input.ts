@@ -3,7 +3,7 @@ import { HttpError } from './http-error.js';
 
 /**
  * The route's input from the request — path parameters, then the query string (GET, HEAD,
- * DELETE) or the JSON body — checked against the route's request schema. Any problem is a 400
+ * DELETE, and routes whose body is an upload's bytes) or the JSON body — checked against the route's request schema. Any problem is a 400
  * naming the field; bodies over the cap are a 413, bodies nested deeper than `maxJsonDepth` a
  * 400 before the schema check (which recurses, and would overflow the stack on them).
  *
@@ -20,7 +20,8 @@ export async function readInput(
   nodeBody?: AsyncIterable<Uint8Array>,
 ): Promise<unknown> {
   let raw: Record<string, unknown> = {};
-  if (route.method === 'GET' || route.method === 'HEAD' || route.method === 'DELETE') {
+  // An upload's body is its bytes, streamed to the handler: its input is in the URL, as a GET's.
+  if (route.method === 'GET' || route.method === 'HEAD' || route.method === 'DELETE' || route.body === 'bytes') {
     for (const [key, value] of new URL(request.url).searchParams) {
       const previous = raw[key];
       raw[key] = previous === undefined ? value : Array.isArray(previous) ? [...previous, value] : [previous, value];

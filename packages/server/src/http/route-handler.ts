@@ -19,6 +19,8 @@ export interface HandlerContext<R extends Route> {
    * write records its answer in its own transaction with it; otherwise the app records the answer.
    */
   readonly idempotency?: IdempotencyScope;
+  /** The request's bytes as they arrive, on a route declared `body: 'bytes'` (uploads). */
+  readonly body?: AsyncIterable<Uint8Array>;
 }
 
 /** A route's handler: its typed output, or a whole `Response` (redirects, cookies). */

@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { type CliIo, runCli } from '../../src/cli.js';
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../../src/cli.js';
 import type { Queryable } from '../../src/database/database.js';
 import { openDatabase } from '../../src/database/open-database.js';
 import { parseExpiresIn } from '../../src/keys/api-key-commands.js';
 import { apiKeyAuthenticator, apiKeyPrefix, generateApiKey, lastUsedIntervalMs } from '../../src/keys/api-keys.js';
+import { useCliIo } from '../fixtures/cli-io.js';
 
 describe('API key shape', () => {
   it('is ak_, 8 letters or digits, _, and 256 random bits in base64url', () => {
@@ -84,24 +84,7 @@ describe('last use', () => {
 });
 
 describe('plinth keys create|list|revoke', () => {
-  const dirs: string[] = [];
-  afterEach(() => {
-    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-  });
-  function io() {
-    const cwd = mkdtempSync(join(tmpdir(), 'plinth-keys-'));
-    dirs.push(cwd);
-    const out: string[] = [];
-    const err: string[] = [];
-    const cli: CliIo = {
-      stdout: (line) => out.push(line),
-      stderr: (line) => err.push(line),
-      env: { PLINTH_LOG_LEVEL: 'silent' },
-      cwd,
-      stopSignal: new Promise(() => {}),
-    };
-    return { cli, out, err, cwd };
-  }
+  const io = useCliIo('plinth-keys-');
 
   it('creates a key shown once, lists it, and revokes it by prefix, offline', async () => {
     const { cli, out, err, cwd } = io();

@@ -1,0 +1,587 @@
+import { randomUUID } from 'node:crypto';
+import { type Bucket, contentType, type ObjectInfo, type UploadGrant } from '@plinth/protocol';
+import type { Database, Queryable } from '../database/database.js';
+import { HttpError } from '../http/http-error.js';
+import { type BucketRequest, createBucket, findBucket, listBuckets } from './bucket-store.js';
+import { contentTypeMatches, sniffContentType } from './content-sniff.js';
+import type { PresignedUrls } from './presigned-url.js';
+import { ObjectTooLargeError, type StagedObject, type StorageDriver } from './storage-driver.js';
+
+/** How long an upload URL lives unless the app says otherwise, in seconds. */
+export const defaultGrantSeconds = 600;
+
+/** What `createUploadUrl` fixes for one upload. */
+export interface GrantRequest {
+  bucket: string;
+  key: string;
+  contentTypes?: readonly string[] | undefined;
+  minBytes?: number | undefined;
+  maxBytes?: number | undefined;
+  expiresIn?: number | undefined;
+  userId?: string | undefined;
+  metadata?: Readonly<Record<string, string>> | undefined;
+}
+
+/** What an upload request says about its bytes, from its headers. */
+export interface UploadHeaders {
+  /** `Content-Type`, as sent. */
+  contentType: string | undefined;
+  /** `Content-Length`, as sent. */
+  contentLength: string | undefined;
+  /** `Content-Digest` (RFC 9530), as sent: `sha-256=:<base64>:` is checked when present. */
+  contentDigest: string | undefined;
+}
+
+/** Buckets, upload grants and objects: metadata in the database, bytes in the driver. */
+export interface StorageService {
+  readonly driver: StorageDriver;
+  readonly urls: PresignedUrls;
+  createBucket(request: BucketRequest): Promise<Bucket>;
+  listBuckets(): Promise<Bucket[]>;
+  createUploadUrl(request: GrantRequest): Promise<UploadGrant>;
+  /** Streams an upload's bytes through the grant's checks and commits them as one object. */
+  upload(uploadId: string, headers: UploadHeaders, body: AsyncIterable<Uint8Array>): Promise<ObjectInfo>;
+  info(bucket: string, key: string): Promise<ObjectInfo>;
+  /** A signed URL that reads one object until it expires (default 10 minutes, at most 7 days). */
+  createDownloadUrl(
+    bucket: string,
+    key: string,
+    options: { expiresIn?: number | undefined; download?: string | undefined },
+  ): Promise<{ url: string; expiresAt: string }>;
+  /**
+   * An object and where its bytes are, for a download; with `publicOnly`, a 404 unless its
+   * bucket is public (a private bucket looks the same as a missing one).
+   */
+  locate(
+    bucket: string,
+    key: string,
+    options?: { publicOnly?: boolean },
+  ): Promise<{ object: ObjectInfo; blob: string }>;
+  remove(bucket: string, keys: readonly string[]): Promise<string[]>;
+  /** Objects by key (byte order) under `prefix`, grouped into prefixes at `delimiter`, in pages. */
+  list(
+    bucket: string,
+    options: {
+      prefix?: string | undefined;
+      delimiter?: string | undefined;
+      limit?: number | undefined;
+      cursor?: string | undefined;
+    },
+  ): Promise<{ objects: ObjectInfo[]; prefixes: string[]; nextCursor: string | null }>;
+  /** Gives an object another key (or bucket); its bytes stay where they are. A 409 if `to` is taken. */
+  move(from: { bucket: string; key: string }, to: { bucket: string; key: string }): Promise<ObjectInfo>;
+  /** A second object with the same bytes, under `to`. A 409 if `to` is taken. */
+  copy(from: { bucket: string; key: string }, to: { bucket: string; key: string }): Promise<ObjectInfo>;
+  /** Forgets grants that expired unused over an hour ago and staged bytes a crash left behind. */
+  sweep(): Promise<{ grants: number; staged: number }>;
+}
+
+interface ObjectRow {
+  bucket: string;
+  key: string;
+  size: number | string;
+  content_type: string;
+  sha256: string;
+  etag: string;
+  owner: string | null;
+  metadata: Record<string, string> | string;
+  blob: string;
+  created_at: Date | string;
+  updated_at: Date | string;
+}
+
+interface GrantRow {
+  id: string;
+  bucket: string;
+  key: string;
+  content_types: string[];
+  min_bytes: number | string;
+  max_bytes: number | string;
+  owner: string | null;
+  metadata: Record<string, string> | string;
+  state: 'pending' | 'uploading' | 'committed' | 'refused';
+  expires_at: Date | string;
+}
+
+const iso = (value: Date | string) => new Date(value).toISOString();
+
+/** The key a list cursor resumes after; a 400 naming `cursor` if it is not one this server made. */
+function cursorKey(cursor: string): string {
+  const key = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (cursor === '' || Buffer.from(key).toString('base64url') !== cursor) {
+    throw new HttpError('validation_failed', 'cursor: not a cursor from this list; pass nextCursor as it came.', {
+      field: 'cursor',
+    });
+  }
+  return key;
+}
+const json = <T>(value: T | string): T => (typeof value === 'string' ? (JSON.parse(value) as T) : value);
+
+const objectOf = (row: ObjectRow): ObjectInfo => ({
+  bucket: row.bucket,
+  key: row.key,
+  size: Number(row.size),
+  contentType: row.content_type,
+  sha256: row.sha256,
+  etag: row.etag,
+  owner: row.owner,
+  metadata: json(row.metadata),
+  createdAt: iso(row.created_at),
+  updatedAt: iso(row.updated_at),
+});
+
+const objectColumns = 'bucket, key, size, content_type, sha256, etag, owner, metadata, blob, created_at, updated_at';
+
+/** The type without parameters, lowercase: what grants and buckets list. */
+const bareType = (value: string) => (value.split(';')[0] ?? '').trim().toLowerCase();
+
+/** The hex SHA-256 a `Content-Digest` header names, undefined without one; a 400 if unreadable. */
+function digestOf(header: string | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  const match = /(?:^|,)\s*sha-256=:([A-Za-z0-9+/]{43}=):/i.exec(header);
+  if (!match?.[1]) {
+    throw new HttpError(
+      'validation_failed',
+      'Content-Digest must carry a SHA-256 like sha-256=:<base64 of the 32-byte digest>: (RFC 9530); other algorithms are not checked.',
+      { field: 'content-digest' },
+    );
+  }
+  return Buffer.from(match[1], 'base64').toString('hex');
+}
+
+/** Writes an event to the durable log in the caller's transaction. */
+async function recordEvent(tx: Queryable, channel: string, type: string, payload: unknown): Promise<void> {
+  await tx.query('INSERT INTO plinth.events (channel, type, payload) VALUES ($1, $2, $3::text::jsonb)', [
+    channel,
+    type,
+    JSON.stringify(payload),
+  ]);
+}
+
+/**
+ * The storage service over `database` and `driver`. Upload URLs are absolute, under
+ * `publicUrl()` (the server's URL as browsers reach it).
+ *
+ * Objects are stored under a driver key of their own per upload (`<bucket>/<upload id>`), and
+ * the row in `plinth.storage_objects` says which one an object key currently is: the bytes are
+ * moved into place first, and the row changes in one transaction with its event, so a reader sees
+ * the old object or the new one, whole, and two uploads to one key end as one of them.
+ *
+ * @example
+ * ```ts
+ * const storage = createStorageService({ database, driver, urls, publicUrl: () => 'http://localhost:8787' });
+ * await storage.createBucket({ name: 'avatars', allowedContentTypes: ['image/png'] });
+ * ```
+ */
+export function createStorageService(options: {
+  database: Database;
+  driver: StorageDriver;
+  urls: PresignedUrls;
+  publicUrl: () => string | undefined;
+}): StorageService {
+  const { database, driver, urls } = options;
+
+  async function bucketNamed(name: string): Promise<Bucket> {
+    const bucket = await findBucket(database, name);
+    if (!bucket)
+      throw new HttpError('not_found', `There is no bucket named ${name}; create it first.`, { field: 'bucket' });
+    return bucket;
+  }
+
+  async function info(bucket: string, key: string): Promise<ObjectInfo> {
+    await bucketNamed(bucket);
+    const [row] = await database.query<ObjectRow>(
+      `SELECT ${objectColumns} FROM plinth.storage_objects WHERE bucket = $1 AND key = $2`,
+      [bucket, key],
+    );
+    if (!row) throw new HttpError('not_found', `There is no object ${key} in bucket ${bucket}.`, { field: 'key' });
+    return objectOf(row);
+  }
+
+  /**
+   * Moves or copies an object to `to`, checked against the destination bucket's types and size
+   * cap. A move keeps the bytes and changes the row; a copy writes the bytes again under a blob
+   * of its own, so removing one never removes the other's.
+   */
+  async function relocate(
+    from: { bucket: string; key: string },
+    to: { bucket: string; key: string },
+    how: 'move' | 'copy',
+  ): Promise<ObjectInfo> {
+    const destination = await bucketNamed(to.bucket);
+    const source = await locateObject(from.bucket, from.key);
+    const { object } = source;
+    if (destination.allowedContentTypes.length > 0 && !destination.allowedContentTypes.includes(object.contentType)) {
+      throw new HttpError(
+        'validation_failed',
+        `toBucket: bucket ${destination.name} does not take ${object.contentType}.`,
+        { field: 'toBucket' },
+      );
+    }
+    if (object.size > destination.maxObjectBytes) {
+      throw new HttpError(
+        'validation_failed',
+        `toBucket: the object is ${object.size} bytes, over bucket ${destination.name}'s limit of ${destination.maxObjectBytes}.`,
+        { field: 'toBucket' },
+      );
+    }
+    let blob = source.blob;
+    if (how === 'copy') {
+      const bytes = await driver.read(source.blob);
+      if (!bytes) throw new HttpError('not_found', `There is no object ${from.key} in bucket ${from.bucket}.`);
+      const staged = await driver.stage(bytes, { maxBytes: object.size });
+      blob = `${to.bucket}/${randomUUID()}`;
+      await staged.commit(blob);
+    }
+    try {
+      return await database.transaction(async (tx) => {
+        await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`plinth.storage:${to.bucket}/${to.key}`]);
+        const [written] = await tx.query<ObjectRow>(
+          how === 'move'
+            ? `UPDATE plinth.storage_objects SET bucket = $3, key = $4, updated_at = now()
+                WHERE bucket = $1 AND key = $2 AND blob = $5
+                  AND NOT EXISTS (SELECT 1 FROM plinth.storage_objects WHERE bucket = $3 AND key = $4)
+                RETURNING ${objectColumns}`
+            : `INSERT INTO plinth.storage_objects (bucket, key, size, content_type, sha256, etag, owner, metadata, blob)
+               SELECT $3, $4, size, content_type, sha256, etag, owner, metadata, $5
+                 FROM plinth.storage_objects WHERE bucket = $1 AND key = $2
+               ON CONFLICT (bucket, key) DO NOTHING
+               RETURNING ${objectColumns}`,
+          [from.bucket, from.key, to.bucket, to.key, how === 'move' ? source.blob : blob],
+        );
+        if (!written) {
+          throw new HttpError(
+            'conflict',
+            `There is already an object ${to.key} in bucket ${to.bucket}; remove it first.`,
+            {
+              field: 'to',
+            },
+          );
+        }
+        const moved = objectOf(written);
+        if (how === 'move') await recordEvent(tx, `storage:${from.bucket}`, 'object.deleted', { object });
+        await recordEvent(tx, `storage:${to.bucket}`, 'object.created', { object: moved });
+        return moved;
+      });
+    } catch (error) {
+      if (how === 'copy') await driver.remove(blob).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  async function locateObject(bucket: string, key: string, publicOnly = false) {
+    const [row] = await database.query<ObjectRow>(
+      `SELECT ${objectColumns.replace(/(^|, )/g, '$1o.')} FROM plinth.storage_objects o
+         JOIN plinth.storage_buckets b ON b.name = o.bucket
+        WHERE o.bucket = $1 AND o.key = $2 AND (b.public OR NOT $3)`,
+      [bucket, key, publicOnly],
+    );
+    if (!row) throw new HttpError('not_found', `There is no object ${key} in bucket ${bucket}.`, { field: 'key' });
+    return { object: objectOf(row), blob: row.blob };
+  }
+
+  /** Claims the grant for this one request, or says why it cannot be used. */
+  async function claim(uploadId: string): Promise<GrantRow> {
+    const [claimed] = await database.query<GrantRow>(
+      `UPDATE plinth.storage_uploads SET state = 'uploading'
+        WHERE id = $1 AND state = 'pending' AND expires_at > now()
+        RETURNING id, bucket, key, content_types, min_bytes, max_bytes, owner, metadata, state, expires_at`,
+      [uploadId],
+    );
+    if (claimed) return claimed;
+    const [row] = await database.query<Pick<GrantRow, 'state' | 'expires_at'>>(
+      'SELECT state, expires_at FROM plinth.storage_uploads WHERE id = $1',
+      [uploadId],
+    );
+    if (!row) throw new HttpError('not_found', 'No upload was granted under this URL; ask your server for one.');
+    if (row.state === 'uploading')
+      throw new HttpError(
+        'conflict',
+        'This upload URL is being used by another request right now; it takes one upload.',
+      );
+    if (row.state !== 'pending')
+      throw new HttpError(
+        'permission_denied',
+        'This upload URL was already used; each takes one upload. Ask your server for a new one.',
+      );
+    throw new HttpError(
+      'permission_denied',
+      `This upload URL expired at ${iso(row.expires_at)}. Ask your server for a new one.`,
+    );
+  }
+
+  const release = (uploadId: string, state: 'pending' | 'refused') =>
+    database.query(
+      `UPDATE plinth.storage_uploads SET state = $2, finished_at = CASE WHEN $2 = 'refused' THEN now() END
+        WHERE id = $1 AND state = 'uploading'`,
+      [uploadId, state],
+    );
+
+  /** The checks an upload's bytes must pass before they may become an object. */
+  function verify(grant: GrantRow, declared: string, staged: StagedObject, digest: string | undefined): void {
+    const minBytes = Number(grant.min_bytes);
+    if (staged.size < minBytes) {
+      throw new HttpError(
+        'validation_failed',
+        `The upload is ${staged.size} bytes; this URL needs at least ${minBytes}.`,
+        { field: 'body', minBytes },
+      );
+    }
+    if (digest !== undefined && digest !== staged.sha256) {
+      throw new HttpError(
+        'validation_failed',
+        'The bytes that arrived do not match the Content-Digest sent with them: the upload was changed or cut on the way. Send it again.',
+        { field: 'content-digest' },
+      );
+    }
+    const sniffed = sniffContentType(staged.head);
+    if (!contentTypeMatches(declared, sniffed)) {
+      throw new HttpError(
+        'validation_failed',
+        `The upload was declared ${declared}, but its bytes are ${sniffed ?? 'not that type'}. Send the file with its real content type.`,
+        { field: 'content-type', declared, ...(sniffed ? { sniffed } : {}) },
+      );
+    }
+  }
+
+  return {
+    driver,
+    urls,
+
+    createBucket: (request) => createBucket(database, request),
+    listBuckets: () => listBuckets(database),
+
+    async createUploadUrl(request) {
+      const bucket = await bucketNamed(request.bucket);
+      const contentTypes = [...new Set(request.contentTypes ?? bucket.allowedContentTypes)];
+      const refused = bucket.allowedContentTypes.length
+        ? contentTypes.filter((type) => !bucket.allowedContentTypes.includes(type))
+        : [];
+      if (refused.length > 0) {
+        throw new HttpError(
+          'validation_failed',
+          `contentTypes: bucket ${bucket.name} does not allow ${refused.join(', ')}; it allows ${bucket.allowedContentTypes.join(', ')}.`,
+          { field: 'contentTypes' },
+        );
+      }
+      const maxBytes = request.maxBytes ?? bucket.maxObjectBytes;
+      if (maxBytes > bucket.maxObjectBytes) {
+        throw new HttpError(
+          'validation_failed',
+          `maxBytes: ${maxBytes} is over bucket ${bucket.name}'s limit of ${bucket.maxObjectBytes} bytes.`,
+          { field: 'maxBytes' },
+        );
+      }
+      const minBytes = request.minBytes ?? 0;
+      if (minBytes > maxBytes) {
+        throw new HttpError('validation_failed', `minBytes: ${minBytes} is over maxBytes (${maxBytes}).`, {
+          field: 'minBytes',
+        });
+      }
+      const base = options.publicUrl();
+      if (base === undefined) throw new Error('the server does not know its public URL yet');
+      const uploadId = randomUUID();
+      const expiresAt = new Date(Date.now() + (request.expiresIn ?? defaultGrantSeconds) * 1000);
+      await database.query(
+        `INSERT INTO plinth.storage_uploads (id, bucket, key, content_types, min_bytes, max_bytes, owner, metadata, expires_at)
+         VALUES ($1, $2, $3, $4::text[], $5, $6, $7, $8::text::jsonb, $9)`,
+        [
+          uploadId,
+          bucket.name,
+          request.key,
+          contentTypes,
+          minBytes,
+          maxBytes,
+          request.userId ?? null,
+          JSON.stringify(request.metadata ?? {}),
+          expiresAt.toISOString(),
+        ],
+      );
+      const path = urls.sign('PUT', `/v1/storage/uploads/${uploadId}`, {}, expiresAt);
+      return {
+        url: new URL(path, base).href,
+        method: 'PUT',
+        headers: contentTypes.length === 1 ? { 'content-type': contentTypes[0] as string } : {},
+        expiresAt: expiresAt.toISOString(),
+        uploadId,
+      };
+    },
+
+    async upload(uploadId, headers, body) {
+      const grant = await claim(uploadId);
+      const declared = bareType(headers.contentType ?? 'application/octet-stream');
+      const maxBytes = Number(grant.max_bytes);
+      let staged: StagedObject | undefined;
+      try {
+        // The protocol's rule for content types, for one that arrives in a header.
+        if (!contentType.safeParse(declared).success) {
+          throw new HttpError(
+            'validation_failed',
+            'Content-Type must be a MIME type such as image/png; send the file’s real type.',
+            { field: 'content-type' },
+          );
+        }
+        if (grant.content_types.length > 0 && !grant.content_types.includes(declared)) {
+          throw new HttpError(
+            'validation_failed',
+            `Content-Type ${declared} is not allowed by this upload URL; it takes ${grant.content_types.join(', ')}.`,
+            { field: 'content-type', allowed: grant.content_types },
+          );
+        }
+        const digest = digestOf(headers.contentDigest);
+        if (headers.contentLength !== undefined && Number(headers.contentLength) > maxBytes) {
+          throw new HttpError('payload_too_large', `The upload is over this URL's ${maxBytes}-byte limit.`, {
+            field: 'body',
+            limit: maxBytes,
+          });
+        }
+        try {
+          staged = await driver.stage(body, { maxBytes });
+        } catch (error) {
+          if (error instanceof ObjectTooLargeError) {
+            throw new HttpError('payload_too_large', `The upload is over this URL's ${maxBytes}-byte limit.`, {
+              field: 'body',
+              limit: maxBytes,
+            });
+          }
+          // The connection was cut: nothing was kept, and the URL may be used again until it expires.
+          await release(uploadId, 'pending');
+          throw error;
+        }
+        verify(grant, declared, staged, digest);
+      } catch (error) {
+        await staged?.discard();
+        if (error instanceof HttpError) await release(uploadId, 'refused');
+        throw error;
+      }
+
+      const blob = `${grant.bucket}/${uploadId}`;
+      try {
+        await staged.commit(blob);
+        const { row, replaced } = await database.transaction(async (tx) => {
+          // Writers of one key take turns: a row another upload is inserting right now is not
+          // visible to FOR UPDATE, and the version it replaces would never be removed.
+          await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`plinth.storage:${grant.bucket}/${grant.key}`]);
+          const [previous] = await tx.query<{ blob: string }>(
+            'SELECT blob FROM plinth.storage_objects WHERE bucket = $1 AND key = $2',
+            [grant.bucket, grant.key],
+          );
+          const [written] = await tx.query<ObjectRow>(
+            `INSERT INTO plinth.storage_objects (bucket, key, size, content_type, sha256, etag, owner, metadata, blob)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8::text::jsonb, $9)
+             ON CONFLICT (bucket, key) DO UPDATE SET size = excluded.size, content_type = excluded.content_type,
+               sha256 = excluded.sha256, etag = excluded.etag, owner = excluded.owner, metadata = excluded.metadata,
+               blob = excluded.blob, updated_at = now()
+             RETURNING ${objectColumns}`,
+            [
+              grant.bucket,
+              grant.key,
+              staged.size,
+              declared,
+              staged.sha256,
+              `"${staged.sha256.slice(0, 32)}"`,
+              grant.owner,
+              JSON.stringify(json(grant.metadata)),
+              blob,
+            ],
+          );
+          await tx.query("UPDATE plinth.storage_uploads SET state = 'committed', finished_at = now() WHERE id = $1", [
+            uploadId,
+          ]);
+          const object = objectOf(written as ObjectRow);
+          await recordEvent(tx, `storage:${grant.bucket}`, 'object.created', { object });
+          return { row: object, replaced: previous?.blob };
+        });
+        // The old bytes are no longer any object's: removed after the commit that replaced them.
+        if (replaced !== undefined && replaced !== blob) await driver.remove(replaced);
+        return row;
+      } catch (error) {
+        await driver.remove(blob).catch(() => undefined);
+        await release(uploadId, 'pending').catch(() => undefined);
+        throw error;
+      }
+    },
+
+    info,
+
+    async createDownloadUrl(bucket, key, { expiresIn, download }) {
+      await info(bucket, key);
+      const base = options.publicUrl();
+      if (base === undefined) throw new Error('the server does not know its public URL yet');
+      const expiresAt = new Date(Date.now() + (expiresIn ?? defaultGrantSeconds) * 1000);
+      const path = urls.sign(
+        'GET',
+        `/v1/storage/objects/${bucket}`,
+        { key, ...(download === undefined ? {} : { download }) },
+        expiresAt,
+      );
+      return { url: new URL(path, base).href, expiresAt: expiresAt.toISOString() };
+    },
+
+    locate: (bucket, key, { publicOnly = false } = {}) => locateObject(bucket, key, publicOnly),
+
+    async remove(bucket, keys) {
+      await bucketNamed(bucket);
+      const removed = await database.transaction(async (tx) => {
+        const rows = await tx.query<ObjectRow>(
+          `DELETE FROM plinth.storage_objects WHERE bucket = $1 AND key = ANY($2::text[]) RETURNING ${objectColumns}`,
+          [bucket, [...new Set(keys)]],
+        );
+        for (const row of rows) {
+          await recordEvent(tx, `storage:${bucket}`, 'object.deleted', { object: objectOf(row) });
+        }
+        return rows;
+      });
+      for (const row of removed) await driver.remove(row.blob);
+      return removed.map((row) => row.key).sort();
+    },
+
+    async list(bucket, { prefix = '', delimiter, limit = 100, cursor }) {
+      await bucketNamed(bucket);
+      let after = cursor === undefined ? '' : cursorKey(cursor);
+      const objects: ObjectInfo[] = [];
+      const prefixes: string[] = [];
+      const full = () => objects.length + prefixes.length >= limit;
+      // Byte order (COLLATE "C"), so a folder's keys are contiguous and the first key past a
+      // folder is the folder followed by the highest character.
+      while (!full()) {
+        const rows = await database.query<ObjectRow>(
+          `SELECT ${objectColumns} FROM plinth.storage_objects
+            WHERE bucket = $1 AND starts_with(key, $2) AND key COLLATE "C" > $3
+            ORDER BY key COLLATE "C" LIMIT $4`,
+          [bucket, prefix, after, limit - objects.length - prefixes.length],
+        );
+        if (rows.length === 0) return { objects, prefixes, nextCursor: null };
+        for (const row of rows) {
+          const folder = delimiter === undefined ? -1 : row.key.indexOf(delimiter, prefix.length);
+          if (folder >= 0) {
+            const name = row.key.slice(0, folder + (delimiter as string).length);
+            prefixes.push(name);
+            after = `${name}\u{10FFFF}`;
+            break;
+          }
+          objects.push(objectOf(row));
+          after = row.key;
+        }
+      }
+      const [more] = await database.query(
+        'SELECT 1 FROM plinth.storage_objects WHERE bucket = $1 AND starts_with(key, $2) AND key COLLATE "C" > $3 LIMIT 1',
+        [bucket, prefix, after],
+      );
+      return { objects, prefixes, nextCursor: more ? Buffer.from(after).toString('base64url') : null };
+    },
+
+    move: (from, to) => relocate(from, to, 'move'),
+    copy: (from, to) => relocate(from, to, 'copy'),
+
+    async sweep() {
+      const grants = await database.query(
+        `DELETE FROM plinth.storage_uploads
+          WHERE state IN ('pending', 'uploading', 'refused') AND expires_at < now() - interval '1 hour'
+          RETURNING id`,
+      );
+      const staged = await driver.sweepStaging(24 * 60 * 60 * 1000);
+      return { grants: grants.length, staged };
+    },
+  };
+}
