@@ -1,29 +1,12 @@
-// The demo page (examples/demo) in real Chromium against the real server: sign up, confirm the
-// email from the outbox, sign in, see who you are, reload, sign out. Cookie mode: the session must
-// stay in HttpOnly cookies, out of reach of the page's scripts.
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createOutboxMailer, type RunningServer, startServer } from '@plinth/server';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningDemo, startDemo } from '../../examples/demo/src/start-demo.js';
-
-const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-// As on this project's machines: no sandbox as root, and no background calls to Google's hosts,
-// which a closed network refuses.
-const args = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+import { launchChromium } from '../fixtures/chromium.js';
 
 /** A free port on 127.0.0.1, so the server's CORS list can name the page's origin before it starts. */
 async function freePort(): Promise<number> {
@@ -59,11 +42,6 @@ describe.skipIf(process.env.PLINTH_SKIP_BROWSER === '1')('demo page in Chromium'
   let screenshots: string;
 
   beforeAll(async () => {
-    if (!existsSync(executablePath)) {
-      throw new Error(
-        `Chromium is not at ${executablePath}. Install Debian's chromium (apt-get install -y chromium), set CHROMIUM_PATH, or set PLINTH_SKIP_BROWSER=1 to skip the browser tests.`,
-      );
-    }
     screenshots = process.env.PLINTH_SCREENSHOTS ?? (await mkdtemp(join(tmpdir(), 'plinth-browser-')));
     const port = await freePort();
     server = await startServer({
@@ -74,7 +52,7 @@ describe.skipIf(process.env.PLINTH_SKIP_BROWSER === '1')('demo page in Chromium'
     });
     if (!server.publishableKey) throw new Error('a memory database always makes keys');
     demo = await startDemo({ serverUrl: server.url, publishableKey: server.publishableKey, port });
-    browser = await chromium.launch({ executablePath, args });
+    browser = await launchChromium();
   }, 60_000);
 
   afterAll(async () => {

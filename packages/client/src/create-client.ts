@@ -2,6 +2,7 @@ import { type AuthClient, type AuthOptions, authMode, createAuthClient } from '@
 import { type CallOptions, createTransport, type Transport, type TransportOptions } from '@plinth/core';
 import { healthRoute, type RouteOutput } from '@plinth/protocol';
 import type { AnyDatabase, QueryClient } from '@plinth/query';
+import { createStorageClient, type StorageClient } from '@plinth/storage';
 import { installDataMethods } from './data-methods.js';
 import { defineLazyProperty } from './lazy-property.js';
 
@@ -38,6 +39,12 @@ export interface PlinthClient<DB = AnyDatabase> extends QueryClient<DB> {
   readonly transport: Transport;
   /** Sign-up, sign-in, sessions. Built the first time it is read. */
   readonly auth: AuthClient;
+  /**
+   * Buckets, upload and download URLs, object info, list, move, copy, removal (docs/storage.md).
+   * Every method needs the service key: on a client without one it throws
+   * `MissingServiceKeyError`. A browser uploads with `uploadToUrl(grant, file)` instead.
+   */
+  readonly storage: StorageClient;
   /** Whether the server and its database answer. */
   health(options?: CallOptions): Promise<Health>;
 }
@@ -84,6 +91,7 @@ export function buildClient<DB>(options: ClientOptions, installData: DataMethods
     health: (callOptions?: CallOptions) => transport.call(healthRoute, {}, callOptions),
   } as PlinthClient<DB>;
   defineLazyProperty(client, 'auth', () => createAuthClient(transport, options.auth));
+  defineLazyProperty(client, 'storage', () => createStorageClient(transport));
   installData(client as PlinthClient<never>, transport, options);
   return client;
 }

@@ -70,3 +70,14 @@ export {
   type TableQuery,
   type UpsertOptions,
 } from '@plinth/query';
+export {
+  type Bucket,
+  type BucketClient,
+  type ObjectInfo,
+  type StorageClient,
+  type UploadBody,
+  type UploadGrant,
+  type UploadOptions,
+  type UploadProgress,
+  uploadToUrl,
+} from '@plinth/storage';

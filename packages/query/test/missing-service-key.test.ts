@@ -2,6 +2,7 @@ import { MissingServiceKeyError } from '@plinth/core';
 import { sql } from '@plinth/query';
 import { describe, expect, it } from 'vitest';
 import { useMockServer } from '../../../test/fixtures/msw-server.js';
+import { thrownSynchronously } from '../../../test/fixtures/thrown-synchronously.js';
 import { browserClient } from './fixtures/query-client.js';
 
 // Every data method throws synchronously on a client without a service key: the throw happens
@@ -9,17 +10,6 @@ import { browserClient } from './fixtures/query-client.js';
 // nothing, so a request that did go out would also fail the test as unhandled.
 const mock = useMockServer();
 const db = browserClient();
-
-function thrownSynchronously(call: () => unknown): unknown {
-  let returned: unknown;
-  try {
-    returned = call();
-  } catch (error) {
-    expect(returned).toBeUndefined();
-    return error;
-  }
-  throw new Error(`no synchronous throw; the call returned ${String(returned)}`);
-}
 
 describe('MissingServiceKeyError, synchronously, with zero requests', () => {
   it.each([
