@@ -56,6 +56,11 @@ export const routeTable = /* @__PURE__ */ Object.freeze([
   withSchemas(storage.listObjectsRoute, storageSchemas.listObjectsSchemas),
   withSchemas(storage.moveObjectRoute, storageSchemas.moveObjectSchemas),
   withSchemas(storage.copyObjectRoute, storageSchemas.copyObjectSchemas),
+  withSchemas(storage.createMultipartUploadRoute, storageSchemas.createMultipartUploadSchemas),
+  withSchemas(storage.uploadPartRoute, storageSchemas.uploadPartSchemas),
+  withSchemas(storage.listPartsRoute, storageSchemas.listPartsSchemas),
+  withSchemas(storage.completeMultipartUploadRoute, storageSchemas.completeMultipartUploadSchemas),
+  withSchemas(storage.abortMultipartUploadRoute, storageSchemas.abortMultipartUploadSchemas),
 ] as const);
 
 /**

@@ -56,9 +56,27 @@ CREATE TABLE IF NOT EXISTS plinth.storage_uploads (
   owner uuid,
   metadata jsonb NOT NULL DEFAULT '{}',
   state text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'uploading', 'committed', 'refused')),
+  -- 'single': one PUT of the whole object; 'multipart': numbered parts of part_size bytes.
+  kind text NOT NULL DEFAULT 'single' CHECK (kind IN ('single', 'multipart')),
+  part_size bigint CHECK (part_size > 0),
   created_at timestamptz NOT NULL DEFAULT now(),
   expires_at timestamptz NOT NULL,
   finished_at timestamptz
 );
 CREATE INDEX IF NOT EXISTS storage_uploads_expiry ON plinth.storage_uploads (expires_at) WHERE state IN ('pending', 'uploading');
 GRANT SELECT, INSERT, UPDATE, DELETE ON plinth.storage_uploads TO plinth_server;
+
+-- Multipart uploads: a grant of kind 'multipart' takes its bytes in numbered parts of
+-- `part_size` bytes (the last may be shorter), each kept by the driver until the upload is
+-- completed (the parts become one object) or aborted. A part sent again replaces the one before,
+-- so an upload resumes after a cut from the list of parts the server has.
+CREATE TABLE IF NOT EXISTS plinth.storage_upload_parts (
+  upload_id uuid NOT NULL REFERENCES plinth.storage_uploads (id) ON DELETE CASCADE,
+  part_number integer NOT NULL CHECK (part_number BETWEEN 1 AND 10000),
+  size bigint NOT NULL CHECK (size > 0),
+  sha256 text NOT NULL CHECK (sha256 ~ '^[0-9a-f]{64}$'),
+  blob text NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (upload_id, part_number)
+);
+GRANT SELECT, INSERT, UPDATE, DELETE ON plinth.storage_upload_parts TO plinth_server;

@@ -135,7 +135,7 @@ export async function createServerServices(settings: ServiceSettings): Promise<{
     authenticators: {
       session: sessionAuthenticator(sessions, cookies, appOrigins),
       apiKey,
-      presigned: (method, url) => services.storage.urls.verify(method, url),
+      presigned: (route, url) => services.storage.verifyUrl(route, url),
     },
     issuedKeys,
   };

@@ -215,9 +215,78 @@ export const copyObjectSchemas = {
   response: z.object({ object: objectInfoSchema }),
 };
 
+/** Parts of a multipart upload: 64 KiB to 64 MiB each, at most 10 000 of them. */
+export const partSizeLimits = { min: 64 * 1024, max: 64 * 1024 * 1024, count: 10_000 } as const;
+
+export const createMultipartUploadSchemas = {
+  request: z.object({
+    ...createUploadUrlSchemas.request.def.shape,
+    /** Bytes per part (the last may be shorter); default 8 MiB. */
+    partSize: z.optional(z.number().check(z.int(), z.minimum(partSizeLimits.min), z.maximum(partSizeLimits.max))),
+  }),
+  response: z.object({
+    /**
+     * The upload's signed URL: parts go to `<url path>/parts/<n>`, the list of parts the server has
+     * is at `<url path>/parts`, completion at `<url path>/complete`, each with the URL's query.
+     */
+    url: z.string(),
+    uploadId: z.string(),
+    partSize: z.number(),
+    expiresAt: z.string(),
+    /** The types the completed object may be declared as (empty: any). */
+    contentTypes: z.array(z.string()),
+  }),
+};
+
+// The URL's `expires` and `signature` are checked by the server's guard before the input is read.
+const multipartQuery = { uploadId: z.string().check(z.uuid()) };
+
+/** A part as the server keeps it. */
+export const uploadPartSchema = z.object({ partNumber: z.number(), size: z.number(), sha256: z.string() });
+
+export const uploadPartSchemas = {
+  request: z.object({
+    ...multipartQuery,
+    partNumber: z.coerce.number().check(z.int(), z.minimum(1), z.maximum(partSizeLimits.count)),
+  }),
+  response: uploadPartSchema,
+};
+
+export const listPartsSchemas = {
+  request: z.object(multipartQuery),
+  response: z.object({
+    parts: z.array(uploadPartSchema),
+    partSize: z.number(),
+    /** `pending` while parts may arrive; `committed` once completed. */
+    state: z.string(),
+  }),
+};
+
+export const completeMultipartUploadSchemas = {
+  request: z.object({
+    ...multipartQuery,
+    /** The object's type: one the upload allows. The assembled bytes are sniffed against it. */
+    contentType,
+    /** How many parts the object has; parts 1 to this must all be there. */
+    parts: z.number().check(z.int(), z.minimum(1), z.maximum(partSizeLimits.count)),
+    /** The SHA-256 of the whole object, hex, when the client knows it: checked. */
+    sha256: z.optional(z.string().check(z.regex(/^[0-9a-f]{64}$/))),
+  }),
+  response: z.object({ object: objectInfoSchema }),
+};
+
+export const abortMultipartUploadSchemas = {
+  request: z.object(multipartQuery),
+  response: z.object({ aborted: z.boolean() }),
+};
+
 /** A bucket as the storage routes describe it. */
 export type Bucket = z.output<typeof bucketSchema>;
 /** An object as the storage routes describe it. */
 export type ObjectInfo = z.output<typeof objectInfoSchema>;
 /** What `createUploadUrl` answers: hand it to the browser, which sends the bytes with it. */
 export type UploadGrant = z.output<typeof createUploadUrlSchemas.response>;
+/** What `createMultipartUpload` answers: hand it to the browser, which sends the parts with it. */
+export type MultipartGrant = z.output<typeof createMultipartUploadSchemas.response>;
+/** A part of a multipart upload, as the server has it. */
+export type UploadPart = z.output<typeof uploadPartSchema>;

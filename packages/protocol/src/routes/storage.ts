@@ -113,3 +113,47 @@ export const copyObjectRoute = /* @__PURE__ */ defineRoute<typeof schemas.copyOb
   auth: 'service',
   scope: 'storage:write',
 });
+
+/** `POST /v1/storage/buckets/:bucket/multipart-uploads`: a grant for one upload sent in parts. */
+export const createMultipartUploadRoute = /* @__PURE__ */ defineRoute<typeof schemas.createMultipartUploadSchemas>()({
+  name: 'storage.createMultipartUpload',
+  method: 'POST',
+  path: '/v1/storage/buckets/:bucket/multipart-uploads',
+  auth: 'service',
+  scope: 'storage:write',
+});
+
+/** `PUT /v1/storage/multipart/:uploadId/parts/:partNumber`: one part's bytes; sent again, it replaces the part. */
+export const uploadPartRoute = /* @__PURE__ */ defineRoute<typeof schemas.uploadPartSchemas>()({
+  name: 'storage.uploadPart',
+  method: 'PUT',
+  path: '/v1/storage/multipart/:uploadId/parts/:partNumber',
+  auth: 'presigned',
+  body: 'bytes',
+});
+
+/** `GET /v1/storage/multipart/:uploadId/parts`: the parts the server has, to resume after a cut or a reload. */
+export const listPartsRoute = /* @__PURE__ */ defineRoute<typeof schemas.listPartsSchemas>()({
+  name: 'storage.listParts',
+  method: 'GET',
+  path: '/v1/storage/multipart/:uploadId/parts',
+  auth: 'presigned',
+});
+
+/** `POST /v1/storage/multipart/:uploadId/complete`: joins parts 1 to n into one checked object. */
+export const completeMultipartUploadRoute = /* @__PURE__ */ defineRoute<
+  typeof schemas.completeMultipartUploadSchemas
+>()({
+  name: 'storage.completeMultipartUpload',
+  method: 'POST',
+  path: '/v1/storage/multipart/:uploadId/complete',
+  auth: 'presigned',
+});
+
+/** `DELETE /v1/storage/multipart/:uploadId`: drops the upload and its parts. */
+export const abortMultipartUploadRoute = /* @__PURE__ */ defineRoute<typeof schemas.abortMultipartUploadSchemas>()({
+  name: 'storage.abortMultipartUpload',
+  method: 'DELETE',
+  path: '/v1/storage/multipart/:uploadId',
+  auth: 'presigned',
+});

@@ -19,10 +19,10 @@ export interface Authenticators {
    */
   apiKey?: (key: string) => Promise<ApiKeyIdentity | undefined>;
   /**
-   * Checks that the request's URL carries the server's signature for its method and has not
+   * Checks that the request's URL carries the server's signature for this route and has not
    * expired; throws a 403 saying what is wrong.
    */
-  presigned?: (method: string, url: URL) => void;
+  presigned?: (route: Pick<Route, 'method' | 'path'>, url: URL) => void;
 }
 
 const bearer = (request: Request): string | undefined => {
@@ -79,7 +79,7 @@ export async function authenticate(
     const user = await authenticators.session?.(request);
     if (user) return user;
   } else if (route.auth === 'presigned' && authenticators.presigned) {
-    authenticators.presigned(route.method, new URL(request.url));
+    authenticators.presigned(route, new URL(request.url));
     return { kind: 'presigned' };
   }
   throw new HttpError('unauthenticated', `${route.method} ${route.path} needs ${needs[route.auth]}.`);

@@ -4,6 +4,13 @@ import { createBucketHandler, listBucketsHandler } from './buckets.js';
 import { createDownloadUrlHandler, downloadHandler, publicDownloadHandler } from './downloads.js';
 import { createLocalDriver } from './local-driver.js';
 import {
+  abortMultipartUploadHandler,
+  completeMultipartUploadHandler,
+  createMultipartUploadHandler,
+  listPartsHandler,
+  uploadPartHandler,
+} from './multipart.js';
+import {
   copyObjectHandler,
   getObjectInfoHandler,
   listObjectsHandler,
@@ -26,7 +33,8 @@ function createStorageServices({ database, settings, secrets }: ServiceContext):
 }
 
 /**
- * Storage: buckets, upload grants (signed single-use URLs the app's server hands to a browser),
+ * Storage: buckets, upload grants (signed single-use URLs the app's server hands to a browser, for
+ * one PUT or for an upload in parts that resumes from the parts the server has),
  * uploads checked on their bytes before they become objects, object info, listing, moves and copies,
  * downloads (signed URLs, and plain URLs for public buckets) and removal. Bytes live
  * in the local-disk driver; metadata and the `object.created`/`object.deleted` events in the
@@ -47,6 +55,11 @@ export const storageModule = defineFeatureModule({
     listObjectsHandler,
     moveObjectHandler,
     copyObjectHandler,
+    createMultipartUploadHandler,
+    uploadPartHandler,
+    listPartsHandler,
+    completeMultipartUploadHandler,
+    abortMultipartUploadHandler,
   ],
   createServices: createStorageServices,
 });

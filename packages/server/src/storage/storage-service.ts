@@ -1,5 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { type Bucket, contentType, type ObjectInfo, type UploadGrant } from '@plinth/protocol';
+import {
+  type Bucket,
+  contentType,
+  type MultipartGrant,
+  type ObjectInfo,
+  partSizeLimits,
+  type Route,
+  type UploadGrant,
+  type UploadPart,
+} from '@plinth/protocol';
 import type { Database, Queryable } from '../database/database.js';
 import { HttpError } from '../http/http-error.js';
 import { type BucketRequest, createBucket, findBucket, listBuckets } from './bucket-store.js';
@@ -41,6 +50,26 @@ export interface StorageService {
   createUploadUrl(request: GrantRequest): Promise<UploadGrant>;
   /** Streams an upload's bytes through the grant's checks and commits them as one object. */
   upload(uploadId: string, headers: UploadHeaders, body: AsyncIterable<Uint8Array>): Promise<ObjectInfo>;
+  /** A grant for one upload sent in parts of `partSize` bytes (default 8 MiB). */
+  createMultipartUpload(request: GrantRequest & { partSize?: number | undefined }): Promise<MultipartGrant>;
+  /** Keeps one part (replacing one sent before under its number). */
+  uploadPart(
+    uploadId: string,
+    partNumber: number,
+    headers: Pick<UploadHeaders, 'contentLength' | 'contentDigest'>,
+    body: AsyncIterable<Uint8Array>,
+  ): Promise<UploadPart>;
+  /** The parts the server has: what a resumed upload need not send again. */
+  listParts(uploadId: string): Promise<{ parts: UploadPart[]; partSize: number; state: string }>;
+  /** Joins parts 1 to `parts` into one object, checked as a single upload is. */
+  completeMultipartUpload(
+    uploadId: string,
+    request: { contentType: string; parts: number; sha256?: string | undefined },
+  ): Promise<ObjectInfo>;
+  /** Drops a multipart upload and its parts. */
+  abortMultipartUpload(uploadId: string): Promise<{ aborted: boolean }>;
+  /** Checks a presigned URL for `route`: signature, expiry (a 403 otherwise). */
+  verifyUrl(route: Pick<Route, 'method' | 'path'>, url: URL): void;
   info(bucket: string, key: string): Promise<ObjectInfo>;
   /** A signed URL that reads one object until it expires (default 10 minutes, at most 7 days). */
   createDownloadUrl(
@@ -100,8 +129,35 @@ interface GrantRow {
   owner: string | null;
   metadata: Record<string, string> | string;
   state: 'pending' | 'uploading' | 'committed' | 'refused';
+  kind: 'single' | 'multipart';
+  part_size: number | string | null;
   expires_at: Date | string;
 }
+
+interface PartRow {
+  part_number: number;
+  size: number | string;
+  sha256: string;
+  blob: string;
+}
+
+const partOf = (row: PartRow): UploadPart => ({
+  partNumber: row.part_number,
+  size: Number(row.size),
+  sha256: row.sha256,
+});
+
+const grantColumns =
+  'id, bucket, key, content_types, min_bytes, max_bytes, owner, metadata, state, kind, part_size, expires_at';
+
+/** Bytes per part unless the app says otherwise. */
+export const defaultPartSize = 8 * 1024 * 1024;
+/** How long a multipart upload's URL lives unless the app says otherwise, in seconds. */
+export const defaultMultipartSeconds = 3600;
+// Multipart URLs are signed once for every route of the upload, under this method.
+const multipartMethod = 'MULTIPART';
+const multipartRoot = '/v1/storage/multipart/';
+const multipartPath = (uploadId: string) => `${multipartRoot}${uploadId}`;
 
 const iso = (value: Date | string) => new Date(value).toISOString();
 
@@ -280,34 +336,226 @@ export function createStorageService(options: {
     return { object: objectOf(row), blob: row.blob };
   }
 
-  /** Claims the grant for this one request, or says why it cannot be used. */
-  async function claim(uploadId: string): Promise<GrantRow> {
-    const [claimed] = await database.query<GrantRow>(
-      `UPDATE plinth.storage_uploads SET state = 'uploading'
-        WHERE id = $1 AND state = 'pending' AND expires_at > now()
-        RETURNING id, bucket, key, content_types, min_bytes, max_bytes, owner, metadata, state, expires_at`,
-      [uploadId],
-    );
-    if (claimed) return claimed;
-    const [row] = await database.query<Pick<GrantRow, 'state' | 'expires_at'>>(
-      'SELECT state, expires_at FROM plinth.storage_uploads WHERE id = $1',
-      [uploadId],
-    );
-    if (!row) throw new HttpError('not_found', 'No upload was granted under this URL; ask your server for one.');
+  /** The grant under `uploadId`, of `kind`; a 404 when there is none. */
+  async function grantRow(uploadId: string, kind: GrantRow['kind']): Promise<GrantRow> {
+    const [row] = await database.query<GrantRow>(`SELECT ${grantColumns} FROM plinth.storage_uploads WHERE id = $1`, [
+      uploadId,
+    ]);
+    if (!row || row.kind !== kind)
+      throw new HttpError('not_found', 'No upload was granted under this URL; ask your server for one.');
+    return row;
+  }
+
+  /** Why a grant cannot take bytes now. */
+  function unusable(row: Pick<GrantRow, 'state' | 'expires_at'>): HttpError {
     if (row.state === 'uploading')
-      throw new HttpError(
+      return new HttpError(
         'conflict',
         'This upload URL is being used by another request right now; it takes one upload.',
       );
     if (row.state !== 'pending')
-      throw new HttpError(
+      return new HttpError(
         'permission_denied',
         'This upload URL was already used; each takes one upload. Ask your server for a new one.',
       );
-    throw new HttpError(
+    return new HttpError(
       'permission_denied',
       `This upload URL expired at ${iso(row.expires_at)}. Ask your server for a new one.`,
     );
+  }
+
+  /** Claims the grant for this one request (an upload, or a completion), or says why it cannot be used. */
+  async function claim(uploadId: string, kind: GrantRow['kind']): Promise<GrantRow> {
+    const [claimed] = await database.query<GrantRow>(
+      `UPDATE plinth.storage_uploads SET state = 'uploading'
+        WHERE id = $1 AND kind = $2 AND state = 'pending' AND expires_at > now()
+        RETURNING ${grantColumns}`,
+      [uploadId, kind],
+    );
+    if (claimed) return claimed;
+    throw unusable(await grantRow(uploadId, kind));
+  }
+
+  /** A multipart grant that can still take parts. */
+  async function openMultipart(uploadId: string): Promise<GrantRow> {
+    const grant = await grantRow(uploadId, 'multipart');
+    if (grant.state !== 'pending' || !(new Date(grant.expires_at).getTime() > Date.now())) throw unusable(grant);
+    return grant;
+  }
+
+  /** Ends a multipart upload: its parts' bytes and rows go; the grant keeps its final state. */
+  async function endMultipart(uploadId: string, state: 'committed' | 'refused'): Promise<void> {
+    const parts = await database.transaction(async (tx) => {
+      await tx.query(
+        `UPDATE plinth.storage_uploads SET state = $2, finished_at = now() WHERE id = $1 AND state <> 'committed'`,
+        [uploadId, state],
+      );
+      return tx.query<{ blob: string }>('DELETE FROM plinth.storage_upload_parts WHERE upload_id = $1 RETURNING blob', [
+        uploadId,
+      ]);
+    });
+    for (const part of parts) await driver.remove(part.blob);
+  }
+
+  /** The parts' bytes, one after another. */
+  async function* joined(parts: readonly PartRow[]): AsyncIterable<Uint8Array> {
+    for (const part of parts) {
+      const bytes = await driver.read(part.blob);
+      if (!bytes) throw new Error(`part ${part.part_number} has no bytes`);
+      yield* bytes;
+    }
+  }
+
+  /** `path` as a URL under the server's public URL. */
+  function absolute(path: string): string {
+    const base = options.publicUrl();
+    if (base === undefined) throw new Error('the server does not know its public URL yet');
+    return new URL(path, base).href;
+  }
+
+  /** The declared type must be a MIME type the grant allows. */
+  function checkDeclaredType(grant: GrantRow, declared: string, name: string, field: string): void {
+    // The protocol's rule for content types, for one that arrives in a header.
+    if (!contentType.safeParse(declared).success) {
+      throw new HttpError(
+        'validation_failed',
+        `${name} must be a MIME type such as image/png; send the file’s real type.`,
+        {
+          field,
+        },
+      );
+    }
+    if (grant.content_types.length > 0 && !grant.content_types.includes(declared)) {
+      throw new HttpError(
+        'validation_failed',
+        `${name} ${declared} is not allowed by this upload URL; it takes ${grant.content_types.join(', ')}.`,
+        { field, allowed: grant.content_types },
+      );
+    }
+  }
+
+  const tooLarge = (limit: number) =>
+    new HttpError('payload_too_large', `The upload is over this URL's ${limit}-byte limit.`, { field: 'body', limit });
+
+  /** A declared `Content-Length` over the limit is refused before a byte is read. */
+  function checkDeclaredLength(contentLength: string | undefined, limit: number): void {
+    if (contentLength !== undefined && Number(contentLength) > limit) throw tooLarge(limit);
+  }
+
+  /** Streams `body` to staging, refused as a 413 past `limit`. */
+  async function stageWithin(body: AsyncIterable<Uint8Array>, limit: number): Promise<StagedObject> {
+    try {
+      return await driver.stage(body, { maxBytes: limit });
+    } catch (error) {
+      throw error instanceof ObjectTooLargeError ? tooLarge(limit) : error;
+    }
+  }
+
+  /**
+   * Makes the checked bytes the object the grant names: moved under a driver key of their own,
+   * then the row, the grant's end and the event in one transaction; the bytes it replaced are
+   * removed after.
+   */
+  async function commitObject(grant: GrantRow, declared: string, staged: StagedObject): Promise<ObjectInfo> {
+    const blob = `${grant.bucket}/${grant.id}`;
+    try {
+      await staged.commit(blob);
+      const { row, replaced } = await database.transaction(async (tx) => {
+        // Writers of one key take turns: a row another upload is inserting right now is not
+        // visible to FOR UPDATE, and the version it replaces would never be removed.
+        await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`plinth.storage:${grant.bucket}/${grant.key}`]);
+        const [previous] = await tx.query<{ blob: string }>(
+          'SELECT blob FROM plinth.storage_objects WHERE bucket = $1 AND key = $2',
+          [grant.bucket, grant.key],
+        );
+        const [written] = await tx.query<ObjectRow>(
+          `INSERT INTO plinth.storage_objects (bucket, key, size, content_type, sha256, etag, owner, metadata, blob)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8::text::jsonb, $9)
+           ON CONFLICT (bucket, key) DO UPDATE SET size = excluded.size, content_type = excluded.content_type,
+             sha256 = excluded.sha256, etag = excluded.etag, owner = excluded.owner, metadata = excluded.metadata,
+             blob = excluded.blob, updated_at = now()
+           RETURNING ${objectColumns}`,
+          [
+            grant.bucket,
+            grant.key,
+            staged.size,
+            declared,
+            staged.sha256,
+            `"${staged.sha256.slice(0, 32)}"`,
+            grant.owner,
+            JSON.stringify(json(grant.metadata)),
+            blob,
+          ],
+        );
+        await tx.query("UPDATE plinth.storage_uploads SET state = 'committed', finished_at = now() WHERE id = $1", [
+          grant.id,
+        ]);
+        const object = objectOf(written as ObjectRow);
+        await recordEvent(tx, `storage:${grant.bucket}`, 'object.created', { object });
+        return { row: object, replaced: previous?.blob };
+      });
+      // The old bytes are no longer any object's: removed after the commit that replaced them.
+      if (replaced !== undefined && replaced !== blob) await driver.remove(replaced);
+      return row;
+    } catch (error) {
+      await driver.remove(blob).catch(() => undefined);
+      await release(grant.id, 'pending').catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** Inserts a grant after checking it against its bucket: types, sizes, expiry. */
+  async function insertGrant(
+    request: GrantRequest,
+    how: { kind: GrantRow['kind']; partSize?: number; defaultSeconds: number },
+  ): Promise<{ grant: GrantRow; expiresAt: Date }> {
+    const bucket = await bucketNamed(request.bucket);
+    const contentTypes = [...new Set(request.contentTypes ?? bucket.allowedContentTypes)];
+    const refused = bucket.allowedContentTypes.length
+      ? contentTypes.filter((type) => !bucket.allowedContentTypes.includes(type))
+      : [];
+    if (refused.length > 0) {
+      throw new HttpError(
+        'validation_failed',
+        `contentTypes: bucket ${bucket.name} does not allow ${refused.join(', ')}; it allows ${bucket.allowedContentTypes.join(', ')}.`,
+        { field: 'contentTypes' },
+      );
+    }
+    const maxBytes = request.maxBytes ?? bucket.maxObjectBytes;
+    if (maxBytes > bucket.maxObjectBytes) {
+      throw new HttpError(
+        'validation_failed',
+        `maxBytes: ${maxBytes} is over bucket ${bucket.name}'s limit of ${bucket.maxObjectBytes} bytes.`,
+        { field: 'maxBytes' },
+      );
+    }
+    const minBytes = request.minBytes ?? 0;
+    if (minBytes > maxBytes) {
+      throw new HttpError('validation_failed', `minBytes: ${minBytes} is over maxBytes (${maxBytes}).`, {
+        field: 'minBytes',
+      });
+    }
+    const expiresAt = new Date(Date.now() + (request.expiresIn ?? how.defaultSeconds) * 1000);
+    const [grant] = await database.query<GrantRow>(
+      `INSERT INTO plinth.storage_uploads
+         (id, bucket, key, content_types, min_bytes, max_bytes, owner, metadata, expires_at, kind, part_size)
+       VALUES ($1, $2, $3, $4::text[], $5, $6, $7, $8::text::jsonb, $9, $10, $11)
+       RETURNING ${grantColumns}`,
+      [
+        randomUUID(),
+        bucket.name,
+        request.key,
+        contentTypes,
+        minBytes,
+        maxBytes,
+        request.userId ?? null,
+        JSON.stringify(request.metadata ?? {}),
+        expiresAt.toISOString(),
+        how.kind,
+        how.partSize ?? null,
+      ],
+    );
+    return { grant: grant as GrantRow, expiresAt };
   }
 
   const release = (uploadId: string, state: 'pending' | 'refused') =>
@@ -352,100 +600,30 @@ export function createStorageService(options: {
     listBuckets: () => listBuckets(database),
 
     async createUploadUrl(request) {
-      const bucket = await bucketNamed(request.bucket);
-      const contentTypes = [...new Set(request.contentTypes ?? bucket.allowedContentTypes)];
-      const refused = bucket.allowedContentTypes.length
-        ? contentTypes.filter((type) => !bucket.allowedContentTypes.includes(type))
-        : [];
-      if (refused.length > 0) {
-        throw new HttpError(
-          'validation_failed',
-          `contentTypes: bucket ${bucket.name} does not allow ${refused.join(', ')}; it allows ${bucket.allowedContentTypes.join(', ')}.`,
-          { field: 'contentTypes' },
-        );
-      }
-      const maxBytes = request.maxBytes ?? bucket.maxObjectBytes;
-      if (maxBytes > bucket.maxObjectBytes) {
-        throw new HttpError(
-          'validation_failed',
-          `maxBytes: ${maxBytes} is over bucket ${bucket.name}'s limit of ${bucket.maxObjectBytes} bytes.`,
-          { field: 'maxBytes' },
-        );
-      }
-      const minBytes = request.minBytes ?? 0;
-      if (minBytes > maxBytes) {
-        throw new HttpError('validation_failed', `minBytes: ${minBytes} is over maxBytes (${maxBytes}).`, {
-          field: 'minBytes',
-        });
-      }
-      const base = options.publicUrl();
-      if (base === undefined) throw new Error('the server does not know its public URL yet');
-      const uploadId = randomUUID();
-      const expiresAt = new Date(Date.now() + (request.expiresIn ?? defaultGrantSeconds) * 1000);
-      await database.query(
-        `INSERT INTO plinth.storage_uploads (id, bucket, key, content_types, min_bytes, max_bytes, owner, metadata, expires_at)
-         VALUES ($1, $2, $3, $4::text[], $5, $6, $7, $8::text::jsonb, $9)`,
-        [
-          uploadId,
-          bucket.name,
-          request.key,
-          contentTypes,
-          minBytes,
-          maxBytes,
-          request.userId ?? null,
-          JSON.stringify(request.metadata ?? {}),
-          expiresAt.toISOString(),
-        ],
-      );
-      const path = urls.sign('PUT', `/v1/storage/uploads/${uploadId}`, {}, expiresAt);
+      const { grant, expiresAt } = await insertGrant(request, { kind: 'single', defaultSeconds: defaultGrantSeconds });
       return {
-        url: new URL(path, base).href,
+        url: absolute(urls.sign('PUT', `/v1/storage/uploads/${grant.id}`, {}, expiresAt)),
         method: 'PUT',
-        headers: contentTypes.length === 1 ? { 'content-type': contentTypes[0] as string } : {},
+        headers: grant.content_types.length === 1 ? { 'content-type': grant.content_types[0] as string } : {},
         expiresAt: expiresAt.toISOString(),
-        uploadId,
+        uploadId: grant.id,
       };
     },
 
     async upload(uploadId, headers, body) {
-      const grant = await claim(uploadId);
+      const grant = await claim(uploadId, 'single');
       const declared = bareType(headers.contentType ?? 'application/octet-stream');
       const maxBytes = Number(grant.max_bytes);
       let staged: StagedObject | undefined;
       try {
-        // The protocol's rule for content types, for one that arrives in a header.
-        if (!contentType.safeParse(declared).success) {
-          throw new HttpError(
-            'validation_failed',
-            'Content-Type must be a MIME type such as image/png; send the file’s real type.',
-            { field: 'content-type' },
-          );
-        }
-        if (grant.content_types.length > 0 && !grant.content_types.includes(declared)) {
-          throw new HttpError(
-            'validation_failed',
-            `Content-Type ${declared} is not allowed by this upload URL; it takes ${grant.content_types.join(', ')}.`,
-            { field: 'content-type', allowed: grant.content_types },
-          );
-        }
+        checkDeclaredType(grant, declared, 'Content-Type', 'content-type');
         const digest = digestOf(headers.contentDigest);
-        if (headers.contentLength !== undefined && Number(headers.contentLength) > maxBytes) {
-          throw new HttpError('payload_too_large', `The upload is over this URL's ${maxBytes}-byte limit.`, {
-            field: 'body',
-            limit: maxBytes,
-          });
-        }
+        checkDeclaredLength(headers.contentLength, maxBytes);
         try {
-          staged = await driver.stage(body, { maxBytes });
+          staged = await stageWithin(body, maxBytes);
         } catch (error) {
-          if (error instanceof ObjectTooLargeError) {
-            throw new HttpError('payload_too_large', `The upload is over this URL's ${maxBytes}-byte limit.`, {
-              field: 'body',
-              limit: maxBytes,
-            });
-          }
           // The connection was cut: nothing was kept, and the URL may be used again until it expires.
-          await release(uploadId, 'pending');
+          if (!(error instanceof HttpError)) await release(uploadId, 'pending');
           throw error;
         }
         verify(grant, declared, staged, digest);
@@ -454,60 +632,167 @@ export function createStorageService(options: {
         if (error instanceof HttpError) await release(uploadId, 'refused');
         throw error;
       }
+      return commitObject(grant, declared, staged);
+    },
 
-      const blob = `${grant.bucket}/${uploadId}`;
+    async createMultipartUpload(request) {
+      const { grant, expiresAt } = await insertGrant(request, {
+        kind: 'multipart',
+        partSize: request.partSize ?? defaultPartSize,
+        defaultSeconds: defaultMultipartSeconds,
+      });
+      const maxParts = Math.ceil(Number(grant.max_bytes) / Number(grant.part_size));
+      if (maxParts > partSizeLimits.count) {
+        await database.query('DELETE FROM plinth.storage_uploads WHERE id = $1', [grant.id]);
+        throw new HttpError(
+          'validation_failed',
+          `partSize: maxBytes would take ${maxParts} parts of ${grant.part_size} bytes, over ${partSizeLimits.count}; choose larger parts.`,
+          { field: 'partSize' },
+        );
+      }
+      return {
+        url: absolute(urls.sign(multipartMethod, multipartPath(grant.id), {}, expiresAt)),
+        uploadId: grant.id,
+        partSize: Number(grant.part_size),
+        expiresAt: expiresAt.toISOString(),
+        contentTypes: grant.content_types,
+      };
+    },
+
+    async uploadPart(uploadId, partNumber, headers, body) {
+      const grant = await openMultipart(uploadId);
+      const partSize = Number(grant.part_size);
+      if (partNumber > Math.ceil(Number(grant.max_bytes) / partSize)) {
+        throw new HttpError(
+          'validation_failed',
+          `partNumber: this upload takes at most ${Math.ceil(Number(grant.max_bytes) / partSize)} parts of ${partSize} bytes.`,
+          { field: 'partNumber' },
+        );
+      }
+      const digest = digestOf(headers.contentDigest);
+      checkDeclaredLength(headers.contentLength, partSize);
+      const staged = await stageWithin(body, partSize);
+      // Each attempt at a part is kept apart, so one sent again never overwrites bytes a
+      // completion may be reading.
+      const blob = `multipart/${uploadId}/${partNumber}-${randomUUID()}`;
       try {
+        if (staged.size === 0)
+          throw new HttpError('validation_failed', 'A part must have at least one byte.', { field: 'body' });
+        if (digest !== undefined && digest !== staged.sha256) {
+          throw new HttpError(
+            'validation_failed',
+            'The part that arrived does not match its Content-Digest; send it again.',
+            { field: 'content-digest' },
+          );
+        }
         await staged.commit(blob);
-        const { row, replaced } = await database.transaction(async (tx) => {
-          // Writers of one key take turns: a row another upload is inserting right now is not
-          // visible to FOR UPDATE, and the version it replaces would never be removed.
-          await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`plinth.storage:${grant.bucket}/${grant.key}`]);
+        const replaced = await database.transaction(async (tx) => {
+          const [open] = await tx.query(
+            "SELECT 1 FROM plinth.storage_uploads WHERE id = $1 AND state = 'pending' AND expires_at > now() FOR UPDATE",
+            [uploadId],
+          );
+          if (!open) throw new HttpError('conflict', 'This upload is being completed or has ended; no more parts.');
           const [previous] = await tx.query<{ blob: string }>(
-            'SELECT blob FROM plinth.storage_objects WHERE bucket = $1 AND key = $2',
-            [grant.bucket, grant.key],
+            'SELECT blob FROM plinth.storage_upload_parts WHERE upload_id = $1 AND part_number = $2',
+            [uploadId, partNumber],
           );
-          const [written] = await tx.query<ObjectRow>(
-            `INSERT INTO plinth.storage_objects (bucket, key, size, content_type, sha256, etag, owner, metadata, blob)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8::text::jsonb, $9)
-             ON CONFLICT (bucket, key) DO UPDATE SET size = excluded.size, content_type = excluded.content_type,
-               sha256 = excluded.sha256, etag = excluded.etag, owner = excluded.owner, metadata = excluded.metadata,
-               blob = excluded.blob, updated_at = now()
-             RETURNING ${objectColumns}`,
-            [
-              grant.bucket,
-              grant.key,
-              staged.size,
-              declared,
-              staged.sha256,
-              `"${staged.sha256.slice(0, 32)}"`,
-              grant.owner,
-              JSON.stringify(json(grant.metadata)),
-              blob,
-            ],
+          await tx.query(
+            `INSERT INTO plinth.storage_upload_parts (upload_id, part_number, size, sha256, blob) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (upload_id, part_number) DO UPDATE SET size = excluded.size, sha256 = excluded.sha256,
+               blob = excluded.blob, created_at = now()`,
+            [uploadId, partNumber, staged.size, staged.sha256, blob],
           );
-          await tx.query("UPDATE plinth.storage_uploads SET state = 'committed', finished_at = now() WHERE id = $1", [
-            uploadId,
-          ]);
-          const object = objectOf(written as ObjectRow);
-          await recordEvent(tx, `storage:${grant.bucket}`, 'object.created', { object });
-          return { row: object, replaced: previous?.blob };
+          return previous?.blob;
         });
-        // The old bytes are no longer any object's: removed after the commit that replaced them.
-        if (replaced !== undefined && replaced !== blob) await driver.remove(replaced);
-        return row;
+        if (replaced !== undefined) await driver.remove(replaced);
+        return { partNumber, size: staged.size, sha256: staged.sha256 };
       } catch (error) {
+        await staged.discard();
         await driver.remove(blob).catch(() => undefined);
-        await release(uploadId, 'pending').catch(() => undefined);
         throw error;
       }
+    },
+
+    async listParts(uploadId) {
+      const grant = await grantRow(uploadId, 'multipart');
+      const parts = await database.query<PartRow>(
+        'SELECT part_number, size, sha256, blob FROM plinth.storage_upload_parts WHERE upload_id = $1 ORDER BY part_number',
+        [uploadId],
+      );
+      return { parts: parts.map(partOf), partSize: Number(grant.part_size), state: grant.state };
+    },
+
+    async completeMultipartUpload(uploadId, request) {
+      const grant = await claim(uploadId, 'multipart');
+      const declared = request.contentType;
+      const partSize = Number(grant.part_size);
+      let staged: StagedObject | undefined;
+      let parts: PartRow[] = [];
+      try {
+        checkDeclaredType(grant, declared, 'contentType', 'contentType');
+        parts = await database.query<PartRow>(
+          `SELECT part_number, size, sha256, blob FROM plinth.storage_upload_parts
+            WHERE upload_id = $1 AND part_number <= $2 ORDER BY part_number`,
+          [uploadId, request.parts],
+        );
+        const missing = Array.from({ length: request.parts }, (_, i) => i + 1).filter(
+          (n) => parts[n - 1]?.part_number !== n,
+        );
+        if (missing.length > 0) {
+          throw new HttpError(
+            'validation_failed',
+            `parts: part${missing.length > 1 ? 's' : ''} ${missing.slice(0, 10).join(', ')} ${missing.length > 1 ? 'are' : 'is'} missing; send ${missing.length > 1 ? 'them' : 'it'}, then complete again.`,
+            { field: 'parts', missing: missing.slice(0, 100) },
+          );
+        }
+        const short = parts.slice(0, -1).find((part) => Number(part.size) !== partSize);
+        if (short) {
+          throw new HttpError(
+            'validation_failed',
+            `parts: part ${short.part_number} is ${short.size} bytes; every part but the last must be ${partSize}. Send it again whole.`,
+            { field: 'parts', partNumber: short.part_number },
+          );
+        }
+      } catch (error) {
+        // Missing or short parts can be sent and the upload completed again.
+        await release(uploadId, 'pending');
+        throw error;
+      }
+      try {
+        staged = await stageWithin(joined(parts), Number(grant.max_bytes));
+        verify(grant, declared, staged, request.sha256);
+      } catch (error) {
+        await staged?.discard();
+        if (error instanceof HttpError) await endMultipart(uploadId, 'refused');
+        else await release(uploadId, 'pending');
+        throw error;
+      }
+      const object = await commitObject(grant, declared, staged);
+      await endMultipart(uploadId, 'committed');
+      return object;
+    },
+
+    async abortMultipartUpload(uploadId) {
+      const grant = await grantRow(uploadId, 'multipart');
+      if (grant.state === 'committed')
+        throw new HttpError('conflict', 'This upload was completed; remove the object instead.');
+      if (grant.state === 'uploading') throw new HttpError('conflict', 'This upload is being completed right now.');
+      await endMultipart(uploadId, 'refused');
+      return { aborted: grant.state === 'pending' };
+    },
+
+    verifyUrl(route, url) {
+      if (!route.path.startsWith(multipartRoot)) return urls.verify(route.method, url);
+      // Every multipart route takes the upload's one URL: the signature covers its path up to the upload id.
+      const signed = new URL(url);
+      signed.pathname = url.pathname.split('/').slice(0, 5).join('/');
+      urls.verify(multipartMethod, signed);
     },
 
     info,
 
     async createDownloadUrl(bucket, key, { expiresIn, download }) {
       await info(bucket, key);
-      const base = options.publicUrl();
-      if (base === undefined) throw new Error('the server does not know its public URL yet');
       const expiresAt = new Date(Date.now() + (expiresIn ?? defaultGrantSeconds) * 1000);
       const path = urls.sign(
         'GET',
@@ -515,7 +800,7 @@ export function createStorageService(options: {
         { key, ...(download === undefined ? {} : { download }) },
         expiresAt,
       );
-      return { url: new URL(path, base).href, expiresAt: expiresAt.toISOString() };
+      return { url: absolute(path), expiresAt: expiresAt.toISOString() };
     },
 
     locate: (bucket, key, { publicOnly = false } = {}) => locateObject(bucket, key, publicOnly),
