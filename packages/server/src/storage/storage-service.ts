@@ -101,7 +101,10 @@ export interface StorageService {
   move(from: { bucket: string; key: string }, to: { bucket: string; key: string }): Promise<ObjectInfo>;
   /** A second object with the same bytes, under `to`. A 409 if `to` is taken. */
   copy(from: { bucket: string; key: string }, to: { bucket: string; key: string }): Promise<ObjectInfo>;
-  /** Forgets grants that expired unused over an hour ago and staged bytes a crash left behind. */
+  /**
+   * Forgets grants that expired unused over an hour ago (with the parts of unfinished multipart
+   * uploads) and staged bytes a crash left behind.
+   */
   sweep(): Promise<{ grants: number; staged: number }>;
 }
 
@@ -860,6 +863,14 @@ export function createStorageService(options: {
     copy: (from, to) => relocate(from, to, 'copy'),
 
     async sweep() {
+      // Parts of multipart uploads that expired unfinished: their bytes first, then the grants.
+      const parts = await database.query<{ blob: string }>(
+        `DELETE FROM plinth.storage_upload_parts p USING plinth.storage_uploads u
+          WHERE p.upload_id = u.id AND u.state IN ('pending', 'uploading', 'refused')
+            AND u.expires_at < now() - interval '1 hour'
+          RETURNING p.blob`,
+      );
+      for (const part of parts) await driver.remove(part.blob);
       const grants = await database.query(
         `DELETE FROM plinth.storage_uploads
           WHERE state IN ('pending', 'uploading', 'refused') AND expires_at < now() - interval '1 hour'

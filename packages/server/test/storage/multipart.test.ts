@@ -218,3 +218,27 @@ describe('multipart uploads', () => {
     }
   });
 });
+
+describe('the sweep', () => {
+  it('removes the parts of a multipart upload that expired unfinished, bytes and all', async () => {
+    const { grant } = await start();
+    const part = await putPart(grant, 1, pieces[0] as Buffer);
+    expect(part.status).toBe(200);
+    const { database, storage } = server().services;
+    const [row] = await database.query<{ blob: string }>(
+      'SELECT blob FROM plinth.storage_upload_parts WHERE upload_id = $1',
+      [grant.uploadId],
+    );
+    const before = await storage.driver.read(row?.blob as string);
+    expect(before).toBeDefined();
+    // An open read holds the file; let it go before the sweep.
+    (before as unknown as { destroy(): void }).destroy();
+    await database.query("UPDATE plinth.storage_uploads SET expires_at = now() - interval '2 hours' WHERE id = $1", [
+      grant.uploadId,
+    ]);
+    await storage.sweep();
+    expect(await storage.driver.read(row?.blob as string)).toBeUndefined();
+    const [left] = await database.query('SELECT 1 FROM plinth.storage_uploads WHERE id = $1', [grant.uploadId]);
+    expect(left).toBeUndefined();
+  });
+});
