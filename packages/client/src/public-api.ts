@@ -71,13 +71,20 @@ export {
   type UpsertOptions,
 } from '@plinth/query';
 export {
+  abortLarge,
   type Bucket,
   type BucketClient,
+  type LargeUploadBody,
+  type LargeUploadOptions,
+  type MultipartGrant,
+  type MultipartUploadOptions,
   type ObjectInfo,
   type StorageClient,
   type UploadBody,
   type UploadGrant,
   type UploadOptions,
+  type UploadPart,
   type UploadProgress,
+  uploadLarge,
   uploadToUrl,
 } from '@plinth/storage';

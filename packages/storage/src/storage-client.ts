@@ -4,10 +4,12 @@ import {
   copyObjectRoute,
   createBucketRoute,
   createDownloadUrlRoute,
+  createMultipartUploadRoute,
   createUploadUrlRoute,
   getObjectInfoRoute,
   listBucketsRoute,
   listObjectsRoute,
+  type MultipartGrant,
   moveObjectRoute,
   type ObjectInfo,
   type Route,
@@ -45,6 +47,17 @@ export interface UploadUrlOptions {
   metadata?: Record<string, string> | undefined;
 }
 
+/** What a grant for an upload in parts fixes: as an upload URL's, plus the part size. */
+export interface MultipartUploadOptions extends UploadUrlOptions {
+  /**
+   * Bytes per part, every part but the last: 64 KiB to 64 MiB, default 8 MiB. The object may
+   * have at most 10 000 parts, so `maxBytes` must fit in 10 000 of them.
+   */
+  partSize?: number | undefined;
+  /** Seconds until the URL expires: default 3600 (an hour) here, at most 7 days. */
+  expiresIn?: number | undefined;
+}
+
 /** The calls on one bucket. Each needs the service key. */
 export interface BucketClient {
   /**
@@ -52,6 +65,30 @@ export interface BucketClient {
    * the bytes with `uploadToUrl(grant, file)`, with no key of its own.
    */
   createUploadUrl(key: string, options?: UploadUrlOptions, callOptions?: CallOptions): Promise<UploadGrant>;
+  /**
+   * A signed URL for one upload to `key` sent in parts: hand the grant to the browser, which
+   * sends the file with `uploadLarge(grant, file)` and, after a cut or a reload, resumes by
+   * calling it again with the same grant. Keep the grant with the upload (your database, by the
+   * user and the file) to hand it out again: its URL carries the signature, so the upload id
+   * alone cannot resume it.
+   *
+   * @example
+   * ```ts
+   * const grant = await storage.from('videos').createMultipartUpload(`${user.id}/talk.mp4`, {
+   *   contentTypes: ['video/mp4'],
+   *   maxBytes: 5 * 1024 ** 3,
+   *   partSize: 16 * 1024 * 1024,
+   *   expiresIn: 24 * 3600,
+   *   userId: user.id,
+   * });
+   * return Response.json(grant); // to the browser, which calls uploadLarge(grant, file)
+   * ```
+   */
+  createMultipartUpload(
+    key: string,
+    options?: MultipartUploadOptions,
+    callOptions?: CallOptions,
+  ): Promise<MultipartGrant>;
   /** One object's size, type, SHA-256, owner and metadata; a `NotFoundError` when there is none. */
   info(key: string, callOptions?: CallOptions): Promise<ObjectInfo>;
   /** Removes objects by key (up to 1 000 at once); resolves to the keys that were there, sorted. */
@@ -169,6 +206,15 @@ export function createStorageClient(transport: Transport): StorageClient {
             transport,
             createUploadUrlRoute,
             `${scope}.createUploadUrl()`,
+            { ...options, bucket, key },
+            callOptions,
+          ),
+
+        createMultipartUpload: (key, options, callOptions) =>
+          callAs(
+            transport,
+            createMultipartUploadRoute,
+            `${scope}.createMultipartUpload()`,
             { ...options, bucket, key },
             callOptions,
           ),

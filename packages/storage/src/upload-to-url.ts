@@ -1,13 +1,21 @@
-import {
-  AbortError,
-  ConfigurationError,
-  errorFromResponse,
-  isPlinthError,
-  NetworkError,
-  ProtocolError,
-  ValidationError,
-} from '@plinth/core';
 import type { ObjectInfo, UploadGrant } from '@plinth/protocol';
+import {
+  type Answer,
+  answered,
+  ended,
+  type Failure,
+  isWhole,
+  kindOf,
+  newRequestId,
+  nextChunk,
+  refusedBody,
+  sendWithFetch,
+  sendWithXhr,
+  signedUrlOf,
+  sizeOf,
+  startCall,
+  unexpected,
+} from './send-bytes.js';
 
 /** How far an upload is: bytes sent, of `total` (undefined while the size is unknown). */
 export interface UploadProgress {
@@ -35,112 +43,6 @@ export interface UploadOptions {
   contentType?: string | undefined;
 }
 
-/** An answer, as either sender reads it. */
-interface Answer {
-  status: number;
-  text: string;
-  header(name: string): string | null;
-}
-
-/** What went wrong that is not the network's fault: a bad chunk, or an error onProgress threw. */
-interface Failure {
-  error?: unknown;
-}
-
-// Fine-grained progress without a call per few bytes.
-const sliceBytes = 64 * 1024;
-
-const kindOf = (value: unknown) =>
-  value === null ? 'null' : typeof value === 'object' ? (value.constructor?.name ?? 'object') : typeof value;
-
-const isWhole = (body: unknown): body is Blob | ArrayBuffer | Uint8Array =>
-  body instanceof Blob || body instanceof ArrayBuffer || body instanceof Uint8Array;
-
-const sizeOf = (body: Blob | ArrayBuffer | Uint8Array) => (body instanceof Blob ? body.size : body.byteLength);
-
-const refusedBody = (what: string) =>
-  new ValidationError(
-    `uploadToUrl(): ${what}; send a Blob (a File), an ArrayBuffer, a Uint8Array or a ReadableStream of Uint8Array (pipe text through a TextEncoderStream). Nothing was stored.`,
-    { code: 'invalid_request', details: { field: 'body' } },
-  );
-
-function targetOf(grant: UploadGrant): URL {
-  const url = (grant as Partial<UploadGrant> | null)?.url;
-  let target: URL | undefined;
-  try {
-    target = new URL(url as string);
-  } catch {
-    // reported below
-  }
-  if (target?.protocol !== 'https:' && target?.protocol !== 'http:') {
-    throw new ConfigurationError(
-      `uploadToUrl() needs the grant your server got from createUploadUrl(), as it is (an object with an absolute url); got ${typeof url === 'string' ? `url ${url.slice(0, 40)}` : kindOf(grant)}.`,
-      { code: 'invalid_configuration' },
-    );
-  }
-  return target;
-}
-
-/** The next chunk of a stream as bytes, or undefined at its end; refuses a chunk that is not bytes. */
-async function nextChunk(reader: ReadableStreamDefaultReader<unknown>, failure: Failure) {
-  const { done, value } = await reader.read();
-  if (done) return undefined;
-  if (value instanceof Uint8Array) return value;
-  failure.error ??= refusedBody(`the body stream gave a chunk of type ${kindOf(value)}`);
-  await reader.cancel(failure.error).catch(() => {});
-  throw failure.error;
-}
-
-/**
- * The body as a stream that hands fetch at most {@link sliceBytes} per pull and counts what it
- * took: with no read-ahead (high-water mark 0), what fetch has pulled is what it is sending.
- */
-function countedStream(body: UploadBody, count: (loaded: number) => void, failure: Failure) {
-  const reader = body instanceof Blob ? body.stream().getReader() : isWhole(body) ? undefined : body.getReader();
-  let pending: Uint8Array =
-    body instanceof ArrayBuffer ? new Uint8Array(body) : body instanceof Uint8Array ? body : new Uint8Array(0);
-  let loaded = 0;
-  return new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
-        while (pending.length === 0) {
-          const next = reader && (await nextChunk(reader, failure));
-          if (!next) return controller.close();
-          pending = next;
-        }
-        const chunk = pending.subarray(0, sliceBytes);
-        pending = pending.subarray(chunk.length);
-        loaded += chunk.length;
-        controller.enqueue(chunk);
-        count(loaded);
-      },
-      cancel: (reason) => reader?.cancel(reason),
-    },
-    { highWaterMark: 0 },
-  );
-}
-
-async function sendWithFetch(
-  url: URL,
-  headers: Record<string, string>,
-  body: UploadBody,
-  signal: AbortSignal,
-  count: (loaded: number) => void,
-  failure: Failure,
-): Promise<Answer> {
-  const response = await fetch(url, {
-    method: 'PUT',
-    headers,
-    body: countedStream(body, count, failure),
-    // Required by fetch for a stream body: the answer may come only after the body is sent.
-    duplex: 'half',
-    // The URL is the credential: a user's cookies must not go with it.
-    credentials: 'omit',
-    signal,
-  } as RequestInit);
-  return { status: response.status, text: await response.text(), header: (name) => response.headers.get(name) };
-}
-
 /** A stream read into a Blob: XMLHttpRequest takes no stream, and a Blob may live on disk. */
 async function blobOf(stream: ReadableStream<Uint8Array>, signal: AbortSignal, failure: Failure): Promise<Blob> {
   const parts: Uint8Array[] = [];
@@ -152,42 +54,6 @@ async function blobOf(stream: ReadableStream<Uint8Array>, signal: AbortSignal, f
     return new Blob(parts as BlobPart[]);
   } finally {
     signal.removeEventListener('abort', stop);
-  }
-}
-
-function sendWithXhr(
-  url: URL,
-  headers: Record<string, string>,
-  body: Blob | ArrayBuffer | Uint8Array,
-  signal: AbortSignal,
-  count: (loaded: number) => void,
-): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const xhr = new XMLHttpRequest();
-    const stop = () => xhr.abort();
-    const settle = (outcome: () => void) => () => {
-      signal.removeEventListener('abort', stop);
-      outcome();
-    };
-    xhr.open('PUT', url.href);
-    for (const [name, value] of Object.entries(headers)) xhr.setRequestHeader(name, value);
-    xhr.upload.onprogress = (event) => count(event.loaded);
-    xhr.onload = settle(() =>
-      resolve({ status: xhr.status, text: xhr.responseText, header: (name) => xhr.getResponseHeader(name) }),
-    );
-    xhr.onerror = settle(() => reject(new TypeError('the connection failed, or CORS refused the answer')));
-    xhr.onabort = settle(() => reject(signal.reason));
-    signal.addEventListener('abort', stop, { once: true });
-    xhr.send(body as XMLHttpRequestBodyInit);
-  });
-}
-
-function parsed(text: string): unknown {
-  try {
-    return text === '' ? undefined : JSON.parse(text);
-  } catch {
-    return text;
   }
 }
 
@@ -227,29 +93,20 @@ export async function uploadToUrl(
   body: UploadBody,
   options: UploadOptions = {},
 ): Promise<ObjectInfo> {
-  const url = targetOf(grant);
+  const url = signedUrlOf(grant, 'uploadToUrl()', 'createUploadUrl()');
   // Never the query string in a message: its signature is the permission to upload.
   const where = `PUT ${url.origin}${url.pathname}`;
   if (!isWhole(body) && typeof (body as Partial<ReadableStream> | null)?.getReader !== 'function') {
     throw refusedBody(`the body is ${kindOf(body)}`);
   }
-  // Sent so the server logs the upload under the id an error carries; getRandomValues, unlike
-  // randomUUID, exists on plain-http pages too.
-  const requestId = Array.from(crypto.getRandomValues(new Uint8Array(16)), (byte) =>
-    byte.toString(16).padStart(2, '0'),
-  ).join('');
+  const requestId = newRequestId();
   const headers: Record<string, string> = { ...grant.headers };
   if (!Object.keys(headers).some((name) => name.toLowerCase() === 'content-type')) {
     headers['content-type'] = options.contentType || (body instanceof Blob && body.type) || 'application/octet-stream';
   }
   headers['x-request-id'] = requestId;
 
-  const { onProgress, signal: callerSignal } = options;
-  const failure: Failure = {};
-  const controller = new AbortController();
-  const abort = () => controller.abort(callerSignal?.reason);
-  if (callerSignal?.aborted) abort();
-  callerSignal?.addEventListener('abort', abort, { once: true });
+  const [signal, failure, , tell, end] = startCall(options.signal, options.onProgress);
 
   let total = isWhole(body) ? sizeOf(body) : undefined;
   let last: UploadProgress | undefined;
@@ -262,54 +119,39 @@ export async function uploadToUrl(
     )
       return;
     last = { loaded, total };
-    try {
-      onProgress?.(last);
-    } catch (error) {
-      failure.error ??= error;
-      controller.abort(error);
-    }
+    tell(last);
   };
 
   try {
-    if (controller.signal.aborted) throw controller.signal.reason;
+    if (signal.aborted) throw signal.reason;
     let answer: Answer;
     if (typeof XMLHttpRequest === 'function') {
-      const sendable = isWhole(body) ? body : await blobOf(body, controller.signal, failure);
+      const sendable = isWhole(body) ? body : await blobOf(body, signal, failure);
       total = sizeOf(sendable);
-      answer = await sendWithXhr(url, headers, sendable, controller.signal, report);
+      answer = await sendWithXhr(url, headers, sendable, signal, report);
     } else {
-      answer = await sendWithFetch(url, headers, body, controller.signal, report, failure);
+      answer = await sendWithFetch(url, headers, body, signal, report, failure);
     }
-    const answered = parsed(answer.text);
-    if (answer.status < 200 || answer.status > 299) {
-      throw errorFromResponse(answer.status, answered, answer.header('retry-after'), requestId);
-    }
-    const object = (answered as { object?: ObjectInfo } | undefined)?.object;
+    const object = (answered(answer, requestId) as { object?: ObjectInfo } | undefined)?.object;
     if (typeof object?.key !== 'string' || typeof object.size !== 'number') {
-      throw new ProtocolError(
-        `The answer to ${where} is not an uploaded object: is grant.url the URL your server got from createUploadUrl()?`,
-        { code: 'invalid_response', status: answer.status, requestId },
-      );
+      throw unexpected(where, 'createUploadUrl()', requestId);
     }
     total = object.size;
     report(object.size);
     if (failure.error !== undefined) throw failure.error;
     return object;
   } catch (cause) {
-    if (failure.error !== undefined) throw failure.error;
-    if (callerSignal?.aborted) {
-      throw new AbortError(`${where} was aborted by the caller; the same grant can be used again until it expires.`, {
-        code: 'aborted',
-        requestId,
+    throw (
+      failure.error ??
+      ended(
         cause,
-      });
-    }
-    if (isPlinthError(cause)) throw cause;
-    throw new NetworkError(
-      `${where} failed before an answer came (${cause instanceof Error ? cause.message : String(cause)}). Check the connection and call uploadToUrl() again with the same grant, which works until ${grant.expiresAt}: a cut upload stores nothing.`,
-      { code: 'network_error', requestId, cause },
+        where,
+        options.signal?.aborted,
+        `call uploadToUrl() again with the same grant (it works until ${grant.expiresAt}).`,
+        requestId,
+      )
     );
   } finally {
-    callerSignal?.removeEventListener('abort', abort);
+    end();
   }
 }

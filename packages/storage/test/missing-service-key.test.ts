@@ -19,6 +19,11 @@ describe('MissingServiceKeyError, synchronously, with zero requests', () => {
       () => storage.from('avatars').createUploadUrl('ada.png', { contentTypes: ['image/png'] }),
       'storage.from("avatars").createUploadUrl()',
     ],
+    [
+      'from().createMultipartUpload()',
+      () => storage.from('avatars').createMultipartUpload('talk.mp4', { partSize: 16 * 1024 * 1024 }),
+      'storage.from("avatars").createMultipartUpload()',
+    ],
     ['from().info()', () => storage.from('avatars').info('ada.png'), 'storage.from("avatars").info()'],
     ['from().remove()', () => storage.from('avatars').remove(['ada.png']), 'storage.from("avatars").remove()'],
     ['from().remove(key)', () => storage.from('avatars').remove('ada.png'), 'storage.from("avatars").remove()'],

@@ -100,6 +100,47 @@ describe('from(bucket)', () => {
     expect(body).toEqual({ key: 'ada.png', maxBytes: 10 });
   });
 
+  it('createMultipartUpload() posts the key, options and part size, and resolves to the grant', async () => {
+    const grant = {
+      url: `${apiUrl}/v1/storage/multipart/6f1c1f3e-6a43-4c57-9d7e-2b8c3a0d5e11?expires=4102444800&signature=${'s'.repeat(43)}`,
+      uploadId: '6f1c1f3e-6a43-4c57-9d7e-2b8c3a0d5e11',
+      partSize: 16 * 1024 * 1024,
+      expiresAt: '2100-01-01T00:00:00.000Z',
+      contentTypes: ['video/mp4'],
+    };
+    mock.use(http.post(`${apiUrl}/v1/storage/buckets/videos/multipart-uploads`, () => HttpResponse.json(grant)));
+    const options = {
+      contentTypes: ['video/mp4'],
+      maxBytes: 5 * 1024 ** 3,
+      partSize: 16 * 1024 * 1024,
+      expiresIn: 86_400,
+    };
+    // A bucket or key among the options cannot redirect the grant.
+    const sneaky = { ...options, bucket: 'secrets', key: 'other' } as typeof options;
+    expect(await storage.from('videos').createMultipartUpload('talks/keynote.mp4', sneaky)).toEqual(grant);
+    const { request, url, body } = await onlyRequest();
+    expect(request.method).toBe('POST');
+    expect(url.pathname).toBe('/v1/storage/buckets/videos/multipart-uploads');
+    expect(body).toEqual({ key: 'talks/keynote.mp4', ...options });
+    expect(request.headers.get('authorization')).toMatch(/^Bearer sk_test_/);
+  });
+
+  it('createMultipartUpload() rejects with the server’s ValidationError for a part size out of range', async () => {
+    mock.use(
+      http.post(`${apiUrl}/v1/storage/buckets/videos/multipart-uploads`, () =>
+        HttpResponse.json(envelope('validation_failed', 'partSize: expected at least 65536', { field: 'partSize' }), {
+          status: 400,
+        }),
+      ),
+    );
+    const refused = await storage
+      .from('videos')
+      .createMultipartUpload('a.mp4', { partSize: 1000 })
+      .catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(ValidationError);
+    expect(refused).toMatchObject({ details: { field: 'partSize' } });
+  });
+
   it('encodes a bucket name that would leave its path segment, and the server judges it', async () => {
     mock.use(
       http.post(`${apiUrl}/v1/storage/buckets/:bucket/upload-urls`, ({ params }) =>

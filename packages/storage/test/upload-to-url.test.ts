@@ -185,7 +185,7 @@ describe('abort', () => {
       }),
     );
     expect(error).toBeInstanceOf(AbortError);
-    expect(error.message).toMatch(/aborted by the caller.*can be used again/);
+    expect(error.message).toMatch(/aborted by the caller.*again with the same grant/);
     expect(error.message).not.toContain('signature');
   });
 

@@ -4,6 +4,8 @@
 // server's message.
 import { createHash } from 'node:crypto';
 import {
+  AbortError,
+  ConfigurationError,
   ConflictError,
   createTransport,
   MissingServiceKeyError,
@@ -12,9 +14,17 @@ import {
   PermissionError,
   ValidationError,
 } from '@plinth/core';
+import type { MultipartGrant } from '@plinth/protocol';
 import { type RunningServer, startServer } from '@plinth/server';
-import { createStorageClient, type StorageClient, type UploadProgress, uploadToUrl } from '@plinth/storage';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  abortLarge,
+  createStorageClient,
+  type StorageClient,
+  type UploadProgress,
+  uploadLarge,
+  uploadToUrl,
+} from '@plinth/storage';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { failure, patterned, streamOf } from '../fixtures/storage-client.js';
 
 let server: RunningServer;
@@ -216,5 +226,135 @@ describe('downloads, list, move and copy', () => {
     expect(copied.sha256).toBe(sha256(new TextEncoder().encode('c.txt')));
     const taken = await failure(storage.from(bucket).move('b/1.txt', 'c.txt'));
     expect(taken).toBeInstanceOf(ConflictError);
+  });
+});
+
+describe('uploadLarge, with no key, against the server', () => {
+  afterEach(() => {
+    vi.unstubAllGlobals();
+  });
+
+  /** The part numbers the server has, through the grant's own URL. */
+  async function partsOn(grant: MultipartGrant): Promise<{ numbers: number[]; state: string }> {
+    const url = new URL(grant.url);
+    const answer = await fetch(`${url.origin}${url.pathname}/parts${url.search}`);
+    const body = (await answer.json()) as { parts: { partNumber: number }[]; state: string };
+    return { numbers: body.parts.map((part) => part.partNumber), state: body.state };
+  }
+
+  /** Counts the parts sent (PUTs) through fetch from here on. */
+  function countPuts(): number[] {
+    const sent: number[] = [];
+    const realFetch = globalThis.fetch;
+    vi.stubGlobal('fetch', (input: RequestInfo | URL, init?: RequestInit) => {
+      const url = String(input instanceof Request ? input.url : input);
+      const part = /\/parts\/(\d+)\?/.exec(url);
+      if ((init?.method ?? 'GET') === 'PUT' && part) sent.push(Number(part[1]));
+      return realFetch(input, init);
+    });
+    return sent;
+  }
+
+  it('3 MB in 64 KiB parts: cut by an abort, resumed without sending a part twice, stored whole', async () => {
+    const bucket = await makeBucket({ maxObjectBytes: 10 * 1024 * 1024 });
+    const grant = await storage.from(bucket).createMultipartUpload('big/data.bin', {
+      partSize: 65_536,
+      metadata: { source: 'multipart' },
+    });
+    expect(grant).toMatchObject({ partSize: 65_536, contentTypes: [] });
+    const bytes = patterned(3 * 1024 * 1024 + 12_345, 21);
+    const parts = Math.ceil(bytes.length / 65_536);
+    expect(parts).toBe(49);
+    const controller = new AbortController();
+    const cut = await failure(
+      uploadLarge(grant, bytes, {
+        signal: controller.signal,
+        onProgress: ({ loaded }) => {
+          if (loaded >= 1024 * 1024) controller.abort();
+        },
+      }),
+    );
+    expect(cut).toBeInstanceOf(AbortError);
+    // Parts whose bytes had all gone out may still land; the server drops any that were cut.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const before = await partsOn(grant);
+    expect(before.state).toBe('pending');
+    expect(before.numbers.length).toBeGreaterThanOrEqual(8);
+    expect(before.numbers.length).toBeLessThan(parts);
+
+    const sent = countPuts();
+    const events: UploadProgress[] = [];
+    const object = await uploadLarge(grant, new Blob([bytes as BlobPart]), {
+      onProgress: (event) => events.push(event),
+    });
+    expect(object).toMatchObject({
+      bucket,
+      key: 'big/data.bin',
+      size: bytes.length,
+      sha256: sha256(bytes),
+      contentType: 'application/octet-stream',
+      metadata: { source: 'multipart' },
+    });
+    expect(sent.filter((n) => before.numbers.includes(n))).toEqual([]);
+    expect(sent.length).toBe(parts - before.numbers.length);
+    expect(events[0]?.loaded).toBeGreaterThanOrEqual(before.numbers.length * 65_536 - 65_536);
+    expect(events.at(-1)).toEqual({ loaded: bytes.length, total: bytes.length });
+    expect(await storage.from(bucket).info('big/data.bin')).toEqual(object);
+    // Once completed, the grant takes nothing more, and says where the object is.
+    const again = await failure(uploadLarge(grant, bytes));
+    expect(again).toBeInstanceOf(ConflictError);
+    expect(again.message).toContain('committed');
+  });
+
+  it('a file larger than the grant allows: refused at its last part, sent first', async () => {
+    const bucket = await makeBucket();
+    const grant = await storage
+      .from(bucket)
+      .createMultipartUpload('small.bin', { partSize: 65_536, maxBytes: 200_000 });
+    const sent = countPuts();
+    const refused = await failure(uploadLarge(grant, patterned(10 * 65_536), { concurrency: 1 }));
+    expect(refused).toBeInstanceOf(ValidationError);
+    expect(refused).toMatchObject({ status: 400, details: { field: 'partNumber' } });
+    expect(refused.message).toContain('/parts/10');
+    expect(sent).toEqual([10]);
+  });
+
+  it('HTML declared image/png: refused at completion with the server’s ValidationError', async () => {
+    const bucket = await makeBucket({ allowedContentTypes: ['image/png'] });
+    const grant = await storage.from(bucket).createMultipartUpload('pic.png', { partSize: 65_536 });
+    const html = new TextEncoder().encode(`<!DOCTYPE html><html><body>${'x'.repeat(100_000)}</body></html>`);
+    const refused = await failure(uploadLarge(grant, new Blob([html as BlobPart], { type: 'text/html' })));
+    expect(refused).toBeInstanceOf(ValidationError);
+    expect(refused).toMatchObject({ details: { field: 'content-type', declared: 'image/png' } });
+    expect(await failure(storage.from(bucket).info('pic.png'))).toBeInstanceOf(NotFoundError);
+  });
+
+  it('abortLarge drops the parts, and the grant is over', async () => {
+    const bucket = await makeBucket();
+    const grant = await storage.from(bucket).createMultipartUpload('dropped.bin', { partSize: 65_536 });
+    const controller = new AbortController();
+    await failure(
+      uploadLarge(grant, patterned(20 * 65_536), {
+        signal: controller.signal,
+        onProgress: ({ loaded }) => {
+          if (loaded >= 4 * 65_536) controller.abort();
+        },
+      }),
+    );
+    expect(await abortLarge(grant)).toBe(true);
+    expect(await partsOn(grant)).toEqual({ numbers: [], state: 'refused' });
+    expect(await abortLarge(grant)).toBe(false);
+    const after = await failure(uploadLarge(grant, patterned(20 * 65_536)));
+    expect(after).toBeInstanceOf(ConflictError);
+    expect(after.message).toContain('new grant');
+  });
+
+  it('refuses a grant for a single upload before any request', async () => {
+    const bucket = await makeBucket();
+    const single = await storage.from(bucket).createUploadUrl('one.bin');
+    const sent = countPuts();
+    const refused = await failure(uploadLarge(single as unknown as MultipartGrant, patterned(10)));
+    expect(refused).toBeInstanceOf(ConfigurationError);
+    expect(sent).toEqual([]);
   });
 });
