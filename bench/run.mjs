@@ -11,6 +11,7 @@ import { benchHttp } from './lib/http.mjs';
 import { describeMachine } from './lib/machine.mjs';
 import { formatReport } from './lib/report.mjs';
 import { benchSdk } from './lib/sdk.mjs';
+import { benchStorage, formatStorage, uploadBytesProblem } from './lib/storage.mjs';
 import { benchTiming } from './lib/timing.mjs';
 
 const settings = {
@@ -32,10 +33,13 @@ const settings = {
   // Per path (the SDK, supabase-js, a bare fetch of each one's request): 1 s warm-up, then 20
   // rounds of one 0.5 s slice each, 4 callers looping, the order reversing every round.
   client: { callers: 4, warmupSeconds: 1, rounds: 20, sliceSeconds: 0.5 },
+  // One file of PLINTH_BENCH_UPLOAD_BYTES (default 1 GiB) copied with cp, uploaded to Plinth and to
+  // tus, in 3 rounds whose order rotates; the servers sample their RSS every 20 ms during uploads.
+  storage: { bytes: Number(process.env.PLINTH_BENCH_UPLOAD_BYTES ?? 1024 ** 3), rounds: 3, rssSampleMs: 20 },
 };
 
 // `node bench/run.mjs timing` (or `pnpm bench timing`) runs only the sections named; none, all.
-const sections = ['hashing', 'http', 'data', 'sdk', 'timing', 'embedded', 'client'];
+const sections = ['hashing', 'http', 'data', 'sdk', 'timing', 'embedded', 'client', 'storage'];
 const chosen = process.argv.slice(2);
 const unknownSections = chosen.filter((name) => !sections.includes(name));
 if (unknownSections.length > 0) {
@@ -45,11 +49,17 @@ if (unknownSections.length > 0) {
   process.exit(2);
 }
 const runs = (section) => chosen.length === 0 || chosen.includes(section);
+const uploadBytes = runs('storage') ? uploadBytesProblem(settings.storage.bytes) : undefined;
+if (uploadBytes) {
+  process.stderr.write(`${uploadBytes}\n`);
+  process.exit(2);
+}
 
 const log = (line) => process.stderr.write(`· ${line}\n`);
 
-// What must run even on Ctrl-C (dropping the PostgreSQL database the run made). The server
-// processes exit by themselves when this one goes (they watch their IPC channel).
+// What must run even on Ctrl-C (dropping the PostgreSQL database the run made, removing the
+// storage section's files). The server processes exit by themselves when this one goes (they
+// watch their IPC channel).
 const cleanups = [];
 process.once('SIGINT', async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
@@ -65,6 +75,7 @@ const sdk = runs('sdk') ? await benchSdk({ ...settings.sdk, log, cleanups }) : u
 const timing = runs('timing') ? await benchTiming({ ...settings.timing, log, cleanups }) : undefined;
 const embedded = runs('embedded') ? await benchEmbedded({ ...settings.embedded, log }) : undefined;
 const client = runs('client') ? await benchClient({ ...settings.client, log }) : undefined;
+const storage = runs('storage') ? await benchStorage({ ...settings.storage, log, cleanups }) : undefined;
 
 const results = {
   date: new Date().toISOString(),
@@ -79,13 +90,16 @@ const results = {
   timing,
   embedded,
   client,
+  storage,
 };
 
 const resultsFile = fileURLToPath(new URL('./results/latest.json', import.meta.url));
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
 writeFileSync(resultsFile, `${JSON.stringify(results, null, 2)}\n`);
 
-process.stdout.write(`${formatReport(results)}\nResults: ${resultsFile}\n`);
+// report.mjs prints the other sections; storage.mjs prints its own, last, as it runs last.
+const storageLines = storage ? [...formatStorage(storage), ''] : [];
+process.stdout.write(`${[formatReport(results), ...storageLines].join('\n')}\nResults: ${resultsFile}\n`);
 
 // A run whose requests were refused or failed measured the wrong thing: say so in the exit code.
 const failed = [];
@@ -103,6 +117,9 @@ for (const path of [...(sdk?.paths ?? []), ...(sdk?.throughApp?.paths ?? [])]) {
 }
 for (const path of client?.paths ?? []) {
   if (path.failures > 0) failed.push(path);
+}
+for (const target of storage?.targets ?? []) {
+  if (target.failures > 0) failed.push(target);
 }
 for (const target of timing?.targets ?? []) {
   for (const route of target.routes ?? []) {

@@ -4,7 +4,7 @@ const fixed = (value, digits) => (value === undefined ? '' : value.toFixed(digit
 const whole = (value) => (value === undefined ? '' : Math.round(value).toLocaleString('en-US'));
 
 /** Left-aligned first column, right-aligned others, two spaces between. */
-function table(header, rows) {
+export function table(header, rows) {
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column].length)));
   const line = (cells) =>
     cells
