@@ -1,6 +1,6 @@
 // The table `pnpm bench` prints: the same figures as results/latest.json.
 
-const fixed = (value, digits) => (value === undefined ? '' : value.toFixed(digits));
+export const fixed = (value, digits) => (value === undefined ? '' : value.toFixed(digits));
 const whole = (value) => (value === undefined ? '' : Math.round(value).toLocaleString('en-US'));
 
 /** Left-aligned first column, right-aligned others, two spaces between. */

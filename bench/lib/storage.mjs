@@ -14,7 +14,7 @@ import { Readable } from 'node:stream';
 import { createClient, uploadToUrl } from '@plinth/client';
 import { Upload } from 'tus-js-client';
 import { rateRules, serverCpuMicros, startTarget, stopTarget } from './http.mjs';
-import { table } from './report.mjs';
+import { fixed, table } from './report.mjs';
 
 /** The goals set by the issue. */
 export const goals = { plinthToCp: 0.7, plinthToTus: 1.0, rssPeakGrowthMiB: 64 };
@@ -426,8 +426,6 @@ export async function benchStorage({ bytes, rounds, rssSampleMs, log, cleanups }
     plinthToTusThroughSync: ratio(plinth.medianMBpsThroughSync, tus.medianMBpsThroughSync),
   };
 }
-
-const fixed = (value, digits) => (value === undefined ? '' : value.toFixed(digits));
 
 /**
  * The storage section of the printed report, as lines.

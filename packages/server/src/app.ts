@@ -7,7 +7,7 @@ import { corsForAppOrigins } from './http/cors.js';
 import { HttpError } from './http/http-error.js';
 import { readInput } from './http/read-input.js';
 import { requestIdFor } from './http/request-id.js';
-import type { RouteHandler } from './http/route-handler.js';
+import { bytesOf, type RouteHandler } from './http/route-handler.js';
 import { assertInputScopes } from './http/scope-check.js';
 import { securityHeaders } from './http/security-headers.js';
 import {
@@ -46,8 +46,6 @@ type Env = { Variables: { requestId: string } };
 // The rate limit runs inside each route's handler (one middleware layer fewer per request); it
 // throws when it refuses, so there is nothing for it to call next.
 const proceed = async () => {};
-
-async function* emptyBody(): AsyncIterable<Uint8Array> {}
 
 const pathPattern = (path: string) => new RegExp(`^${path.replace(/:[A-Za-z_]\w*/g, '[^/]+')}$`);
 
@@ -163,7 +161,7 @@ export function createApp(options: AppOptions): Hono<Env> {
           services,
           ...(scope ? { idempotency: scope } : {}),
           ...(route.body === 'bytes'
-            ? { body: incoming ?? (c.req.raw.body as AsyncIterable<Uint8Array> | null) ?? emptyBody() }
+            ? { body: bytesOf(incoming ?? (c.req.raw.body as AsyncIterable<Uint8Array> | null)) }
             : {}),
         });
       } catch (error) {

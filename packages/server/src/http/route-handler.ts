@@ -23,6 +23,17 @@ export interface HandlerContext<R extends Route> {
   readonly body?: AsyncIterable<Uint8Array>;
 }
 
+/**
+ * The bytes of a request, for a route declared `body: 'bytes'`: the stream as given, or none.
+ *
+ * @example
+ * ```ts
+ * for await (const chunk of bytesOf(context.body)) hash.update(chunk);
+ * ```
+ */
+export const bytesOf = (body: AsyncIterable<Uint8Array> | null | undefined): AsyncIterable<Uint8Array> =>
+  body ?? (async function* () {})();
+
 /** A route's handler: its typed output, or a whole `Response` (redirects, cookies). */
 export interface RouteHandler<R extends Route = Route> {
   readonly route: R;

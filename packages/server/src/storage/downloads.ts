@@ -77,7 +77,9 @@ async function objectAnswer(
   if (range) headers['content-range'] = `bytes ${range.start}-${range.end}/${object.size}`;
   const name = options.download ?? (isMarkupType(object.contentType) ? object.key.split('/').pop() : undefined);
   if (name !== undefined) headers['content-disposition'] = attachment(name);
-  const body = Readable.toWeb(Readable.from(bytes)) as ReadableStream<Uint8Array>;
+  // The local driver gives a file stream already; anything else is wrapped once.
+  const stream = bytes instanceof Readable ? bytes : Readable.from(bytes);
+  const body = Readable.toWeb(stream) as ReadableStream<Uint8Array>;
   return new Response(body, { status: range ? 206 : 200, headers });
 }
 

@@ -5,7 +5,7 @@ import {
   listPartsRoute,
   uploadPartRoute,
 } from '@plinth/protocol';
-import { defineHandler } from '../http/route-handler.js';
+import { bytesOf, defineHandler } from '../http/route-handler.js';
 
 /**
  * `POST /v1/storage/buckets/:bucket/multipart-uploads`: a grant for one upload sent in parts.
@@ -35,7 +35,7 @@ export const uploadPartHandler = defineHandler(uploadPartRoute, async ({ input, 
       contentLength: request.headers.get('content-length') ?? undefined,
       contentDigest: request.headers.get('content-digest') ?? undefined,
     },
-    body ?? (async function* () {})(),
+    bytesOf(body),
   ),
 );
 

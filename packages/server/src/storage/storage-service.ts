@@ -190,6 +190,8 @@ const objectOf = (row: ObjectRow): ObjectInfo => ({
 });
 
 const objectColumns = 'bucket, key, size, content_type, sha256, etag, owner, metadata, blob, created_at, updated_at';
+// The same, of `o` in a join.
+const qualifiedObjectColumns = objectColumns.replace(/(^|, )/g, '$1o.');
 
 /** The type without parameters, lowercase: what grants and buckets list. */
 const bareType = (value: string) => (value.split(';')[0] ?? '').trim().toLowerCase();
@@ -330,7 +332,7 @@ export function createStorageService(options: {
 
   async function locateObject(bucket: string, key: string, publicOnly = false) {
     const [row] = await database.query<ObjectRow>(
-      `SELECT ${objectColumns.replace(/(^|, )/g, '$1o.')} FROM plinth.storage_objects o
+      `SELECT ${qualifiedObjectColumns} FROM plinth.storage_objects o
          JOIN plinth.storage_buckets b ON b.name = o.bucket
         WHERE o.bucket = $1 AND o.key = $2 AND (b.public OR NOT $3)`,
       [bucket, key, publicOnly],

@@ -1,5 +1,5 @@
 import { createUploadUrlRoute, uploadRoute } from '@plinth/protocol';
-import { defineHandler } from '../http/route-handler.js';
+import { bytesOf, defineHandler } from '../http/route-handler.js';
 
 /**
  * `POST /v1/storage/buckets/:bucket/upload-urls`: a grant for one upload, as a signed URL.
@@ -30,6 +30,6 @@ export const uploadHandler = defineHandler(uploadRoute, async ({ input, request,
       contentLength: request.headers.get('content-length') ?? undefined,
       contentDigest: request.headers.get('content-digest') ?? undefined,
     },
-    body ?? (async function* () {})(),
+    bytesOf(body),
   ),
 }));
