@@ -63,6 +63,8 @@ CREATE TABLE IF NOT EXISTS plinth.storage_uploads (
   expires_at timestamptz NOT NULL,
   finished_at timestamptz
 );
+-- S3: the storage service's id of the native multipart upload behind a multipart grant.
+ALTER TABLE plinth.storage_uploads ADD COLUMN IF NOT EXISTS driver_upload_id text;
 CREATE INDEX IF NOT EXISTS storage_uploads_expiry ON plinth.storage_uploads (expires_at) WHERE state IN ('pending', 'uploading');
 GRANT SELECT, INSERT, UPDATE, DELETE ON plinth.storage_uploads TO plinth_server;
 

@@ -8,6 +8,7 @@ import {
   resolveOAuthProviders,
   serverUrlProblem,
 } from './oauth/provider-config.js';
+import type { S3Options } from './storage/s3-driver.js';
 
 /** The server's configuration, resolved from options, the environment and the defaults. */
 export interface ServerConfig {
@@ -48,6 +49,8 @@ export interface ServerConfig {
    * `memory` database, a temporary directory removed when the server closes.
    */
   storageDir: string | undefined;
+  /** Keep object bytes in a bucket of an S3-compatible service instead of on local disk. */
+  s3: S3Options | undefined;
 }
 
 /** What code may set; everything else of {@link ServerConfig} comes from the environment or a default. */
@@ -97,6 +100,7 @@ export const configVariables: { [K in keyof ServerConfig]: string } = {
   keepAliveTimeoutMs: 'PLINTH_KEEP_ALIVE_TIMEOUT_MS',
   validateResponses: 'NODE_ENV',
   storageDir: 'PLINTH_STORAGE_DIR',
+  s3: 'PLINTH_S3_*',
 };
 
 const builtInDefaults: ServerConfig = {
@@ -123,6 +127,7 @@ const builtInDefaults: ServerConfig = {
   keepAliveTimeoutMs: 5_000,
   validateResponses: true,
   storageDir: undefined,
+  s3: undefined,
 };
 
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -272,6 +277,31 @@ const parsers: { [K in keyof ServerConfig]: (given: Given) => ServerConfig[K] } 
       throw new ConfigError(given.name, `${resolve(dir)} is a file, not a directory; name a directory.`);
     return dir;
   },
+  s3: (given) => {
+    const s3 = given.value as Partial<S3Options> | null;
+    const field = (name: keyof S3Options) =>
+      given.fromVariable ? `PLINTH_S3_${name.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}` : `s3.${name}`;
+    if (typeof s3 !== 'object' || s3 === null)
+      throw new ConfigError(
+        given.name,
+        'must be an object like { endpoint, region, bucket, accessKeyId, secretAccessKey }.',
+      );
+    url(
+      { name: field('endpoint'), value: s3.endpoint, fromVariable: false },
+      ['http:', 'https:'],
+      'https://s3.eu-west-1.amazonaws.com',
+    );
+    for (const name of ['region', 'bucket', 'accessKeyId', 'secretAccessKey'] as const) {
+      if (typeof s3[name] !== 'string' || s3[name] === '')
+        throw new ConfigError(
+          field(name),
+          `required with ${field('endpoint')}: the ${name === 'bucket' ? 'S3 bucket that holds the bytes' : name === 'region' ? "bucket's region (us-east-1 for most S3-compatible services)" : 'credential of a key that may read and write that bucket'}.`,
+        );
+    }
+    if (s3.prefix !== undefined && (typeof s3.prefix !== 'string' || !/^([^/\\\s]+\/)*$/.test(s3.prefix)))
+      throw new ConfigError(field('prefix'), 'must be empty or end with "/", like plinth/.');
+    return { ...s3 } as S3Options;
+  },
   validateResponses: (given) => {
     if (given.fromVariable) return given.value !== 'production';
     if (typeof given.value !== 'boolean')
@@ -279,6 +309,25 @@ const parsers: { [K in keyof ServerConfig]: (given: Given) => ServerConfig[K] } 
     return given.value;
   },
 };
+
+/**
+ * S3 from `PLINTH_S3_ENDPOINT`, `_REGION` (default us-east-1), `_BUCKET`, `_ACCESS_KEY_ID`,
+ * `_SECRET_ACCESS_KEY`, `_SESSION_TOKEN` and `_PREFIX`; undefined without an endpoint.
+ */
+function s3FromEnv(env: Record<string, string | undefined>): Record<string, string | undefined> | undefined {
+  const endpoint = env.PLINTH_S3_ENDPOINT || undefined;
+  if (endpoint === undefined) return undefined;
+  const read = (name: string) => env[`PLINTH_S3_${name}`] || undefined;
+  return {
+    endpoint,
+    region: read('REGION') ?? 'us-east-1',
+    bucket: read('BUCKET'),
+    accessKeyId: read('ACCESS_KEY_ID'),
+    secretAccessKey: read('SECRET_ACCESS_KEY'),
+    ...(read('SESSION_TOKEN') ? { sessionToken: read('SESSION_TOKEN') } : {}),
+    ...(read('PREFIX') ? { prefix: read('PREFIX') } : {}),
+  };
+}
 
 const providerVariable = /^PLINTH_OAUTH_([A-Z0-9_]+?)_(ISSUER|CLIENT_ID|CLIENT_SECRET|PRESET)$/;
 
@@ -375,7 +424,7 @@ export function resolveConfig(
       continue;
     }
     // An option wins outright: a bad variable it overrides is not read, so it cannot fail the start.
-    const raw = key === 'oauth' ? oauthFromEnv(env) : env[variable] || undefined;
+    const raw = key === 'oauth' ? oauthFromEnv(env) : key === 's3' ? s3FromEnv(env) : env[variable] || undefined;
     if (raw !== undefined) {
       config[key] = parse({ name: variable, value: raw, fromVariable: true });
       sources[key] = { from: 'variable', name: variable };

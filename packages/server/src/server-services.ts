@@ -19,6 +19,7 @@ import type { RateLimiter } from './rate-limit/rate-limiter.js';
 import { createRedisRateLimiter } from './rate-limit/redis-rate-limiter.js';
 import { loadServerSecrets } from './sessions/server-secrets.js';
 import { sessionAuthenticator } from './sessions/session-authenticator.js';
+import type { S3Options } from './storage/s3-driver.js';
 import { storageModule } from './storage/storage-module.js';
 import type { StorageService } from './storage/storage-service.js';
 
@@ -82,7 +83,8 @@ export interface ServiceSettings {
   /** The data API: exposed schemas, row cap, statement timeout. */
   data?: DataOptions;
   /** Where the local storage driver keeps object bytes. Default `.plinth/storage`. */
-  storage?: { dir: string };
+  /** Local disk under `dir`, unless `s3` says which S3-compatible bucket holds the bytes. */
+  storage?: { dir: string; s3?: S3Options | undefined };
 }
 
 /**

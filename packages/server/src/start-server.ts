@@ -16,6 +16,7 @@ import type { Mailer } from './mail/mailer.js';
 import type { OAuthOptions } from './oauth/provider-config.js';
 import type { ServerServices } from './server-services.js';
 import { createServerServices } from './server-services.js';
+import type { S3Options } from './storage/s3-driver.js';
 
 /** Options of {@link startServer}. */
 export interface StartServerOptions {
@@ -34,6 +35,12 @@ export interface StartServerOptions {
    * directory removed by `close()`.
    */
   storageDir?: string;
+  /**
+   * Keep object bytes in a bucket of an S3-compatible service (AWS S3, MinIO, R2, …) instead:
+   * browsers upload straight to it. Default `PLINTH_S3_ENDPOINT` and the other `PLINTH_S3_*`
+   * variables, else local disk. See docs/storage.md, "Drivers".
+   */
+  s3?: S3Options;
   /**
    * PostgreSQL: where the app's data statements log in, when you made that role yourself (a role
    * that can become only plinth_anon, plinth_authenticated and plinth_service; checked at start).
@@ -184,7 +191,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     authenticators,
     issuedKeys: issued,
   } = await createServerServices({
-    storage: { dir: config.storageDir ?? temporaryStorage ?? '.plinth/storage' },
+    storage: { dir: config.storageDir ?? temporaryStorage ?? '.plinth/storage', s3: config.s3 },
     data: {
       statementTimeoutMs: config.statementTimeoutMs,
       maxRows: config.maxRows,

@@ -110,12 +110,35 @@ export const createUploadUrlSchemas = {
   response: z.object({
     /** Where to send the bytes: absolute, signed, single use. */
     url: z.string(),
-    method: z.literal('PUT'),
+    /**
+     * `PUT`: the body is the bytes, with `headers` (the Plinth server stores them). `POST`: an
+     * HTML form upload straight to the storage service (S3), `fields` first and the file last.
+     */
+    method: z.enum(['PUT', 'POST']),
     /** Headers the upload must send (the content type, when the grant allows only one). */
     headers: z.record(z.string(), z.string()),
+    /** With `POST`: the form fields to send, in this order, before the file. */
+    fields: z.optional(z.record(z.string(), z.string())),
+    /**
+     * With `POST`: after the storage service took the bytes, `POST` this (signed) URL; the Plinth
+     * server then checks them and makes them the object.
+     */
+    completeUrl: z.optional(z.string()),
     expiresAt: z.string(),
     uploadId: z.string(),
   }),
+};
+
+/** A signed completion URL, and what the uploader knows of the bytes it sent: both checked when given. */
+export const completeUploadSchemas = {
+  request: z.object({
+    uploadId: z.string().check(z.uuid()),
+    /** The bytes sent: a smaller object at the storage service means the upload was cut (a 409). */
+    size: z.optional(byteCount),
+    /** The SHA-256 of the bytes sent, hex. */
+    sha256: z.optional(z.string().check(z.regex(/^[0-9a-f]{64}$/))),
+  }),
+  response: z.object({ object: objectInfoSchema }),
 };
 
 export const uploadSchemas = {
@@ -241,8 +264,26 @@ export const createMultipartUploadSchemas = {
 // The URL's `expires` and `signature` are checked by the server's guard before the input is read.
 const multipartQuery = { uploadId: z.string().check(z.uuid()) };
 
-/** A part as the server keeps it. */
-export const uploadPartSchema = z.object({ partNumber: z.number(), size: z.number(), sha256: z.string() });
+/** A part as the server keeps it; `sha256` when the server computed it (not on S3, which keeps MD5s). */
+export const uploadPartSchema = z.object({
+  partNumber: z.number(),
+  size: z.number(),
+  sha256: z.optional(z.string()),
+});
+
+export const partUrlsSchemas = {
+  request: z.object({
+    ...multipartQuery,
+    /** The parts to send next: up to 100 part numbers. */
+    parts: z
+      .array(z.number().check(z.int(), z.minimum(1), z.maximum(partSizeLimits.count)))
+      .check(z.minLength(1), z.maxLength(100)),
+  }),
+  response: z.object({
+    /** Where to `PUT` each part's bytes (with its headers), until the upload's URL expires. */
+    parts: z.array(z.object({ partNumber: z.number(), url: z.string(), headers: z.record(z.string(), z.string()) })),
+  }),
+};
 
 export const uploadPartSchemas = {
   request: z.object({

@@ -40,6 +40,17 @@ export const uploadRoute = /* @__PURE__ */ defineRoute<typeof schemas.uploadSche
   body: 'bytes',
 });
 
+/**
+ * `POST /v1/storage/uploads/:uploadId/complete`: after a form upload straight to the storage
+ * service (S3), the server checks the bytes there and makes them the object.
+ */
+export const completeUploadRoute = /* @__PURE__ */ defineRoute<typeof schemas.completeUploadSchemas>()({
+  name: 'storage.completeUpload',
+  method: 'POST',
+  path: '/v1/storage/uploads/:uploadId/complete',
+  auth: 'presigned',
+});
+
 /** `GET /v1/storage/buckets/:bucket/object?key=`: one object's size, type, checksum and owner. */
 export const getObjectInfoRoute = /* @__PURE__ */ defineRoute<typeof schemas.getObjectInfoSchemas>()({
   name: 'storage.info',
@@ -130,6 +141,17 @@ export const uploadPartRoute = /* @__PURE__ */ defineRoute<typeof schemas.upload
   path: '/v1/storage/multipart/:uploadId/parts/:partNumber',
   auth: 'presigned',
   body: 'bytes',
+});
+
+/**
+ * `POST /v1/storage/multipart/:uploadId/part-urls`: where to send parts (Plinth's own URLs on
+ * local disk, presigned part URLs of the storage service on S3).
+ */
+export const partUrlsRoute = /* @__PURE__ */ defineRoute<typeof schemas.partUrlsSchemas>()({
+  name: 'storage.partUrls',
+  method: 'POST',
+  path: '/v1/storage/multipart/:uploadId/part-urls',
+  auth: 'presigned',
 });
 
 /** `GET /v1/storage/multipart/:uploadId/parts`: the parts the server has, to resume after a cut or a reload. */

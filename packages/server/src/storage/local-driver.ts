@@ -1,13 +1,8 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { type FileHandle, lstat, mkdir, open, readdir, rename, rmdir, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
-import {
-  type ByteRange,
-  ObjectTooLargeError,
-  type StagedObject,
-  type StorageDriver,
-  type WriteLimits,
-} from './storage-driver.js';
+import { byteTally } from './byte-tally.js';
+import type { ByteRange, LocalStorageDriver, StagedObject, WriteLimits } from './storage-driver.js';
 
 /** Options of {@link createLocalDriver}. */
 export interface LocalDriverOptions {
@@ -15,7 +10,6 @@ export interface LocalDriverOptions {
   readonly root: string;
 }
 
-const headBytes = 512;
 const stagingSuffix = '.part';
 // Objects are users' files: readable by the server's own user only, whatever the umask.
 const objectFileMode = 0o600;
@@ -26,7 +20,7 @@ const commitAttempts = 8;
 /**
  * Stores objects as files under `<root>/objects/<bucket>/<object key>`, written first to
  * `<root>/staging/` and renamed into place, so a reader sees the old object or the new one and
- * never part of either. A staged file is fsynced before {@link StorageDriver.stage} resolves and
+ * never part of either. A staged file is fsynced before {@link LocalStorageDriver.stage} resolves and
  * the directory after a commit, so a committed object survives a crash.
  *
  * Keys are paths here, so one key cannot be both an object and a folder of others: with `b/a`
@@ -43,7 +37,7 @@ const commitAttempts = 8;
  * }
  * ```
  */
-export function createLocalDriver({ root }: LocalDriverOptions): StorageDriver {
+export function createLocalDriver({ root }: LocalDriverOptions): LocalStorageDriver {
   if (typeof root !== 'string' || root === '') {
     throw new TypeError('The local storage driver needs a root directory; set the storage root to a path.');
   }
@@ -59,7 +53,7 @@ export function createLocalDriver({ root }: LocalDriverOptions): StorageDriver {
     return path;
   };
 
-  return {
+  const driver: LocalStorageDriver = {
     kind: 'local',
 
     async stage(body: AsyncIterable<Uint8Array>, { maxBytes }: WriteLimits): Promise<StagedObject> {
@@ -67,26 +61,12 @@ export function createLocalDriver({ root }: LocalDriverOptions): StorageDriver {
       await mkdir(stagingDirectory, { recursive: true });
       const stagingPath = join(stagingDirectory, `${randomBytes(16).toString('hex')}${stagingSuffix}`);
       const file = await open(stagingPath, 'wx', objectFileMode);
-      const hash = createHash('sha256');
-      const head = new Uint8Array(headBytes);
-      let headLength = 0;
-      let size = 0;
+      const tally = byteTally(maxBytes);
       try {
         // for-await calls the body's return() when we throw, so an oversized upload stops being
         // read at once (a Node stream is destroyed) instead of being drained to the end.
         for await (const chunk of body) {
-          if (!(chunk instanceof Uint8Array)) {
-            throw new TypeError(`An upload body must yield bytes (Uint8Array), got ${typeof chunk}.`);
-          }
-          size += chunk.byteLength;
-          if (size > maxBytes) throw new ObjectTooLargeError(maxBytes);
-          hash.update(chunk);
-          if (headLength < headBytes) {
-            // A copy: the producer may reuse its buffer for the next chunk.
-            const taken = chunk.subarray(0, headBytes - headLength);
-            head.set(taken, headLength);
-            headLength += taken.byteLength;
-          }
+          tally.add(chunk);
           await writeAll(file, chunk);
         }
         await file.sync();
@@ -104,9 +84,7 @@ export function createLocalDriver({ root }: LocalDriverOptions): StorageDriver {
 
       let state: 'staged' | 'committing' | 'committed' | 'discarded' = 'staged';
       return {
-        size,
-        sha256: hash.digest('hex'),
-        head: head.slice(0, headLength),
+        ...tally.result(),
 
         async commit(key: string): Promise<void> {
           const target = objectPath(key);
@@ -174,6 +152,17 @@ export function createLocalDriver({ root }: LocalDriverOptions): StorageDriver {
       await removeEmptyParents(dirname(path), objectsDirectory);
     },
 
+    async copy(from: string, to: string): Promise<void> {
+      const bytes = await driver.read(from);
+      if (!bytes) throw new Error(`There are no bytes under ${JSON.stringify(from)} to copy.`);
+      const staged = await driver.stage(bytes, { maxBytes: Number.POSITIVE_INFINITY });
+      try {
+        await staged.commit(to);
+      } finally {
+        await staged.discard();
+      }
+    },
+
     async sweepStaging(olderThanMs: number): Promise<number> {
       if (!(olderThanMs >= 0)) throw new RangeError(`olderThanMs must be a number ≥ 0, got ${olderThanMs}.`);
       const cutoff = Date.now() - olderThanMs;
@@ -202,6 +191,7 @@ export function createLocalDriver({ root }: LocalDriverOptions): StorageDriver {
       return removed;
     },
   };
+  return driver;
 }
 
 /** A key the local driver refuses because, as a path, it could leave the storage root or alias another key. */

@@ -3,6 +3,7 @@ import {
   completeMultipartUploadRoute,
   createMultipartUploadRoute,
   listPartsRoute,
+  partUrlsRoute,
   uploadPartRoute,
 } from '@plinth/protocol';
 import { bytesOf, defineHandler } from '../http/route-handler.js';
@@ -37,6 +38,18 @@ export const uploadPartHandler = defineHandler(uploadPartRoute, async ({ input, 
     },
     bytesOf(body),
   ),
+);
+
+/**
+ * `POST /v1/storage/multipart/:uploadId/part-urls`: where to send each part.
+ *
+ * @example
+ * ```ts
+ * defineFeatureModule({ name: 'storage', handlers: [partUrlsHandler] });
+ * ```
+ */
+export const partUrlsHandler = defineHandler(partUrlsRoute, async ({ input, services }) =>
+  services.storage.partUrls(input.uploadId, input.parts),
 );
 
 /**

@@ -1,7 +1,8 @@
 /**
  * Where object bytes live. Metadata (keys, sizes, types, checksums, owners) lives in the database;
  * a driver only stores, reads and removes bytes under keys it is given. The local-disk driver is
- * the default; an S3-compatible driver comes later (docs/storage.md).
+ * the default; the S3-compatible driver keeps bytes in a bucket of any S3-compatible service
+ * (docs/storage.md).
  */
 
 /** What a write checked while the bytes streamed through. */
@@ -34,8 +35,20 @@ export interface ByteRange {
   readonly end: number;
 }
 
-/** The driver contract. Keys are `<bucket>/<object key>`, already checked by the caller. */
-export interface StorageDriver {
+/** What every driver does. Keys are `<bucket>/<object key>`-like paths, already checked by the caller. */
+interface DriverBase {
+  /** The object's bytes (or a range of them), or undefined when there is no such key. */
+  read(key: string, range?: ByteRange): Promise<AsyncIterable<Uint8Array> | undefined>;
+  /** Removes the object; no error when it is already gone. */
+  remove(key: string): Promise<void>;
+  /** A second object under `to` with the bytes of `from` (which must exist). */
+  copy(from: string, to: string): Promise<void>;
+  /** Removes staged bytes older than `olderThanMs` left by a crash or an abandoned upload; how many. */
+  sweepStaging(olderThanMs: number): Promise<number>;
+}
+
+/** The local-disk driver: uploads stream through the Plinth server to a staging file. */
+export interface LocalStorageDriver extends DriverBase {
   readonly kind: 'local';
   /**
    * Streams `body` to a staging area, counting, hashing and keeping the first bytes as it goes.
@@ -44,13 +57,58 @@ export interface StorageDriver {
    * behind.
    */
   stage(body: AsyncIterable<Uint8Array>, limits: WriteLimits): Promise<StagedObject>;
-  /** The object's bytes (or a range of them), or undefined when there is no such key. */
-  read(key: string, range?: ByteRange): Promise<AsyncIterable<Uint8Array> | undefined>;
-  /** Removes the object; no error when it is already gone. */
-  remove(key: string): Promise<void>;
-  /** Removes staged bytes older than `olderThanMs` left by a crash mid-write; how many. */
-  sweepStaging(olderThanMs: number): Promise<number>;
 }
+
+/** A part of a multipart upload as the storage service lists it. */
+export interface StoredPart {
+  readonly partNumber: number;
+  readonly size: number;
+  readonly etag: string;
+}
+
+/** A staged upload the storage service holds, read back for its checks. */
+export interface InspectedObject extends StagedObject {
+  /** The `Content-Type` it was sent with. */
+  readonly contentType: string;
+}
+
+/**
+ * The S3-compatible driver: browsers send bytes straight to the storage service under a staging
+ * key (a POST policy, or presigned part URLs), and the server reads them back to check them
+ * before copying them into place.
+ */
+export interface S3StorageDriver extends DriverBase {
+  readonly kind: 's3';
+  /** The staging key of an upload: bytes sent under a grant land here until they are checked. */
+  stagingKey(uploadId: string): string;
+  /** A form upload (POST policy) of exactly `key`, its type and its size range, until `expiresAt`. */
+  postPolicy(request: {
+    key: string;
+    contentType: string | undefined;
+    minBytes: number;
+    maxBytes: number;
+    expiresAt: Date;
+  }): { url: string; fields: Record<string, string> };
+  /**
+   * Reads a staged upload back, counting and hashing it; undefined when nothing is there. Past
+   * `maxBytes` it stops and rejects with {@link ObjectTooLargeError} (the bytes stay staged).
+   * Its commit copies the bytes it read (matched by ETag) into place and removes the staged key.
+   */
+  inspect(key: string, maxBytes: number): Promise<InspectedObject | undefined>;
+  /** Starts a native multipart upload of `key`; its upload id. */
+  createMultipart(key: string): Promise<string>;
+  /** A presigned URL that PUTs one part's bytes, until `expiresAt`. */
+  partUrl(key: string, multipartId: string, partNumber: number, expiresAt: Date): Promise<string>;
+  /** The parts stored so far, by number; undefined when the multipart upload is gone. */
+  listParts(key: string, multipartId: string): Promise<StoredPart[] | undefined>;
+  /** Joins the parts into the object `key`. */
+  completeMultipart(key: string, multipartId: string, parts: readonly StoredPart[]): Promise<void>;
+  /** Drops a multipart upload and its parts; no error when it is already gone. */
+  abortMultipart(key: string, multipartId: string): Promise<void>;
+}
+
+/** Where object bytes live: the local disk, or an S3-compatible service. */
+export type StorageDriver = LocalStorageDriver | S3StorageDriver;
 
 /** A write went over its size limit; nothing was kept. */
 export class ObjectTooLargeError extends Error {

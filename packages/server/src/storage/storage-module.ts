@@ -8,6 +8,7 @@ import {
   completeMultipartUploadHandler,
   createMultipartUploadHandler,
   listPartsHandler,
+  partUrlsHandler,
   uploadPartHandler,
 } from './multipart.js';
 import {
@@ -18,14 +19,17 @@ import {
   removeObjectsHandler,
 } from './objects.js';
 import { presignedUrls } from './presigned-url.js';
+import { createS3Driver } from './s3-driver.js';
 import { createStorageService, type StorageService } from './storage-service.js';
-import { createUploadUrlHandler, uploadHandler } from './uploads.js';
+import { completeUploadHandler, createUploadUrlHandler, uploadHandler } from './uploads.js';
 
 function createStorageServices({ database, settings, secrets }: ServiceContext): StorageService {
   const { publicUrl } = settings;
   return createStorageService({
     database,
-    driver: createLocalDriver({ root: settings.storage?.dir ?? '.plinth/storage' }),
+    driver: settings.storage?.s3
+      ? createS3Driver(settings.storage.s3)
+      : createLocalDriver({ root: settings.storage?.dir ?? '.plinth/storage' }),
     // Derived from a secret every instance shares, so a URL one instance signed works on another.
     urls: presignedUrls(Buffer.from(hkdfSync('sha256', secrets.refreshSecret, '', 'plinth storage urls', 32))),
     publicUrl: typeof publicUrl === 'function' ? publicUrl : () => publicUrl,
@@ -37,7 +41,7 @@ function createStorageServices({ database, settings, secrets }: ServiceContext):
  * one PUT or for an upload in parts that resumes from the parts the server has),
  * uploads checked on their bytes before they become objects, object info, listing, moves and copies,
  * downloads (signed URLs, and plain URLs for public buckets) and removal. Bytes live
- * in the local-disk driver; metadata and the `object.created`/`object.deleted` events in the
+ * in the local-disk driver, or in a bucket of an S3-compatible service (`settings.storage.s3`); metadata and the `object.created`/`object.deleted` events in the
  * database. `services.storage` is the service.
  */
 export const storageModule = defineFeatureModule({
@@ -47,6 +51,7 @@ export const storageModule = defineFeatureModule({
     listBucketsHandler,
     createUploadUrlHandler,
     uploadHandler,
+    completeUploadHandler,
     getObjectInfoHandler,
     removeObjectsHandler,
     createDownloadUrlHandler,
@@ -57,6 +62,7 @@ export const storageModule = defineFeatureModule({
     copyObjectHandler,
     createMultipartUploadHandler,
     uploadPartHandler,
+    partUrlsHandler,
     listPartsHandler,
     completeMultipartUploadHandler,
     abortMultipartUploadHandler,

@@ -14,7 +14,14 @@ import { HttpError } from '../http/http-error.js';
 import { type BucketRequest, createBucket, findBucket, listBuckets } from './bucket-store.js';
 import { contentTypeMatches, sniffContentType } from './content-sniff.js';
 import type { PresignedUrls } from './presigned-url.js';
-import { ObjectTooLargeError, type StagedObject, type StorageDriver } from './storage-driver.js';
+import {
+  type InspectedObject,
+  type LocalStorageDriver,
+  ObjectTooLargeError,
+  type S3StorageDriver,
+  type StagedObject,
+  type StorageDriver,
+} from './storage-driver.js';
 
 /** How long an upload URL lives unless the app says otherwise, in seconds. */
 export const defaultGrantSeconds = 600;
@@ -50,6 +57,14 @@ export interface StorageService {
   createUploadUrl(request: GrantRequest): Promise<UploadGrant>;
   /** Streams an upload's bytes through the grant's checks and commits them as one object. */
   upload(uploadId: string, headers: UploadHeaders, body: AsyncIterable<Uint8Array>): Promise<ObjectInfo>;
+  /**
+   * S3: checks the bytes a form upload left at the storage service (against the `size` and
+   * `sha256` the uploader sent, when it did) and commits them as one object.
+   */
+  completeUpload(
+    uploadId: string,
+    sent?: { size?: number | undefined; sha256?: string | undefined },
+  ): Promise<ObjectInfo>;
   /** A grant for one upload sent in parts of `partSize` bytes (default 8 MiB). */
   createMultipartUpload(request: GrantRequest & { partSize?: number | undefined }): Promise<MultipartGrant>;
   /** Keeps one part (replacing one sent before under its number). */
@@ -59,6 +74,11 @@ export interface StorageService {
     headers: Pick<UploadHeaders, 'contentLength' | 'contentDigest'>,
     body: AsyncIterable<Uint8Array>,
   ): Promise<UploadPart>;
+  /** Where to send each of `parts`: the server's own part URLs, or the storage service's (S3). */
+  partUrls(
+    uploadId: string,
+    parts: readonly number[],
+  ): Promise<{ parts: { partNumber: number; url: string; headers: Record<string, string> }[] }>;
   /** The parts the server has: what a resumed upload need not send again. */
   listParts(uploadId: string): Promise<{ parts: UploadPart[]; partSize: number; state: string }>;
   /** Joins parts 1 to `parts` into one object, checked as a single upload is. */
@@ -134,6 +154,8 @@ interface GrantRow {
   state: 'pending' | 'uploading' | 'committed' | 'refused';
   kind: 'single' | 'multipart';
   part_size: number | string | null;
+  /** S3: the storage service's id of the native multipart upload. */
+  driver_upload_id: string | null;
   expires_at: Date | string;
 }
 
@@ -144,6 +166,33 @@ interface PartRow {
   blob: string;
 }
 
+/**
+ * Parts 1 to `count` of `parts` (sorted by number), every one there and every one but the last
+ * `partSize` bytes, the last no more; a 400 naming `parts` otherwise.
+ */
+function wholeParts<Part extends UploadPart>(parts: readonly Part[], count: number, partSize: number): Part[] {
+  const first = parts.filter((part) => part.partNumber <= count);
+  const present = new Set(first.map((part) => part.partNumber));
+  const missing = Array.from({ length: count }, (_, i) => i + 1).filter((n) => !present.has(n));
+  if (missing.length > 0) {
+    const many = missing.length > 1;
+    throw new HttpError(
+      'validation_failed',
+      `parts: part${many ? 's' : ''} ${missing.slice(0, 10).join(', ')} ${many ? 'are' : 'is'} missing; send ${many ? 'them' : 'it'}, then complete again.`,
+      { field: 'parts', missing: missing.slice(0, 100) },
+    );
+  }
+  const wrong = first.find((part, i) => (i < count - 1 ? part.size !== partSize : part.size > partSize));
+  if (wrong) {
+    throw new HttpError(
+      'validation_failed',
+      `parts: part ${wrong.partNumber} is ${wrong.size} bytes; every part but the last must be ${partSize}, and the last no more. Send it again whole.`,
+      { field: 'parts', partNumber: wrong.partNumber },
+    );
+  }
+  return first;
+}
+
 const partOf = (row: PartRow): UploadPart => ({
   partNumber: row.part_number,
   size: Number(row.size),
@@ -151,10 +200,12 @@ const partOf = (row: PartRow): UploadPart => ({
 });
 
 const grantColumns =
-  'id, bucket, key, content_types, min_bytes, max_bytes, owner, metadata, state, kind, part_size, expires_at';
+  'id, bucket, key, content_types, min_bytes, max_bytes, owner, metadata, state, kind, part_size, driver_upload_id, expires_at';
 
 /** Bytes per part unless the app says otherwise. */
 export const defaultPartSize = 8 * 1024 * 1024;
+/** S3's smallest part (all but the last). */
+const s3MinPartSize = 5 * 1024 * 1024;
 /** How long a multipart upload's URL lives unless the app says otherwise, in seconds. */
 export const defaultMultipartSeconds = 3600;
 // Multipart URLs are signed once for every route of the upload, under this method.
@@ -249,6 +300,23 @@ export function createStorageService(options: {
     return bucket;
   }
 
+  // Bytes pass through this server on local disk, and go straight to the storage service on S3:
+  // a route of the other kind is a 409 saying where the bytes go.
+  function localDriver(): LocalStorageDriver {
+    if (driver.kind === 'local') return driver;
+    throw new HttpError(
+      'conflict',
+      'This server keeps objects on S3: send the bytes to the storage service URL the grant gave (ask part-urls for parts), not to the Plinth server.',
+    );
+  }
+  function s3Driver(): S3StorageDriver {
+    if (driver.kind === 's3') return driver;
+    throw new HttpError(
+      'conflict',
+      'This upload goes to the Plinth server, which checks it when its PUT answers; there is nothing to complete.',
+    );
+  }
+
   async function info(bucket: string, key: string): Promise<ObjectInfo> {
     await bucketNamed(bucket);
     const [row] = await database.query<ObjectRow>(
@@ -288,11 +356,8 @@ export function createStorageService(options: {
     }
     let blob = source.blob;
     if (how === 'copy') {
-      const bytes = await driver.read(source.blob);
-      if (!bytes) throw new HttpError('not_found', `There is no object ${from.key} in bucket ${from.bucket}.`);
-      const staged = await driver.stage(bytes, { maxBytes: object.size });
       blob = `${to.bucket}/${randomUUID()}`;
-      await staged.commit(blob);
+      await driver.copy(source.blob, blob);
     }
     try {
       return await database.transaction(async (tx) => {
@@ -389,7 +454,12 @@ export function createStorageService(options: {
   }
 
   /** Ends a multipart upload: its parts' bytes and rows go; the grant keeps its final state. */
-  async function endMultipart(uploadId: string, state: 'committed' | 'refused'): Promise<void> {
+  async function endMultipart(grant: GrantRow, state: 'committed' | 'refused'): Promise<void> {
+    const uploadId = grant.id;
+    if (driver.kind === 's3' && grant.driver_upload_id !== null) {
+      await driver.abortMultipart(driver.stagingKey(uploadId), grant.driver_upload_id);
+      if (state === 'refused') await driver.remove(driver.stagingKey(uploadId));
+    }
     const parts = await database.transaction(async (tx) => {
       await tx.query(
         `UPDATE plinth.storage_uploads SET state = $2, finished_at = now() WHERE id = $1 AND state <> 'committed'`,
@@ -403,11 +473,24 @@ export function createStorageService(options: {
   }
 
   /** The parts' bytes, one after another. */
-  async function* joined(parts: readonly PartRow[]): AsyncIterable<Uint8Array> {
+  async function* joined(parts: readonly { partNumber: number; ref: string }[]): AsyncIterable<Uint8Array> {
     for (const part of parts) {
-      const bytes = await driver.read(part.blob);
-      if (!bytes) throw new Error(`part ${part.part_number} has no bytes`);
+      const bytes = await driver.read(part.ref);
+      if (!bytes) throw new Error(`part ${part.partNumber} has no bytes`);
       yield* bytes;
+    }
+  }
+
+  /** A 400 naming `field` unless `partNumber` is one the grant's size allows. */
+  function checkPartNumber(grant: GrantRow, partNumber: number, field: string): void {
+    const partSize = Number(grant.part_size);
+    const most = Math.ceil(Number(grant.max_bytes) / partSize);
+    if (partNumber > most) {
+      throw new HttpError(
+        'validation_failed',
+        `${field}: this upload takes at most ${most} parts of ${partSize} bytes.`,
+        { field },
+      );
     }
   }
 
@@ -447,13 +530,32 @@ export function createStorageService(options: {
     if (contentLength !== undefined && Number(contentLength) > limit) throw tooLarge(limit);
   }
 
-  /** Streams `body` to staging, refused as a 413 past `limit`. */
-  async function stageWithin(body: AsyncIterable<Uint8Array>, limit: number): Promise<StagedObject> {
+  /** Streams `body` to staging (local disk), or reads back what was staged (S3): a 413 past `limit`. */
+  async function stageWithin(
+    body: AsyncIterable<Uint8Array> | { grant: GrantRow },
+    limit: number,
+  ): Promise<StagedObject | undefined> {
     try {
-      return await driver.stage(body, { maxBytes: limit });
+      if (!('grant' in body)) return await localDriver().stage(body, { maxBytes: limit });
+      const s3 = s3Driver();
+      return await s3.inspect(s3.stagingKey(body.grant.id), limit);
     } catch (error) {
       throw error instanceof ObjectTooLargeError ? tooLarge(limit) : error;
     }
+  }
+
+  /** The parts of a multipart upload as the server (local disk) or the storage service (S3) has them. */
+  async function partsOf(grant: GrantRow): Promise<(UploadPart & { ref: string })[] | undefined> {
+    if (driver.kind === 'local') {
+      const rows = await database.query<PartRow>(
+        'SELECT part_number, size, sha256, blob FROM plinth.storage_upload_parts WHERE upload_id = $1 ORDER BY part_number',
+        [grant.id],
+      );
+      return rows.map((row) => ({ ...partOf(row), ref: row.blob }));
+    }
+    if (grant.driver_upload_id === null) return [];
+    const parts = await driver.listParts(driver.stagingKey(grant.id), grant.driver_upload_id);
+    return parts?.map((part) => ({ partNumber: part.partNumber, size: part.size, ref: part.etag }));
   }
 
   /**
@@ -606,6 +708,26 @@ export function createStorageService(options: {
 
     async createUploadUrl(request) {
       const { grant, expiresAt } = await insertGrant(request, { kind: 'single', defaultSeconds: defaultGrantSeconds });
+      if (driver.kind === 's3') {
+        // One allowed type is fixed in the policy; with several (or any) the type is checked on completion.
+        const [only] = grant.content_types.length === 1 ? grant.content_types : [];
+        const { url, fields } = driver.postPolicy({
+          key: driver.stagingKey(grant.id),
+          contentType: only,
+          minBytes: Number(grant.min_bytes),
+          maxBytes: Number(grant.max_bytes),
+          expiresAt,
+        });
+        return {
+          url,
+          method: 'POST',
+          headers: {},
+          fields,
+          completeUrl: absolute(urls.sign('POST', `/v1/storage/uploads/${grant.id}/complete`, {}, expiresAt)),
+          expiresAt: expiresAt.toISOString(),
+          uploadId: grant.id,
+        };
+      }
       return {
         url: absolute(urls.sign('PUT', `/v1/storage/uploads/${grant.id}`, {}, expiresAt)),
         method: 'PUT',
@@ -616,6 +738,7 @@ export function createStorageService(options: {
     },
 
     async upload(uploadId, headers, body) {
+      localDriver();
       const grant = await claim(uploadId, 'single');
       const declared = bareType(headers.contentType ?? 'application/octet-stream');
       const maxBytes = Number(grant.max_bytes);
@@ -625,7 +748,7 @@ export function createStorageService(options: {
         const digest = digestOf(headers.contentDigest);
         checkDeclaredLength(headers.contentLength, maxBytes);
         try {
-          staged = await stageWithin(body, maxBytes);
+          staged = (await stageWithin(body, maxBytes)) as StagedObject;
         } catch (error) {
           // The connection was cut: nothing was kept, and the URL may be used again until it expires.
           if (!(error instanceof HttpError)) await release(uploadId, 'pending');
@@ -640,7 +763,57 @@ export function createStorageService(options: {
       return commitObject(grant, declared, staged);
     },
 
+    async completeUpload(uploadId, sent = {}) {
+      const s3 = s3Driver();
+      const grant = await claim(uploadId, 'single');
+      let staged: InspectedObject | undefined;
+      try {
+        staged = (await stageWithin({ grant }, Number(grant.max_bytes))) as InspectedObject | undefined;
+      } catch (error) {
+        // Over the size limit: refused, and the bytes go; the service failing: try again later.
+        if (error instanceof HttpError) {
+          await s3.remove(s3.stagingKey(uploadId));
+          await release(uploadId, 'refused');
+        } else await release(uploadId, 'pending');
+        throw error;
+      }
+      if (staged === undefined) {
+        await release(uploadId, 'pending');
+        throw new HttpError(
+          'conflict',
+          'Nothing was uploaded under this grant yet: send the file to its url first, then complete it.',
+        );
+      }
+      if (sent.size !== undefined && staged.size !== sent.size) {
+        // Fewer bytes than were sent: the upload was cut on the way, not refused; it may be sent again.
+        await staged.discard();
+        await release(uploadId, 'pending');
+        throw new HttpError(
+          'conflict',
+          `The storage service holds ${staged.size} bytes of the ${sent.size} sent: the upload was cut on the way. Send it again with the same grant, then complete it.`,
+          { field: 'size' },
+        );
+      }
+      const declared = bareType(staged.contentType);
+      try {
+        checkDeclaredType(grant, declared, 'Content-Type', 'content-type');
+        verify(grant, declared, staged, sent.sha256);
+      } catch (error) {
+        await staged.discard();
+        await release(uploadId, 'refused');
+        throw error;
+      }
+      return commitObject(grant, declared, staged);
+    },
+
     async createMultipartUpload(request) {
+      if (driver.kind === 's3' && (request.partSize ?? defaultPartSize) < s3MinPartSize) {
+        throw new HttpError(
+          'validation_failed',
+          `partSize: this server keeps objects on S3, whose parts (all but the last) are at least ${s3MinPartSize} bytes; ask for larger parts.`,
+          { field: 'partSize' },
+        );
+      }
       const { grant, expiresAt } = await insertGrant(request, {
         kind: 'multipart',
         partSize: request.partSize ?? defaultPartSize,
@@ -655,6 +828,15 @@ export function createStorageService(options: {
           { field: 'partSize' },
         );
       }
+      if (driver.kind === 's3') {
+        try {
+          const id = await driver.createMultipart(driver.stagingKey(grant.id));
+          await database.query('UPDATE plinth.storage_uploads SET driver_upload_id = $2 WHERE id = $1', [grant.id, id]);
+        } catch (error) {
+          await database.query('DELETE FROM plinth.storage_uploads WHERE id = $1', [grant.id]);
+          throw error;
+        }
+      }
       return {
         url: absolute(urls.sign(multipartMethod, multipartPath(grant.id), {}, expiresAt)),
         uploadId: grant.id,
@@ -664,22 +846,42 @@ export function createStorageService(options: {
       };
     },
 
+    async partUrls(uploadId, numbers) {
+      const grant = await openMultipart(uploadId);
+      for (const partNumber of numbers) checkPartNumber(grant, partNumber, 'parts');
+      const expiresAt = new Date(grant.expires_at);
+      const parts = [];
+      for (const partNumber of new Set(numbers)) {
+        let url: string;
+        if (driver.kind === 's3') {
+          url = await driver.partUrl(
+            driver.stagingKey(uploadId),
+            grant.driver_upload_id as string,
+            partNumber,
+            expiresAt,
+          );
+        } else {
+          // The upload's own URL, its path extended: the signature covers every multipart route.
+          const signed = new URL(absolute(urls.sign(multipartMethod, multipartPath(uploadId), {}, expiresAt)));
+          signed.pathname += `/parts/${partNumber}`;
+          url = signed.href;
+        }
+        parts.push({ partNumber, url, headers: {} });
+      }
+      return { parts };
+    },
+
     async uploadPart(uploadId, partNumber, headers, body) {
+      localDriver();
       const grant = await openMultipart(uploadId);
       const partSize = Number(grant.part_size);
-      if (partNumber > Math.ceil(Number(grant.max_bytes) / partSize)) {
-        throw new HttpError(
-          'validation_failed',
-          `partNumber: this upload takes at most ${Math.ceil(Number(grant.max_bytes) / partSize)} parts of ${partSize} bytes.`,
-          { field: 'partNumber' },
-        );
-      }
+      checkPartNumber(grant, partNumber, 'partNumber');
       const digest = digestOf(headers.contentDigest);
       checkDeclaredLength(headers.contentLength, partSize);
-      const staged = await stageWithin(body, partSize);
+      const staged = (await stageWithin(body, partSize)) as StagedObject;
       // Each attempt at a part is kept apart, so one sent again never overwrites bytes a
       // completion may be reading.
-      const blob = `multipart/${uploadId}/${partNumber}-${randomUUID()}`;
+      const blob = `.multipart/${uploadId}/${partNumber}-${randomUUID()}`;
       try {
         if (staged.size === 0)
           throw new HttpError('validation_failed', 'A part must have at least one byte.', { field: 'body' });
@@ -720,60 +922,57 @@ export function createStorageService(options: {
 
     async listParts(uploadId) {
       const grant = await grantRow(uploadId, 'multipart');
-      const parts = await database.query<PartRow>(
-        'SELECT part_number, size, sha256, blob FROM plinth.storage_upload_parts WHERE upload_id = $1 ORDER BY part_number',
-        [uploadId],
-      );
-      return { parts: parts.map(partOf), partSize: Number(grant.part_size), state: grant.state };
+      // An ended upload has no parts left (S3 forgets them when they are joined or aborted).
+      const parts = grant.state === 'pending' || grant.state === 'uploading' ? await partsOf(grant) : [];
+      return {
+        parts: (parts ?? []).map(({ ref: _, ...part }) => part),
+        partSize: Number(grant.part_size),
+        state: grant.state,
+      };
     },
 
     async completeMultipartUpload(uploadId, request) {
       const grant = await claim(uploadId, 'multipart');
       const declared = request.contentType;
-      const partSize = Number(grant.part_size);
-      let staged: StagedObject | undefined;
-      let parts: PartRow[] = [];
+      const maxBytes = Number(grant.max_bytes);
+      let parts: (UploadPart & { ref: string })[] | undefined;
       try {
         checkDeclaredType(grant, declared, 'contentType', 'contentType');
-        parts = await database.query<PartRow>(
-          `SELECT part_number, size, sha256, blob FROM plinth.storage_upload_parts
-            WHERE upload_id = $1 AND part_number <= $2 ORDER BY part_number`,
-          [uploadId, request.parts],
-        );
-        const missing = Array.from({ length: request.parts }, (_, i) => i + 1).filter(
-          (n) => parts[n - 1]?.part_number !== n,
-        );
-        if (missing.length > 0) {
-          throw new HttpError(
-            'validation_failed',
-            `parts: part${missing.length > 1 ? 's' : ''} ${missing.slice(0, 10).join(', ')} ${missing.length > 1 ? 'are' : 'is'} missing; send ${missing.length > 1 ? 'them' : 'it'}, then complete again.`,
-            { field: 'parts', missing: missing.slice(0, 100) },
-          );
-        }
-        const short = parts.slice(0, -1).find((part) => Number(part.size) !== partSize);
-        if (short) {
-          throw new HttpError(
-            'validation_failed',
-            `parts: part ${short.part_number} is ${short.size} bytes; every part but the last must be ${partSize}. Send it again whole.`,
-            { field: 'parts', partNumber: short.part_number },
-          );
-        }
+        // Undefined on S3 once it joined the parts: a completion cut off after that finds them joined.
+        parts = await partsOf(grant);
+        if (parts !== undefined) parts = wholeParts(parts, request.parts, Number(grant.part_size));
       } catch (error) {
         // Missing or short parts can be sent and the upload completed again.
         await release(uploadId, 'pending');
         throw error;
       }
+      let staged: StagedObject | undefined;
       try {
-        staged = await stageWithin(joined(parts), Number(grant.max_bytes));
-        verify(grant, declared, staged, request.sha256);
+        if (driver.kind === 's3') {
+          const key = driver.stagingKey(uploadId);
+          if (parts !== undefined) {
+            const stored = parts.map((part) => ({ partNumber: part.partNumber, size: part.size, etag: part.ref }));
+            await driver.completeMultipart(key, grant.driver_upload_id as string, stored);
+          }
+          staged = await stageWithin({ grant }, maxBytes);
+          if (staged === undefined) {
+            throw new HttpError(
+              'conflict',
+              'The storage service has neither the parts nor the joined object of this upload any more; start the upload again.',
+            );
+          }
+        } else {
+          staged = await stageWithin(joined(parts ?? []), maxBytes);
+        }
+        verify(grant, declared, staged as StagedObject, request.sha256);
       } catch (error) {
         await staged?.discard();
-        if (error instanceof HttpError) await endMultipart(uploadId, 'refused');
+        if (error instanceof HttpError) await endMultipart(grant, 'refused');
         else await release(uploadId, 'pending');
         throw error;
       }
-      const object = await commitObject(grant, declared, staged);
-      await endMultipart(uploadId, 'committed');
+      const object = await commitObject(grant, declared, staged as StagedObject);
+      await endMultipart(grant, 'committed');
       return object;
     },
 
@@ -782,7 +981,7 @@ export function createStorageService(options: {
       if (grant.state === 'committed')
         throw new HttpError('conflict', 'This upload was completed; remove the object instead.');
       if (grant.state === 'uploading') throw new HttpError('conflict', 'This upload is being completed right now.');
-      await endMultipart(uploadId, 'refused');
+      await endMultipart(grant, 'refused');
       return { aborted: grant.state === 'pending' };
     },
 
@@ -865,6 +1064,14 @@ export function createStorageService(options: {
     copy: (from, to) => relocate(from, to, 'copy'),
 
     async sweep() {
+      if (driver.kind === 's3') {
+        const expired = await database.query<{ id: string; driver_upload_id: string }>(
+          `SELECT id, driver_upload_id FROM plinth.storage_uploads
+            WHERE driver_upload_id IS NOT NULL AND state IN ('pending', 'uploading', 'refused')
+              AND expires_at < now() - interval '1 hour'`,
+        );
+        for (const grant of expired) await driver.abortMultipart(driver.stagingKey(grant.id), grant.driver_upload_id);
+      }
       // Parts of multipart uploads that expired unfinished: their bytes first, then the grants.
       const parts = await database.query<{ blob: string }>(
         `DELETE FROM plinth.storage_upload_parts p USING plinth.storage_uploads u

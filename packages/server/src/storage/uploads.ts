@@ -1,4 +1,4 @@
-import { createUploadUrlRoute, uploadRoute } from '@plinth/protocol';
+import { completeUploadRoute, createUploadUrlRoute, uploadRoute } from '@plinth/protocol';
 import { bytesOf, defineHandler } from '../http/route-handler.js';
 
 /**
@@ -32,4 +32,17 @@ export const uploadHandler = defineHandler(uploadRoute, async ({ input, request,
     },
     bytesOf(body),
   ),
+}));
+
+/**
+ * `POST /v1/storage/uploads/:uploadId/complete`: on S3, the bytes a browser sent to the storage
+ * service are checked and become the object.
+ *
+ * @example
+ * ```ts
+ * defineFeatureModule({ name: 'storage', handlers: [completeUploadHandler] });
+ * ```
+ */
+export const completeUploadHandler = defineHandler(completeUploadRoute, async ({ input, services }) => ({
+  object: await services.storage.completeUpload(input.uploadId, { size: input.size, sha256: input.sha256 }),
 }));

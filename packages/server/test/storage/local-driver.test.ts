@@ -7,11 +7,11 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLocalDriver } from '../../src/storage/local-driver.js';
-import { ObjectTooLargeError, type StorageDriver } from '../../src/storage/storage-driver.js';
+import { type LocalStorageDriver, ObjectTooLargeError } from '../../src/storage/storage-driver.js';
 
 let sandbox: string;
 let root: string;
-let driver: StorageDriver;
+let driver: LocalStorageDriver;
 
 beforeEach(async () => {
   // The root sits one level down, so a key that escaped it would land in the sandbox, where the

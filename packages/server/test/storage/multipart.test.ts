@@ -88,6 +88,42 @@ describe('multipart uploads', () => {
     expect(sha256(Buffer.from(await (await fetch(url)).arrayBuffer()))).toBe(sha256(file));
   });
 
+  it('keep parts apart from objects: a bucket named multipart completes too', async () => {
+    expect((await call('POST', '/v1/storage/buckets', { name: 'multipart' }, asService())).status).toBe(200);
+    const made = await call(
+      'POST',
+      '/v1/storage/buckets/multipart/multipart-uploads',
+      { key: 'big.bin', partSize },
+      asService(),
+    );
+    const grant = made.body as MultipartGrant;
+    for (const n of [1, 2, 3]) expect((await putPart(grant, n, pieces[n - 1] as Buffer)).status).toBe(200);
+    const done = await complete(grant, { contentType: 'application/octet-stream', parts: 3 });
+    expect(done.status, JSON.stringify(done.body)).toBe(200);
+    expect(done.body.object).toMatchObject({ bucket: 'multipart', sha256: sha256(file) });
+  });
+
+  it('ask part-urls for where each part goes: the upload’s own URL, extended', async () => {
+    const { grant } = await start();
+    const answer = await send(at(grant, '/part-urls'), 'POST', { parts: [2, 1, 2] });
+    expect(answer.status, JSON.stringify(answer.body)).toBe(200);
+    expect(answer.body.parts).toEqual([
+      { partNumber: 2, url: at(grant, '/parts/2'), headers: {} },
+      { partNumber: 1, url: at(grant, '/parts/1'), headers: {} },
+    ]);
+    expect((await send(answer.body.parts[1].url, 'PUT', pieces[0] as Buffer)).status).toBe(200);
+    const tooFar = await send(at(grant, '/part-urls'), 'POST', { parts: [10_000] });
+    expect(tooFar.status).toBe(400);
+    expect(tooFar.body.error.details.field).toBe('parts');
+    for (const bad of [[], [0], ['1'], Array.from({ length: 101 }, (_, i) => i + 1)]) {
+      const refused = await send(at(grant, '/part-urls'), 'POST', { parts: bad });
+      expect(refused.status, JSON.stringify(bad)).toBe(400);
+      expect(refused.body.error.details.field).toMatch(/^parts/);
+    }
+    const missing = await send(at(grant, '/complete'), 'POST', { contentType: 'application/octet-stream', parts: 3 });
+    expect(missing.body.error.details).toMatchObject({ field: 'parts', missing: [2, 3] });
+  });
+
   it('resume after a part is cut half-way: nothing of it is kept, and it is sent again', async () => {
     const { grant } = await start();
     expect((await putPart(grant, 1, pieces[0] as Buffer)).status).toBe(200);

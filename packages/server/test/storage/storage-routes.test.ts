@@ -3,6 +3,7 @@ import { request as httpRequest } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { defaultRateRules } from '../../src/features.js';
 import { jsonClient } from '../fixtures/auth-helpers.js';
+import { expectOneWholeObject, html, png, sha256 } from '../fixtures/storage-files.js';
 import { useTestServer } from '../fixtures/test-server.js';
 
 // Storage end to end over real sockets: buckets, upload grants, uploads checked on their bytes,
@@ -15,21 +16,6 @@ const server = useTestServer({
 });
 const call = jsonClient(() => server().url);
 const asService = () => ({ authorization: `Bearer ${server().serviceKey}` });
-
-// The smallest files whose first bytes say what they are.
-const png = Buffer.concat([
-  Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-  Buffer.from('0000000d49484452000000010000000108060000001f15c489', 'hex'),
-  Buffer.alloc(200, 7),
-]);
-const html = Buffer.from('<!DOCTYPE html><html><body><script>alert(1)</script></body></html>');
-const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
-async function hashOf(bytes: AsyncIterable<Uint8Array> | undefined): Promise<string | undefined> {
-  if (!bytes) return undefined;
-  const hash = createHash('sha256');
-  for await (const chunk of bytes) hash.update(chunk);
-  return hash.digest('hex');
-}
 
 let bucketCount = 0;
 async function makeBucket(body: Record<string, unknown> = {}): Promise<string> {
@@ -334,20 +320,15 @@ describe('uploads', () => {
       grants.map((made, i) => put(made.url, bodies[i] as Buffer, { 'content-type': 'application/octet-stream' })),
     );
     expect(answers.map((answer) => answer.status)).toEqual(bodies.map(() => 200));
-    const object = (await info(bucket, 'race.bin')).body?.object;
-    expect(bodies.map(sha256)).toContain(object.sha256);
-    // The bytes on disk under the object's current version are the ones its row describes, and
-    // the versions it replaced are gone.
-    const [row] = await server().services.database.query<{ blob: string }>(
-      'SELECT blob FROM plinth.storage_objects WHERE bucket = $1 AND key = $2',
-      [bucket, 'race.bin'],
+    // The bytes under the object's current version are the ones its row describes, and the
+    // versions it replaced are gone.
+    await expectOneWholeObject(
+      server(),
+      bucket,
+      'race.bin',
+      bodies,
+      grants.map((made) => made.uploadId),
     );
-    const { driver } = server().services.storage;
-    expect(await hashOf(await driver.read(row?.blob as string))).toBe(object.sha256);
-    for (const made of grants) {
-      const blob = `${bucket}/${made.uploadId}`;
-      if (blob !== row?.blob) expect(await driver.read(blob)).toBeUndefined();
-    }
   });
 
   it('take one request per URL when two race for it', async () => {
