@@ -46,6 +46,16 @@ async function measure({ name, import: source, limit }) {
 let results;
 try {
   results = await Promise.all(budgets.map(measure));
+  // An entry with `minus` measures what its import adds to another entry's bundle: its gzip size
+  // less that entry's (the budget of code an app pays for on top of what it already has).
+  for (const [i, { minus }] of budgets.entries()) {
+    if (minus === undefined) continue;
+    const base = results.find((r) => r.name === minus);
+    if (!base) throw new Error(`size-budgets.json: "${budgets[i].name}" subtracts "${minus}", which is not an entry`);
+    const r = results[i];
+    Object.assign(r, { minified: r.minified - base.minified, gzip: r.gzip - base.gzip });
+    r.ok = r.limit === null || r.gzip <= r.limit;
+  }
 } catch (error) {
   const detail = error.errors?.map((e) => e.text).join('\n') ?? error.message;
   console.error(`size: could not bundle (have you run \`pnpm build\`?)\n${detail}`);
@@ -69,7 +79,9 @@ if (process.argv.includes('--json')) {
   for (const row of rows) {
     console.log(row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  '));
   }
-  console.log('(bytes; gzip is level 9; "info" entries have no limit)');
+  console.log(
+    '(bytes; gzip is level 9; "info" entries have no limit; "added to" entries are a difference of two bundles)',
+  );
 }
 
 process.exit(results.every((r) => r.ok) ? 0 : 1);

@@ -7,6 +7,7 @@ import {
   ProtocolError,
   ValidationError,
 } from '@plinth/core';
+import { countedStream } from './counted-stream.js';
 import type { UploadBody, UploadProgress } from './upload-to-url.js';
 
 // How bytes go out to a signed URL with progress, shared by uploadToUrl (one request) and
@@ -16,7 +17,7 @@ import type { UploadBody, UploadProgress } from './upload-to-url.js';
 export interface Answer {
   status: number;
   text: string;
-  header(name: string): string | null;
+  retryAfter: string | null;
 }
 
 /** What went wrong that is not the network's fault: a bad chunk, or an error onProgress threw. */
@@ -54,9 +55,6 @@ export function startCall(
   // A tuple: the names are the caller's, and a browser bundle carries none of them.
   return [controller.signal, failure, stop, tell, () => callerSignal?.removeEventListener('abort', abort)] as const;
 }
-
-// Fine-grained progress without a call per few bytes.
-const sliceBytes = 64 * 1024;
 
 export const kindOf = (value: unknown) =>
   value === null ? 'null' : typeof value === 'object' ? (value.constructor?.name ?? 'object') : typeof value;
@@ -100,113 +98,114 @@ export const refusedBody = (what: string) =>
     { code: 'invalid_request', details: { field: 'body' } },
   );
 
-/** The next chunk of a stream as bytes, or undefined at its end; refuses a chunk that is not bytes. */
-export async function nextChunk(reader: ReadableStreamDefaultReader<unknown>, failure: Failure) {
-  const { done, value } = await reader.read();
-  if (done) return undefined;
-  if (value instanceof Uint8Array) return value;
-  failure.error ??= refusedBody(`the body stream gave a chunk of type ${kindOf(value)}`);
-  await reader.cancel(failure.error).catch(() => {});
-  throw failure.error;
-}
+/** What a request to a signed URL may send: the bytes, or (straight to S3) an HTML form with them. */
+export type Sendable = UploadBody | FormData;
 
-/**
- * The body as a stream that hands fetch at most {@link sliceBytes} per pull and counts what it
- * took: with no read-ahead (high-water mark 0), what fetch has pulled is what it is sending.
- */
-function countedStream(body: UploadBody, count: (loaded: number) => void, failure: Failure) {
-  const reader = body instanceof Blob ? body.stream().getReader() : isWhole(body) ? undefined : body.getReader();
-  let pending: Uint8Array =
-    body instanceof ArrayBuffer ? new Uint8Array(body) : body instanceof Uint8Array ? body : new Uint8Array(0);
-  let loaded = 0;
-  return new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
-        while (pending.length === 0) {
-          const next = reader && (await nextChunk(reader, failure));
-          if (!next) return controller.close();
-          pending = next;
-        }
-        const chunk = pending.subarray(0, sliceBytes);
-        pending = pending.subarray(chunk.length);
-        loaded += chunk.length;
-        controller.enqueue(chunk);
-        count(loaded);
-      },
-      cancel: (reason) => reader?.cancel(reason),
-    },
-    { highWaterMark: 0 },
-  );
-}
-
-/** PUTs `body` with fetch, counting the bytes as fetch takes them. */
-export async function sendWithFetch(
+/** A request to a signed URL with fetch, and its answer as {@link answered} reads it. */
+async function fetched(
+  method: string,
   url: URL | string,
   headers: Record<string, string>,
-  body: UploadBody,
-  signal: AbortSignal,
-  count: (loaded: number) => void,
-  failure: Failure,
+  body: BodyInit | null,
+  signal: AbortSignal | undefined,
 ): Promise<Answer> {
   const response = await fetch(url, {
-    method: 'PUT',
+    method,
     headers,
-    body: countedStream(body, count, failure),
+    body,
     // Required by fetch for a stream body: the answer may come only after the body is sent.
     duplex: 'half',
     // The URL is the credential: a user's cookies must not go with it.
     credentials: 'omit',
     signal,
   } as RequestInit);
-  return { status: response.status, text: await response.text(), header: (name) => response.headers.get(name) };
+  return { status: response.status, text: await response.text(), retryAfter: response.headers.get('retry-after') };
 }
 
-/** PUTs `body` with XMLHttpRequest, the one browser API with upload progress. */
-export function sendWithXhr(
+/**
+ * Sends `body` with `method`, counting the bytes as they go out: with XMLHttpRequest where there
+ * is one, the one browser API with upload progress (`body` must then be whole, not a stream),
+ * counting a form as it goes, fields and boundaries included (callers clamp the count to the
+ * file's size); else with fetch, counting what fetch pulls, and a form not at all.
+ */
+export async function send(
+  method: string,
   url: URL | string,
   headers: Record<string, string>,
-  body: Blob | ArrayBuffer | Uint8Array,
+  body: Sendable,
   signal: AbortSignal,
   count: (loaded: number) => void,
 ): Promise<Answer> {
+  if (typeof XMLHttpRequest !== 'function') {
+    // fetch tells nothing of a form's progress: the caller reports the end.
+    return fetched(method, url, headers, body instanceof FormData ? body : countedStream(body, count), signal);
+  }
   return new Promise((resolve, reject) => {
     if (signal.aborted) return reject(signal.reason);
     const xhr = new XMLHttpRequest();
     const stop = () => xhr.abort();
-    const settle = (outcome: () => void) => () => {
-      signal.removeEventListener('abort', stop);
-      outcome();
-    };
-    xhr.open('PUT', String(url));
+    xhr.open(method, String(url));
     for (const [name, value] of Object.entries(headers)) xhr.setRequestHeader(name, value);
     xhr.upload.onprogress = (event) => count(event.loaded);
-    xhr.onload = settle(() =>
-      resolve({ status: xhr.status, text: xhr.responseText, header: (name) => xhr.getResponseHeader(name) }),
-    );
-    xhr.onerror = settle(() => reject(new TypeError('the connection failed, or CORS refused the answer')));
-    xhr.onabort = settle(() => reject(signal.reason));
+    // After an answer, a failed connection and an abort alike; only an answer has a status.
+    xhr.onloadend = () => {
+      signal.removeEventListener('abort', stop);
+      if (xhr.status) {
+        resolve({ status: xhr.status, text: xhr.responseText, retryAfter: xhr.getResponseHeader('retry-after') });
+      } else {
+        reject(signal.aborted ? signal.reason : new TypeError('no answer: the connection failed, or CORS'));
+      }
+    };
     signal.addEventListener('abort', stop, { once: true });
     xhr.send(body as XMLHttpRequestBodyInit);
   });
 }
 
-/** An answer's body: JSON when it is JSON, else the text (a proxy's page), undefined when empty. */
-function parsed(text: string): unknown {
+/**
+ * The answer's body (JSON, else its text, undefined when empty) when it is a success: any 2xx,
+ * as S3 answers a part or a form upload with none. Else the error it carries, of the class its
+ * status says; S3's, in XML, `<Error><Code>…</Code><Message>…</Message>`, with its code and
+ * message. `requestId`: the request's.
+ */
+export function answered({ status, text, retryAfter }: Answer, requestId: string): unknown {
+  let body: unknown = text || undefined;
   try {
-    return text === '' ? undefined : JSON.parse(text);
+    body = JSON.parse(text);
   } catch {
-    return text;
+    // a proxy's page, S3's XML, or nothing
   }
+  if (status > 199 && status < 300) return body;
+  const error = errorFromResponse(status, body, retryAfter, requestId);
+  // Only these two elements: S3 may add the string it signed, and that goes in no message.
+  const s3 = /<Code>(.*?)<.*?<Message>(.*?)</s.exec(text);
+  if (s3) {
+    (error as { message: string }).message =
+      `S3 refused it (${s3[1]}: ${s3[2]}); ask your server for a new grant if this one expired, for a file within its limits.`;
+  }
+  throw error;
 }
 
-/** The answer's body when it is a success, else the error it carries (`requestId`: the request's). */
-export function answered(answer: Answer, requestId: string): unknown {
-  const body = parsed(answer.text);
-  if (answer.status < 200 || answer.status > 299) {
-    throw errorFromResponse(answer.status, body, answer.header('retry-after'), requestId);
-  }
-  return body;
-}
+/**
+ * One exchange of JSON (or none, when `body` is undefined) with a signed URL of the Plinth server,
+ * which reads no body that is empty whatever its content type.
+ */
+export const exchange = async (
+  url: string,
+  method: string,
+  requestId: string,
+  signal: AbortSignal | undefined,
+  body?: unknown,
+): Promise<unknown> =>
+  answered(
+    await fetched(
+      method,
+      url,
+      { 'x-request-id': requestId, 'content-type': 'application/json' },
+      JSON.stringify(body) ?? null,
+      signal,
+    ),
+    requestId,
+  );
 
 /**
  * The error a call ends with: an AbortError when its caller aborted it, the server's error, or

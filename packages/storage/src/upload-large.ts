@@ -11,11 +11,11 @@ import type { MultipartGrant, ObjectInfo, UploadPart } from '@plinth/protocol';
 import {
   answered,
   ended,
+  exchange,
   isWhole,
   kindOf,
   newRequestId,
-  sendWithFetch,
-  sendWithXhr,
+  send,
   signedUrlOf,
   sizeOf,
   startCall,
@@ -55,6 +55,13 @@ export interface LargeUploadOptions {
   contentType?: string | undefined;
 }
 
+/** Where to `PUT` one part, as `POST <url>/part-urls` answers. */
+interface PartUrl {
+  partNumber: number;
+  url: string;
+  headers: Record<string, string>;
+}
+
 /** What `GET <url>/parts` answers. */
 interface PartList {
   parts: UploadPart[];
@@ -78,28 +85,6 @@ const pause = (ms: number, signal: AbortSignal) =>
     setTimeout(resolve, ms);
     signal.addEventListener('abort', () => reject(signal.reason), { once: true });
   });
-
-/** One JSON exchange with the upload's signed URL (`url` already has its suffix and query). */
-async function exchange(
-  url: string,
-  method: string,
-  requestId: string,
-  signal: AbortSignal | undefined,
-  body?: unknown,
-): Promise<unknown> {
-  const response = await fetch(url, {
-    method,
-    headers: { 'x-request-id': requestId, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? null : JSON.stringify(body),
-    // The URL is the credential: a user's cookies must not go with it.
-    credentials: 'omit',
-    signal: signal ?? null,
-  });
-  return answered(
-    { status: response.status, text: await response.text(), header: (name) => response.headers.get(name) },
-    requestId,
-  );
-}
 
 /** The grant's URL, refusing anything but a multipart grant (one with a `partSize`) before any request. */
 function multipartUrlOf(grant: MultipartGrant, caller: string): URL {
@@ -134,11 +119,17 @@ function checkWhole(name: string, value: number, least: number, most: number): v
  * It first asks the server which parts it already has and sends only the others, so calling it
  * again with the same grant and file (after a cut connection, an abort, or a page reload, with
  * the grant your server kept or minted) resumes where the upload stopped; a part counts as sent
- * when the server has one of its number and size. Parts go `concurrency` at a time, each tried
- * again up to `retries` times when it got no answer or a 5xx, 408, 409 or 429; any other
- * refusal stops the upload with the server's error (a `ValidationError`, a `PermissionError` for
- * an expired grant). Then it completes the upload. Aborting (`signal`) leaves the parts on the
- * server for a later call; {@link abortLarge} drops them.
+ * when the server has one of its number and size. Then it asks the server where to send them,
+ * a hundred at a time (`POST <url>/part-urls`): to the Plinth server itself when it keeps files
+ * on its disk, or straight to S3 (a presigned URL per part) when it keeps them there, so the
+ * bucket's CORS rules must allow your app's origin to `PUT`. Any 2xx is a part stored, with a
+ * JSON answer (Plinth) or none (S3). Parts go `concurrency` at a time, each tried again up to
+ * `retries` times when it got no answer or a 5xx, 408, 409 or 429; any other refusal stops the
+ * upload with the server's error (a `ValidationError`, a `PermissionError` for an expired
+ * grant), S3's XML refusals mapped to the same classes by status, with S3's code and message.
+ * Then it completes the upload on the Plinth server, which lists and joins the parts whichever
+ * keeps them. Aborting (`signal`) leaves the parts for a later call; {@link abortLarge} drops
+ * them.
  *
  * In browsers each part goes over `XMLHttpRequest`, for progress within a part; elsewhere over
  * `fetch`.
@@ -246,12 +237,16 @@ export async function uploadLarge(
     for (const n of had) done += sizeOfPart(n);
     report();
 
+    /** Where to send a part, and with what headers: Plinth's own URL, or S3's presigned one. */
+    let targets = new Map<number, PartUrl>();
     const sendPart = async (n: number) => {
       const expected = sizeOfPart(n);
       const start = (n - 1) * partSize;
       const part =
         bytes instanceof Blob ? bytes.slice(start, start + expected) : bytes.subarray(start, start + expected);
-      const url = at(`/parts/${n}`);
+      const { url, headers } = targets.get(n) as PartUrl;
+      // Never the query string in a message: the signature is the permission.
+      const target = url.split('?')[0];
       try {
         await persist(async (requestId) => {
           inFlight.set(n, 0);
@@ -259,16 +254,14 @@ export async function uploadLarge(
             inFlight.set(n, Math.min(loaded, expected));
             report();
           };
-          const headers = { 'content-type': 'application/octet-stream', 'x-request-id': requestId };
-          const answer =
-            typeof XMLHttpRequest === 'function'
-              ? await sendWithXhr(url, headers, part, signal, count)
-              : await sendWithFetch(url, headers, part, signal, count, failure);
-          answered(answer, requestId);
+          // The request id only for Plinth, whose logs know it: to S3 it would be one more header
+          // the bucket's CORS rules must allow.
+          const sent = url.startsWith(where) ? { ...headers, 'x-request-id': requestId } : headers;
+          answered(await send('PUT', url, sent, part, signal, count), requestId);
         }, true);
       } catch (error) {
         if (isPlinthError(error) && error.status !== undefined && error.status > 399 && !signal.aborted) {
-          error.message = `PUT ${where}/parts/${n} (${expected} bytes) was refused: ${
+          error.message = `PUT ${target} (part ${n}, ${expected} bytes) was refused: ${
             error.status === 413
               ? "a part may be at most the grant's partSize, and within any proxy's body limit. "
               : ''
@@ -283,15 +276,27 @@ export async function uploadLarge(
 
     // The last part first: a file too large for the grant is refused before the rest is sent.
     const queue = [count, ...Array.from({ length: count - 1 }, (_, i) => i + 1)].filter((n) => !had.has(n));
-    await Promise.all(
-      Array.from({ length: Math.min(concurrency, queue.length) }, async () => {
-        try {
-          for (let n = queue.shift(); n !== undefined; n = queue.shift()) await sendPart(n);
-        } catch (cause) {
-          throw fail(cause);
-        }
-      }),
-    );
+    // Part URLs a hundred at a time (what the server signs at once), each batch asked for just
+    // before its parts go, so that none is near its expiry when used.
+    for (let i = 0; i < queue.length; i += 100) {
+      const batch = queue.slice(i, i + 100);
+      const given = (await persist((id) => exchange(at('/part-urls'), 'POST', id, signal, { parts: batch }), true)) as
+        | { parts?: PartUrl[] }
+        | undefined;
+      targets = new Map(given?.parts?.map((part) => [part.partNumber, part]));
+      if (!batch.every((n) => typeof targets.get(n)?.url === 'string')) {
+        throw unexpected(`POST ${where}/part-urls`, 'createMultipartUpload()');
+      }
+      await Promise.all(
+        Array.from({ length: Math.min(concurrency, batch.length) }, async () => {
+          try {
+            for (let n = batch.shift(); n !== undefined; n = batch.shift()) await sendPart(n);
+          } catch (cause) {
+            throw fail(cause);
+          }
+        }),
+      );
+    }
     if (failure.error !== undefined) throw failure.error;
 
     const contentType =

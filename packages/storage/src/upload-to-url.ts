@@ -1,16 +1,14 @@
 import type { ObjectInfo, UploadGrant } from '@plinth/protocol';
 import {
-  type Answer,
   answered,
   ended,
-  type Failure,
+  exchange,
   isWhole,
   kindOf,
   newRequestId,
-  nextChunk,
   refusedBody,
-  sendWithFetch,
-  sendWithXhr,
+  type Sendable,
+  send,
   signedUrlOf,
   sizeOf,
   startCall,
@@ -43,36 +41,35 @@ export interface UploadOptions {
   contentType?: string | undefined;
 }
 
-/** A stream read into a Blob: XMLHttpRequest takes no stream, and a Blob may live on disk. */
-async function blobOf(stream: ReadableStream<Uint8Array>, signal: AbortSignal, failure: Failure): Promise<Blob> {
-  const parts: Uint8Array[] = [];
-  const reader = stream.getReader();
-  const stop = () => reader.cancel(signal.reason).catch(() => {});
-  signal.addEventListener('abort', stop, { once: true });
-  try {
-    for (let part = await nextChunk(reader, failure); part; part = await nextChunk(reader, failure)) parts.push(part);
-    return new Blob(parts as BlobPart[]);
-  } finally {
-    signal.removeEventListener('abort', stop);
-  }
-}
-
 /**
  * Sends the bytes of one upload to the URL your server got from `createUploadUrl()`, and
  * resolves to the stored object once the server has checked them (size, declared type against
  * the bytes themselves, the grant's limits). Needs no key: the signed URL is the permission,
  * so this is the browser's half of an upload.
  *
+ * The grant says where the bytes go. A `PUT` grant (a server that keeps files on its disk):
+ * to the Plinth server. A `POST` grant (a server that keeps them in S3): straight to the S3
+ * bucket, as an HTML form upload (the grant's `fields` in order, a `Content-Type` field with the
+ * declared type when the grant fixes none, then the file), and then a request to the grant's
+ * `completeUrl` has the Plinth server check the bytes and make them the object. No header of
+ * the SDK's goes to S3, so the bucket's CORS rules need only allow your app's origin to `POST`.
+ *
  * In browsers it uses `XMLHttpRequest` for upload progress (a stream body is read into a Blob
- * first); elsewhere (Node, workers) `fetch` with a counted stream body.
+ * first). A form's count includes its fields, sent first, so it is clamped to the file's size.
+ * Elsewhere (Node, workers) it uses `fetch`: with a counted stream body for a `PUT` grant; for
+ * a `POST` grant, fetch tells nothing of a form's progress, so it is reported once, at the end.
  *
  * It never retries: a grant takes one upload. If the connection is cut part-way (a
  * `NetworkError`) or the call is aborted before the server finished, the server keeps nothing
  * and puts the grant back, so calling again with the same grant and body works until the grant
  * expires (right after a cut, a `ConflictError` says the server has not noticed it yet: wait a
- * moment). An answer with an error (an expired or used URL, bytes over the limit or not of the
- * declared type) rejects with the matching `PlinthError` and the server's message; ask your
- * server for a new grant then.
+ * moment); with a `POST` grant, S3 keeps no half-sent file, and takes the form again until the
+ * grant expires. An answer with an error (an expired or used URL, bytes over the limit or not
+ * of the declared type) rejects with the matching `PlinthError` and the server's message; ask
+ * your server for a new grant then. S3's refusals, in XML, get the class their status says and
+ * a message with S3's code and message: a `PermissionError` for an expired grant
+ * (`AccessDenied`), a `ValidationError` for a file over or under the grant's size limits
+ * (`EntityTooLarge`, `EntityTooSmall`).
  *
  * @example
  * ```ts
@@ -94,50 +91,86 @@ export async function uploadToUrl(
   options: UploadOptions = {},
 ): Promise<ObjectInfo> {
   const url = signedUrlOf(grant, 'uploadToUrl()', 'createUploadUrl()');
+  // Checked before the bytes go: without it, S3 would keep bytes no object is made of.
+  const { method } = grant;
+  const completeUrl =
+    method === 'POST' && signedUrlOf({ url: grant.completeUrl }, 'uploadToUrl()', 'createUploadUrl()');
   // Never the query string in a message: its signature is the permission to upload.
-  const where = `PUT ${url.origin}${url.pathname}`;
+  let where = `${method} ${url.origin}${url.pathname}`;
   if (!isWhole(body) && typeof (body as Partial<ReadableStream> | null)?.getReader !== 'function') {
     throw refusedBody(`the body is ${kindOf(body)}`);
   }
   const requestId = newRequestId();
-  const headers: Record<string, string> = { ...grant.headers };
-  if (!Object.keys(headers).some((name) => name.toLowerCase() === 'content-type')) {
-    headers['content-type'] = options.contentType || (body instanceof Blob && body.type) || 'application/octet-stream';
-  }
+  // Lower-cased, so that a `Content-Type` of the grant's is the one sent, and not joined by ours.
+  // A POST grant has its type among its fields, and this is only where the file's type is read.
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries({ ...grant.headers, ...grant.fields }))
+    headers[name.toLowerCase()] = value;
+  headers['content-type'] ||= options.contentType || (body instanceof Blob && body.type) || 'application/octet-stream';
   headers['x-request-id'] = requestId;
 
   const [signal, failure, , tell, end] = startCall(options.signal, options.onProgress);
+  if (!isWhole(body)) {
+    // Each chunk checked on its way: a chunk that is not bytes stops the call with what to send
+    // instead, and cancels the stream, as does an abort, even mid-read.
+    body = body.pipeThrough(
+      new TransformStream({
+        transform(chunk, controller) {
+          if (!(chunk instanceof Uint8Array)) {
+            failure.error ??= refusedBody(`the body stream gave a chunk of type ${kindOf(chunk)}`);
+            throw failure.error;
+          }
+          controller.enqueue(chunk);
+        },
+      }),
+      { signal },
+    );
+  }
 
   let total = isWhole(body) ? sizeOf(body) : undefined;
-  let last: UploadProgress | undefined;
+  let told = -1;
   const report = (sent: number) => {
-    const loaded = total === undefined ? sent : Math.min(sent, total);
-    // Only news: a browser may repeat an event, or count past the body.
-    if (
-      failure.error !== undefined ||
-      (last && (loaded < last.loaded || (loaded === last.loaded && total === last.total)))
-    )
-      return;
-    last = { loaded, total };
-    tell(last);
+    const loaded = Math.min(sent, total ?? sent);
+    // Only news: a browser may repeat an event, or count past the body (a form's fields).
+    if (loaded > told && failure.error === undefined) {
+      told = loaded;
+      tell({ loaded, total });
+    }
   };
 
   try {
-    if (signal.aborted) throw signal.reason;
-    let answer: Answer;
-    if (typeof XMLHttpRequest === 'function') {
-      const sendable = isWhole(body) ? body : await blobOf(body, signal, failure);
+    let sendable: Sendable = body;
+    // XMLHttpRequest and a form take no stream.
+    if (completeUrl || typeof XMLHttpRequest === 'function') {
+      // A Blob may live on disk.
+      sendable = isWhole(body) ? body : await new Response(body).blob();
       total = sizeOf(sendable);
-      answer = await sendWithXhr(url, headers, sendable, signal, report);
-    } else {
-      answer = await sendWithFetch(url, headers, body, signal, report, failure);
     }
-    const object = (answered(answer, requestId) as { object?: ObjectInfo } | undefined)?.object;
+    if (completeUrl) {
+      // S3 reads the fields in order and takes the file from the last one; the policy they
+      // carry is checked against them, so they go as they are, and no header with them. A grant
+      // that fixes no type lets any `Content-Type` field through: the declared type, which S3
+      // keeps as the object's, and the server then checks.
+      const form = new FormData();
+      for (const [name, value] of Object.entries(grant.fields ?? {})) form.append(name, value);
+      if (!form.has('Content-Type')) form.append('Content-Type', headers['content-type'] as string);
+      form.append('file', new Blob([sendable as BlobPart], { type: headers['content-type'] }));
+      sendable = form;
+    }
+    let answer = answered(await send(method, url, completeUrl ? {} : headers, sendable, signal, report), requestId);
+    if (completeUrl) {
+      where = `POST ${completeUrl.origin}${completeUrl.pathname}`;
+      // The size sent: the server tells a cut upload (fewer bytes at S3) from a whole one.
+      answer = await exchange(completeUrl.href, 'POST', requestId, signal, { size: total });
+    }
+    const object = (answer as { object?: ObjectInfo } | undefined)?.object;
     if (typeof object?.key !== 'string' || typeof object.size !== 'number') {
       throw unexpected(where, 'createUploadUrl()', requestId);
     }
+    // A stream's total is known only now: its end is news even at the count already told.
+    if (total === undefined) told = -1;
     total = object.size;
-    report(object.size);
+    report(total);
     if (failure.error !== undefined) throw failure.error;
     return object;
   } catch (cause) {

@@ -4,6 +4,7 @@ import {
   ConfigurationError,
   ConflictError,
   NetworkError,
+  NotFoundError,
   PermissionError,
   ProtocolError,
   RateLimitError,
@@ -18,11 +19,17 @@ import { apiUrl, useMockServer } from '../../../test/fixtures/msw-server.js';
 import { failure, grantFor, objectInfo, patterned, uploadId } from './fixtures/storage-client.js';
 
 // uploadLarge over fetch (Node has no XMLHttpRequest) against a stand-in of the server's
-// multipart routes that keeps the parts it gets: what is sent, in what order and how many at
-// once, what a resume skips, which failures are tried again, and how each way of failing ends.
+// multipart routes that keeps the parts it gets, on its own disk or (`s3: true`) in a stand-in
+// S3 bucket that the part URLs point to: what is sent, in what order and how many at once, what
+// a resume skips, which failures are tried again, and how each way of failing ends.
 const mock = useMockServer();
 const uploadPath = `${apiUrl}/v1/storage/multipart/${uploadId}`;
 const query = `?expires=4102444800&signature=${'s'.repeat(43)}`;
+const s3Object = 'https://videos.s3.eu-west-1.amazonaws.test/staging/big.bin';
+const s3Signature = 'f'.repeat(64);
+/** A presigned S3 UploadPart URL, as the server signs one. */
+const s3PartUrl = (n: number) =>
+  `${s3Object}?partNumber=${n}&uploadId=s3-upload-1&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=3600&X-Amz-Signature=${s3Signature}`;
 const partSize = 64 * 1024;
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
@@ -34,6 +41,13 @@ function multipartGrant(contentTypes: string[] = []): MultipartGrant {
 const refusal = (status: number, code: string, message: string, headers: Record<string, string> = {}) =>
   HttpResponse.json({ error: { code, message, requestId: 'req_server' } }, { status, headers });
 
+/** A refusal as S3 words it, with the elements that must stay out of any message. */
+const s3Refusal = (status: number, code: string, message: string) =>
+  new HttpResponse(
+    `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message><StringToSign>AWS4-HMAC-SHA256 secret-ish</StringToSign><SignatureProvided>${s3Signature}</SignatureProvided><RequestId>4442587FB7D0A2F9</RequestId><HostId>host</HostId></Error>`,
+    { status, headers: { 'content-type': 'application/xml' } },
+  );
+
 interface ServerOptions {
   /** Parts the server has before the call. */
   had?: Map<number, Uint8Array>;
@@ -42,14 +56,22 @@ interface ServerOptions {
   holdMs?: number;
   /** A refusal (or a cut connection) for the `attempt`th PUT of part `n`, or undefined to take it. */
   onPut?: (n: number, attempt: number) => Response | undefined;
+  /** The parts go to a stand-in S3 bucket, through presigned URLs, instead of the server. */
+  s3?: boolean;
 }
 
 /** The server's multipart routes, recording what arrives. */
-function serveMultipart({ had = new Map(), state = 'pending', holdMs = 0, onPut }: ServerOptions = {}) {
+function serveMultipart({ had = new Map(), state = 'pending', holdMs = 0, onPut, s3 = false }: ServerOptions = {}) {
   const server = {
     parts: new Map(had),
     /** Part numbers in the order their PUTs arrived, every attempt. */
     puts: [] as number[],
+    /** The part numbers of each `part-urls` request, in order. */
+    urlBatches: [] as number[][],
+    /** How many part PUTs had arrived when each `part-urls` request came. */
+    putsBeforeBatch: [] as number[],
+    /** The headers of every part PUT. */
+    putHeaders: [] as Headers[],
     inFlight: 0,
     mostInFlight: 0,
     completions: [] as { contentType: string; parts: number }[],
@@ -60,17 +82,37 @@ function serveMultipart({ had = new Map(), state = 'pending', holdMs = 0, onPut 
   mock.use(
     http.get(`${uploadPath}/parts`, ({ request }) => {
       server.queries.add(new URL(request.url).search);
+      // S3 keeps no SHA-256 of a part.
       const parts = [...server.parts].map(([partNumber, bytes]) => ({
         partNumber,
         size: bytes.length,
-        sha256: sha256(bytes),
+        ...(s3 ? {} : { sha256: sha256(bytes) }),
       }));
       return HttpResponse.json({ parts: parts.sort((a, b) => a.partNumber - b.partNumber), partSize, state });
     }),
-    http.put(`${uploadPath}/parts/:n`, async ({ params, request }) => {
+    http.post(`${uploadPath}/part-urls`, async ({ request }) => {
       server.queries.add(new URL(request.url).search);
-      const n = Number(params.n);
+      const { parts } = (await request.json()) as { parts: number[] };
+      server.urlBatches.push(parts);
+      server.putsBeforeBatch.push(server.puts.length);
+      return HttpResponse.json({
+        parts: parts.map((n) =>
+          s3
+            ? { partNumber: n, url: s3PartUrl(n), headers: {} }
+            : {
+                partNumber: n,
+                url: `${uploadPath}/parts/${n}${query}`,
+                headers: { 'content-type': 'application/octet-stream' },
+              },
+        ),
+      });
+    }),
+    http.put(s3 ? s3Object : `${uploadPath}/parts/:n`, async ({ params, request }) => {
+      const url = new URL(request.url);
+      if (!s3) server.queries.add(url.search);
+      const n = Number(s3 ? url.searchParams.get('partNumber') : params.n);
       server.puts.push(n);
+      server.putHeaders.push(request.headers);
       server.mostInFlight = Math.max(server.mostInFlight, ++server.inFlight);
       try {
         const bytes = new Uint8Array(await request.arrayBuffer());
@@ -78,7 +120,10 @@ function serveMultipart({ had = new Map(), state = 'pending', holdMs = 0, onPut 
         const refused = onPut?.(n, server.puts.filter((m) => m === n).length);
         if (refused) return refused;
         server.parts.set(n, bytes);
-        return HttpResponse.json({ partNumber: n, size: bytes.length, sha256: sha256(bytes) });
+        // S3 answers a part with nothing but its ETag.
+        return s3
+          ? new HttpResponse(null, { status: 200, headers: { etag: `"${n}"` } })
+          : HttpResponse.json({ partNumber: n, size: bytes.length, sha256: sha256(bytes) });
       } finally {
         server.inFlight--;
       }
@@ -389,6 +434,164 @@ describe('refusals stop the upload with the server’s class', () => {
     );
     expect(thrown).toBe(mistake);
     expect(server.completions).toHaveLength(0);
+  });
+});
+
+describe('part URLs', () => {
+  it('asked for the parts the server lacks only, the last first, a hundred at a time, each batch when its parts go', async () => {
+    const bytes = fileOf(205);
+    const server = serveMultipart({ had: new Map([1, 2].map((n) => [n, pieceOf(bytes, n)])) });
+    const object = await uploadLarge(multipartGrant(), bytes, { concurrency: 8 });
+    expect(object.sha256).toBe(sha256(bytes));
+    const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+    expect(server.urlBatches).toEqual([[205, ...range(3, 101)], range(102, 201), range(202, 204)]);
+    expect(server.putsBeforeBatch).toEqual([0, 100, 200]);
+    expect(server.puts).toHaveLength(203);
+  });
+
+  it('on the server: each PUT with the headers given and a request id', async () => {
+    const server = serveMultipart();
+    await uploadLarge(multipartGrant(), fileOf(2));
+    expect(server.putHeaders).toHaveLength(2);
+    for (const headers of server.putHeaders) {
+      expect(headers.get('content-type')).toBe('application/octet-stream');
+      expect(headers.get('x-request-id')).toMatch(/^[0-9a-f]{32}$/);
+    }
+  });
+
+  it('to S3: each part to its presigned URL, with no header of the SDK’s, an empty 200 taken as stored, then completed on the server', async () => {
+    const server = serveMultipart({ s3: true });
+    const bytes = fileOf(4);
+    const events: UploadProgress[] = [];
+    const object = await uploadLarge(multipartGrant(), new Blob([bytes as BlobPart], { type: 'video/mp4' }), {
+      concurrency: 1,
+      onProgress: (event) => events.push(event),
+    });
+    expect(server.puts).toEqual([4, 1, 2, 3]);
+    for (let n = 1; n <= 4; n++) {
+      expect(Buffer.from(server.parts.get(n) ?? []).equals(Buffer.from(pieceOf(bytes, n))), `part ${n}`).toBe(true);
+    }
+    for (const headers of server.putHeaders) {
+      expect(headers.get('x-request-id')).toBeNull();
+      expect(headers.get('cookie')).toBeNull();
+      expect(headers.get('authorization')).toBeNull();
+    }
+    expect(server.completions).toEqual([{ contentType: 'video/mp4', parts: 4 }]);
+    expect(object).toMatchObject({ size: bytes.length, sha256: sha256(bytes) });
+    expectWellFormedProgress(events, bytes.length);
+  });
+
+  it('to S3, resumed: the parts listed (with no SHA-256) are not sent again', async () => {
+    const bytes = fileOf(3);
+    const server = serveMultipart({ s3: true, had: new Map([[2, pieceOf(bytes, 2)]]) });
+    const object = await uploadLarge(multipartGrant(), bytes);
+    expect(object.sha256).toBe(sha256(bytes));
+    expect(server.urlBatches).toEqual([[3, 1]]);
+    expect(server.puts.sort()).toEqual([1, 3]);
+  });
+
+  it.each([
+    [403, 'AccessDenied', 'Request has expired', PermissionError, 'permission_denied'],
+    [404, 'NoSuchUpload', 'The specified upload does not exist.', NotFoundError, 'not_found'],
+    [
+      400,
+      'EntityTooLarge',
+      'Your proposed upload exceeds the maximum allowed size',
+      ValidationError,
+      'validation_failed',
+    ],
+  ] as const)(
+    'S3 refusing a part with %i %s: its class, S3’s code and message, tried once, nothing completed',
+    async (status, code, message, errorClass, plinthCode) => {
+      const server = serveMultipart({
+        s3: true,
+        onPut: (n) => (n === 3 ? s3Refusal(status, code, message) : undefined),
+      });
+      const error = await failure(uploadLarge(multipartGrant(), fileOf(3), { concurrency: 1 }));
+      expect(error).toBeInstanceOf(errorClass);
+      expect(error).toMatchObject({ status, code: plinthCode });
+      expect(error.message).toContain(`PUT ${s3Object} (part 3,`);
+      expect(error.message).toContain(`S3 refused it (${code}: ${message})`);
+      expect(error.message).toContain('ask your server for a new grant');
+      expect(error.message).not.toContain(s3Signature);
+      expect(error.message).not.toContain('secret-ish');
+      expect(error.message).not.toContain('X-Amz');
+      expect(server.puts).toEqual([3]);
+      expect(server.completions).toHaveLength(0);
+    },
+  );
+
+  it.each([
+    ['503 SlowDown', 503, 'SlowDown', 'Please reduce your request rate.'],
+    ['500 InternalError', 500, 'InternalError', 'We encountered an internal error. Please try again.'],
+  ])('S3 answering a part %s: sent again, and the upload completes', async (_, status, code, message) => {
+    const server = serveMultipart({
+      s3: true,
+      onPut: (n, attempt) => (n === 2 && attempt <= 2 ? s3Refusal(status, code, message) : undefined),
+    });
+    const bytes = fileOf(3);
+    const events: UploadProgress[] = [];
+    const object = await uploadLarge(multipartGrant(), bytes, { onProgress: (event) => events.push(event) });
+    expect(object.sha256).toBe(sha256(bytes));
+    expect(server.puts.filter((n) => n === 2)).toHaveLength(3);
+    expectWellFormedProgress(events, bytes.length);
+  });
+
+  it('S3 failing a part every time: ServerError with S3’s code once the retries are spent', async () => {
+    const server = serveMultipart({
+      s3: true,
+      onPut: (n) => (n === 1 ? s3Refusal(503, 'SlowDown', 'Slow.') : undefined),
+    });
+    const error = await failure(uploadLarge(multipartGrant(), fileOf(2), { retries: 1 }));
+    expect(error).toBeInstanceOf(ServerError);
+    expect(error.message).toContain('SlowDown');
+    expect(server.puts.filter((n) => n === 1)).toHaveLength(2);
+    expect(server.completions).toHaveLength(0);
+  });
+
+  it('a part-urls request answered 503 is sent again', async () => {
+    const server = serveMultipart();
+    let asked = 0;
+    mock.use(
+      http.post(`${uploadPath}/part-urls`, () =>
+        ++asked === 1 ? refusal(503, 'unavailable', 'Try again.') : undefined,
+      ),
+    );
+    const bytes = fileOf(2);
+    expect((await uploadLarge(multipartGrant(), bytes)).sha256).toBe(sha256(bytes));
+    expect(asked).toBe(2);
+    expect(server.puts.sort()).toEqual([1, 2]);
+  });
+
+  it('a part-urls refusal stops the upload with the server’s error, nothing sent', async () => {
+    const server = serveMultipart();
+    mock.use(
+      http.post(`${uploadPath}/part-urls`, () =>
+        refusal(
+          403,
+          'permission_denied',
+          'This upload URL expired at 2026-01-01T00:00:00.000Z. Ask your server for a new one.',
+        ),
+      ),
+    );
+    const error = await failure(uploadLarge(multipartGrant(), fileOf(2)));
+    expect(error).toBeInstanceOf(PermissionError);
+    expect(error.message).toContain('Ask your server for a new one');
+    expect(server.puts).toEqual([]);
+  });
+
+  it('a part-urls answer without a URL for every part asked: ProtocolError, nothing sent', async () => {
+    const server = serveMultipart();
+    mock.use(
+      http.post(`${uploadPath}/part-urls`, () =>
+        HttpResponse.json({ parts: [{ partNumber: 2, url: `${uploadPath}/parts/2${query}`, headers: {} }] }),
+      ),
+    );
+    const error = await failure(uploadLarge(multipartGrant(), fileOf(2)));
+    expect(error).toBeInstanceOf(ProtocolError);
+    expect(error.message).toContain('part-urls');
+    expect(error.message).toContain('createMultipartUpload()');
+    expect(server.puts).toEqual([]);
   });
 });
 

@@ -1,11 +1,13 @@
 import { AbortError, NetworkError, PermissionError, ValidationError } from '@plinth/core';
+import type { UploadGrant } from '@plinth/protocol';
 import { type UploadProgress, uploadToUrl } from '@plinth/storage';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { grantFor, objectInfo, patterned, streamOf } from './fixtures/storage-client.js';
 
 // The browser path: where XMLHttpRequest exists, uploadToUrl uses it (fetch has no upload
 // progress in browsers). A stand-in XMLHttpRequest records what it is asked to do and lets the
-// test play the browser's part: progress events, the answer, an error or an abort.
+// test play the browser's part: progress events, the answer, an error or an abort, each followed
+// by loadend, as a browser fires it.
 
 class FakeXhr {
   static made: FakeXhr[] = [];
@@ -13,6 +15,7 @@ class FakeXhr {
   onload: (() => void) | null = null;
   onerror: (() => void) | null = null;
   onabort: (() => void) | null = null;
+  onloadend: (() => void) | null = null;
   status = 0;
   responseText = '';
   method = '';
@@ -40,6 +43,7 @@ class FakeXhr {
   abort() {
     this.aborted = true;
     this.onabort?.();
+    this.onloadend?.();
   }
   getResponseHeader(name: string): string | null {
     return this.responseHeaders[name.toLowerCase()] ?? null;
@@ -54,6 +58,12 @@ class FakeXhr {
     this.responseText = typeof body === 'string' ? body : JSON.stringify(body);
     this.responseHeaders = headers;
     this.onload?.();
+    this.onloadend?.();
+  }
+  /** The browser's part: the connection failed, or CORS kept the answer from the page. */
+  fail() {
+    this.onerror?.();
+    this.onloadend?.();
   }
 }
 
@@ -190,7 +200,7 @@ describe('uploadToUrl with XMLHttpRequest', () => {
   it('rejects with NetworkError when the browser reports a failed connection', async () => {
     const upload = failure(uploadToUrl(grantFor(), patterned(10)));
     const xhr = await sentXhr();
-    xhr.onerror?.();
+    xhr.fail();
     const error = await upload;
     expect(error).toBeInstanceOf(NetworkError);
     expect(error.message).toContain('CORS');
@@ -217,5 +227,75 @@ describe('uploadToUrl with XMLHttpRequest', () => {
     const error = await failure(uploadToUrl(grantFor(), strings as unknown as ReadableStream<Uint8Array>));
     expect(error).toBeInstanceOf(ValidationError);
     expect(FakeXhr.made).toHaveLength(0);
+  });
+});
+
+describe('uploadToUrl with XMLHttpRequest and a POST grant (S3)', () => {
+  const grant: UploadGrant = {
+    url: 'https://avatars.s3.eu-west-1.amazonaws.test/',
+    method: 'POST',
+    headers: {},
+    fields: { key: 'staging/x', 'Content-Type': 'image/png', Policy: 'cG9saWN5', 'X-Amz-Signature': 'e'.repeat(64) },
+    completeUrl: `https://api.plinth.test/v1/storage/uploads/x/complete?signature=${'c'.repeat(43)}`,
+    expiresAt: '2100-01-01T00:00:00.000Z',
+    uploadId: 'x',
+  };
+
+  /** The completion, over fetch: what it was asked, and its answer. */
+  function completeWith(answer: () => Response) {
+    const requests: Request[] = [];
+    vi.stubGlobal('fetch', async (input: string, init: RequestInit) => {
+      requests.push(new Request(input, init));
+      return answer();
+    });
+    return requests;
+  }
+
+  it('POSTs the form with no header of its own, counts progress clamped to the file, then completes once', async () => {
+    const completions = completeWith(() => Response.json({ object: objectInfo(1000) }));
+    const events: UploadProgress[] = [];
+    const upload = uploadToUrl(grant, patterned(1000), { onProgress: (event) => events.push(event) });
+    const xhr = await sentXhr();
+    expect(xhr.method).toBe('POST');
+    expect(xhr.url).toBe(grant.url);
+    expect(xhr.requestHeaders).toEqual({});
+    const form = xhr.body as FormData;
+    expect(form).toBeInstanceOf(FormData);
+    expect([...form.keys()]).toEqual(['key', 'Content-Type', 'Policy', 'X-Amz-Signature', 'file']);
+    const file = form.get('file') as File;
+    expect(file.type).toBe('image/png');
+    expect(Buffer.from(await file.arrayBuffer()).equals(Buffer.from(patterned(1000)))).toBe(true);
+    // The browser counts the whole form: the fields first, so past the file's size at the end.
+    for (const loaded of [300, 900, 1400, 1400]) xhr.progress(loaded, 1400);
+    expect(completions).toHaveLength(0);
+    xhr.respond(204, '');
+    expect(await upload).toEqual(objectInfo(1000));
+    expect(events).toEqual([
+      { loaded: 300, total: 1000 },
+      { loaded: 900, total: 1000 },
+      { loaded: 1000, total: 1000 },
+    ]);
+    expect(completions).toHaveLength(1);
+    const [completion] = completions as [Request];
+    expect(completion.method).toBe('POST');
+    expect(completion.url).toBe(grant.completeUrl);
+    expect(completion.credentials).toBe('omit');
+    expect(completion.headers.get('x-request-id')).toMatch(/^[0-9a-f]{32}$/);
+  });
+
+  it('rejects with S3’s refusal as its class, and does not complete', async () => {
+    const completions = completeWith(() => Response.json({ object: objectInfo(1000) }));
+    const upload = failure(uploadToUrl(grant, patterned(10)));
+    const xhr = await sentXhr();
+    xhr.respond(
+      403,
+      '<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>Invalid according to Policy: Policy expired.</Message><RequestId>1</RequestId></Error>',
+      { 'content-type': 'application/xml' },
+    );
+    const error = await upload;
+    expect(error).toBeInstanceOf(PermissionError);
+    expect(error.message).toContain('S3 refused it (AccessDenied: Invalid according to Policy: Policy expired.)');
+    expect(error.message).toContain('new grant');
+    expect(completions).toHaveLength(0);
   });
 });

@@ -1,55 +1,12 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
+import type { Server } from 'node:http';
 import { createTransport } from '@plinth/core';
 import type { MultipartGrant } from '@plinth/protocol';
 import { type RunningServer, startServer } from '@plinth/server';
 import { createStorageClient, type StorageClient, type UploadGrant } from '@plinth/storage';
-import { build } from 'esbuild';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../../../../test/fixtures/chromium.js';
-
-const packages = fileURLToPath(new URL('../../../', import.meta.url));
-
-/** uploadToUrl and uploadLarge for the page, bundled from source as an app's bundler would. */
-async function uploadModule(): Promise<string> {
-  const result = await build({
-    stdin: {
-      contents:
-        "export { uploadToUrl } from './upload-to-url.ts'; export { abortLarge, uploadLarge } from './upload-large.ts';",
-      resolveDir: `${packages}storage/src`,
-      loader: 'ts',
-    },
-    alias: {
-      '@plinth/core': `${packages}core/src/index.ts`,
-      '@plinth/protocol': `${packages}protocol/src/index.ts`,
-    },
-    bundle: true,
-    platform: 'browser',
-    format: 'esm',
-    write: false,
-    logLevel: 'silent',
-  });
-  return result.outputFiles[0]?.text ?? '';
-}
-
-/** The app's page and its script, on an origin of their own. */
-async function serveApp(script: string): Promise<{ server: Server; url: string }> {
-  const server = createServer((request, response) => {
-    if (request.url === '/upload.js') {
-      response.writeHead(200, { 'content-type': 'text/javascript' }).end(script);
-    } else {
-      response
-        .writeHead(200, { 'content-type': 'text/html' })
-        .end(
-          '<!doctype html><title>app</title><script type="module">import * as storage from "/upload.js"; Object.assign(window, storage);</script>',
-        );
-    }
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
-}
+import { serveApp, uploadModule } from '../fixtures/browser-app.js';
 
 /** What the page's module puts on `window` (page.evaluate code cannot import: vitest rewrites it). */
 interface PageGlobals {
