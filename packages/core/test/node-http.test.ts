@@ -1,10 +1,10 @@
-import dc from 'node:diagnostics_channel';
 import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AbortError, createTransport, NetworkError, ProtocolError, TimeoutError } from '@plinth/core';
 import { healthRoute, queryRoute } from '@plinth/protocol';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { recordHttpClients } from '../../../test/fixtures/http-clients.js';
 
 // Service-key calls on Node go through node:http (docs/decisions/0009), which production uses.
 // No msw here: the global fetch is Node's own, so this file runs the path an app's server runs.
@@ -40,20 +40,14 @@ const server = http.createServer((request, response) => {
 server.on('connection', () => connections++);
 let url = '';
 
-const clients: string[] = [];
-const onNodeHttp = () => clients.push('node:http');
-const onFetch = () => clients.push('fetch');
+const clients = recordHttpClients();
 
 beforeAll(async () => {
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  dc.subscribe('http.client.request.start', onNodeHttp);
-  dc.subscribe('undici:request:create', onFetch);
 });
 afterAll(async () => {
-  dc.unsubscribe('http.client.request.start', onNodeHttp);
-  dc.unsubscribe('undici:request:create', onFetch);
   server.closeAllConnections();
   await new Promise((resolve) => server.close(resolve));
 });

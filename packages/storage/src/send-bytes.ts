@@ -7,7 +7,7 @@ import {
   ProtocolError,
   ValidationError,
 } from '@plinth/core';
-import { countedStream } from './counted-stream.js';
+import { sendWithoutXhr } from './node-send.js';
 import type { UploadBody, UploadProgress } from './upload-to-url.js';
 
 // How bytes go out to a signed URL with progress, shared by uploadToUrl (one request) and
@@ -102,7 +102,7 @@ export const refusedBody = (what: string) =>
 export type Sendable = UploadBody | FormData;
 
 /** A request to a signed URL with fetch, and its answer as {@link answered} reads it. */
-async function fetched(
+export async function fetched(
   method: string,
   url: URL | string,
   headers: Record<string, string>,
@@ -126,20 +126,19 @@ async function fetched(
  * Sends `body` with `method`, counting the bytes as they go out: with XMLHttpRequest where there
  * is one, the one browser API with upload progress (`body` must then be whole, not a stream),
  * counting a form as it goes, fields and boundaries included (callers clamp the count to the
- * file's size); else with fetch, counting what fetch pulls, and a form not at all.
+ * file's size); else over `node:http` in Node, or fetch, counting what they take (node-send.ts),
+ * and a form not at all.
  */
 export async function send(
   method: string,
-  url: URL | string,
+  url: URL,
   headers: Record<string, string>,
   body: Sendable,
   signal: AbortSignal,
   count: (loaded: number) => void,
 ): Promise<Answer> {
-  if (typeof XMLHttpRequest !== 'function') {
-    // fetch tells nothing of a form's progress: the caller reports the end.
-    return fetched(method, url, headers, body instanceof FormData ? body : countedStream(body, count), signal);
-  }
+  // Neither tells anything of a form's progress: the caller reports the end.
+  if (typeof XMLHttpRequest !== 'function') return sendWithoutXhr(method, url, headers, body, signal, count);
   return new Promise((resolve, reject) => {
     if (signal.aborted) return reject(signal.reason);
     const xhr = new XMLHttpRequest();

@@ -131,8 +131,8 @@ function checkWhole(name: string, value: number, least: number, most: number): v
  * keeps them. Aborting (`signal`) leaves the parts for a later call; {@link abortLarge} drops
  * them.
  *
- * In browsers each part goes over `XMLHttpRequest`, for progress within a part; elsewhere over
- * `fetch`.
+ * In browsers each part goes over `XMLHttpRequest`, for progress within a part; in Node over
+ * `node:http` (or `fetch` when the global one was replaced); in workers over `fetch`.
  *
  * @example
  * ```ts
@@ -257,7 +257,7 @@ export async function uploadLarge(
           // The request id only for Plinth, whose logs know it: to S3 it would be one more header
           // the bucket's CORS rules must allow.
           const sent = url.startsWith(where) ? { ...headers, 'x-request-id': requestId } : headers;
-          answered(await send('PUT', url, sent, part, signal, count), requestId);
+          answered(await send('PUT', new URL(url), sent, part, signal, count), requestId);
         }, true);
       } catch (error) {
         if (isPlinthError(error) && error.status !== undefined && error.status > 399 && !signal.aborted) {
