@@ -56,7 +56,7 @@ export interface UploadOptions {
  *
  * In browsers it uses `XMLHttpRequest` for upload progress (a stream body is read into a Blob
  * first). A form's count includes its fields, sent first, so it is clamped to the file's size.
- * In Node it sends a `PUT` over `node:http` (a third of fetch's CPU per byte), counting bytes as
+ * In Node it sends a `PUT` over `node:http` (about a fifth of fetch's CPU per byte), counting bytes as
  * they are handed to the socket; with a replaced global `fetch`, and in workers, over `fetch`
  * (counted in Node, told once at the end in a browser build's worker). A `POST` grant's form goes
  * with fetch, which tells nothing of its progress: it is reported once, at the end.
