@@ -2,9 +2,9 @@ import { type Answer, fetched, isWhole, type Sendable } from './send-bytes.js';
 import type { UploadBody } from './upload-to-url.js';
 
 // Where XMLHttpRequest is missing, uploads go from here: in Node over `node:http` (fetch turns
-// every request body into a web stream, about five times the CPU per byte in `pnpm bench storage`; decision 0009 says
-// the same of core's calls), elsewhere (a runtime without `node:http`, a replaced global fetch,
-// a form) with fetch and a counted stream. Browser builds take node-send.browser.ts instead
+// every request body into a web stream, about five times the CPU per byte in `pnpm bench
+// storage`; decision 0009 says the same of core's calls), elsewhere (a runtime without
+// `node:http`, a replaced global fetch, a form) with fetch and a counted stream. Browser builds take node-send.browser.ts instead
 // (package.json `browser` field): their uploads go with XMLHttpRequest.
 
 // Fine-grained progress without a call per few bytes.
