@@ -294,6 +294,19 @@ describe('form uploads to S3', () => {
     );
   });
 
+  it('the sweep removes staged bytes nobody completed, and only once they are old', async () => {
+    const bucket = await makeBucket();
+    const made = await grant(bucket, { key: 'left.bin' });
+    const bytes = Buffer.alloc(100, 1);
+    await postForm(made, bytes);
+    const { driver } = server().services.storage;
+    await driver.sweepStaging(60 * 60 * 1000);
+    expect(await hashOf(await staged(made.uploadId))).toBe(sha256(bytes));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(await driver.sweepStaging(0)).toBeGreaterThanOrEqual(1);
+    expect(await staged(made.uploadId)).toBeUndefined();
+  });
+
   it('refuse a PUT to the Plinth server for a grant on S3', async () => {
     const bucket = await makeBucket();
     const made = await grant(bucket, { key: 'put.bin' });
