@@ -206,6 +206,8 @@ const grantColumns =
 export const defaultPartSize = 8 * 1024 * 1024;
 /** S3's smallest part (all but the last). */
 const s3MinPartSize = 5 * 1024 * 1024;
+/** The largest object S3 copies in one CopyObject. */
+const s3MaxCopyBytes = 5 * 1024 ** 3;
 /** How long a multipart upload's URL lives unless the app says otherwise, in seconds. */
 export const defaultMultipartSeconds = 3600;
 // Multipart URLs are signed once for every route of the upload, under this method.
@@ -633,6 +635,14 @@ export function createStorageService(options: {
       throw new HttpError(
         'validation_failed',
         `maxBytes: ${maxBytes} is over bucket ${bucket.name}'s limit of ${bucket.maxObjectBytes} bytes.`,
+        { field: 'maxBytes' },
+      );
+    }
+    // Checked bytes are copied into place with one CopyObject, which S3 allows up to 5 GiB.
+    if (driver.kind === 's3' && maxBytes > s3MaxCopyBytes) {
+      throw new HttpError(
+        'validation_failed',
+        `maxBytes: this server keeps objects on S3, where an upload can be at most ${s3MaxCopyBytes} bytes (5 GiB); give a smaller maxBytes.`,
         { field: 'maxBytes' },
       );
     }

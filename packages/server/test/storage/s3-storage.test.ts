@@ -222,6 +222,28 @@ describe('form uploads to S3', () => {
     expect((await info(bucket, 'small.bin')).status).toBe(404);
   });
 
+  it('refuse a grant over 5 GiB, the most one S3 copy moves into place', async () => {
+    const bucket = await makeBucket({ maxObjectBytes: 6 * 1024 ** 3 });
+    for (const path of ['upload-urls', 'multipart-uploads']) {
+      const refused = await call(
+        'POST',
+        `/v1/storage/buckets/${bucket}/${path}`,
+        {
+          key: 'huge.bin',
+          maxBytes: 5 * 1024 ** 3 + 1,
+          ...(path === 'upload-urls' ? {} : { partSize: 64 * 1024 ** 2 }),
+        },
+        asService(),
+      );
+      expect(refused.status, path).toBe(400);
+      expect(refused.body?.error.details.field).toBe('maxBytes');
+    }
+    // A bucket's own larger limit is what a grant defaults to: refused the same way.
+    const byDefault = await call('POST', `/v1/storage/buckets/${bucket}/upload-urls`, { key: 'x.bin' }, asService());
+    expect(byDefault.status).toBe(400);
+    expect((await grant(bucket, { key: 'x.bin', maxBytes: 5 * 1024 ** 3 })).method).toBe('POST');
+  });
+
   it('refuse bytes that are not what they are declared (HTML as an image), and keep nothing', async () => {
     const bucket = await makeBucket();
     const made = await grant(bucket, { key: 'fake.png', contentTypes: ['image/png'] });
