@@ -458,9 +458,10 @@ export function createStorageService(options: {
   /** Ends a multipart upload: its parts' bytes and rows go; the grant keeps its final state. */
   async function endMultipart(grant: GrantRow, state: 'committed' | 'refused'): Promise<void> {
     const uploadId = grant.id;
-    if (driver.kind === 's3' && grant.driver_upload_id !== null) {
+    // S3: a committed upload's parts were joined (CompleteMultipartUpload) and are gone already.
+    if (driver.kind === 's3' && grant.driver_upload_id !== null && state === 'refused') {
       await driver.abortMultipart(driver.stagingKey(uploadId), grant.driver_upload_id);
-      if (state === 'refused') await driver.remove(driver.stagingKey(uploadId));
+      await driver.remove(driver.stagingKey(uploadId));
     }
     const parts = await database.transaction(async (tx) => {
       await tx.query(
@@ -860,6 +861,10 @@ export function createStorageService(options: {
       const grant = await openMultipart(uploadId);
       for (const partNumber of numbers) checkPartNumber(grant, partNumber, 'parts');
       const expiresAt = new Date(grant.expires_at);
+      // Local disk: the upload's own URL, its path extended (the signature covers every
+      // multipart route), signed once for all the parts asked for.
+      const own =
+        driver.kind === 'local' ? absolute(urls.sign(multipartMethod, multipartPath(uploadId), {}, expiresAt)) : '';
       const parts = [];
       for (const partNumber of new Set(numbers)) {
         let url: string;
@@ -871,8 +876,7 @@ export function createStorageService(options: {
             expiresAt,
           );
         } else {
-          // The upload's own URL, its path extended: the signature covers every multipart route.
-          const signed = new URL(absolute(urls.sign(multipartMethod, multipartPath(uploadId), {}, expiresAt)));
+          const signed = new URL(own);
           signed.pathname += `/parts/${partNumber}`;
           url = signed.href;
         }
