@@ -10,7 +10,6 @@ import { createReadStream, statfsSync } from 'node:fs';
 import { mkdir, mkdtemp, open, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { createClient, uploadToUrl } from '@plinth/client';
 import { Upload } from 'tus-js-client';
 import { rateRules, serverCpuMicros, startTarget, stopTarget } from './http.mjs';
@@ -143,7 +142,7 @@ async function runPlinth(context, round) {
   let object;
   let failure;
   try {
-    object = await uploadToUrl(grant, Readable.toWeb(createReadStream(context.source)), {
+    object = await uploadToUrl(grant, createReadStream(context.source), {
       contentType: 'application/octet-stream',
       signal: AbortSignal.timeout(context.deadlineMs),
     });
@@ -333,7 +332,7 @@ export async function benchStorage({ bytes, rounds, rssSampleMs, log, cleanups }
     },
     {
       label: 'Plinth',
-      how: 'uploadToUrl(grant, Readable.toWeb(file stream)) to PUT /v1/storage/uploads/:id, local driver',
+      how: 'uploadToUrl(grant, fs.createReadStream(file)) to PUT /v1/storage/uploads/:id, local driver',
       run: runPlinth,
     },
     { label: 'tus', how: 'tus-js-client (fs stream, one PATCH) to @tus/server, FileStore', run: runTus },

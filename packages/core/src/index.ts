@@ -30,7 +30,7 @@ export {
   resolveRetryPolicy,
   retryableStatuses,
 } from './retry-policy.js';
-export { isBrowserLike } from './runtime.js';
+export { isBrowserLike, randomId } from './runtime.js';
 export {
   type AfterResponseHook,
   type BeforeRequestHook,

@@ -1,5 +1,4 @@
-import { type Answer, fetched, isWhole, type Sendable } from './send-bytes.js';
-import type { UploadBody } from './upload-to-url.js';
+import { type Answer, type Failure, fetched, isWhole, refusedChunk, type Sendable } from './send-bytes.js';
 
 // Where XMLHttpRequest is missing, uploads go from here: in Node over `node:http` (fetch turns
 // every request body into a web stream, about five times the CPU per byte in `pnpm bench
@@ -14,26 +13,19 @@ const sliceBytes = 64 * 1024;
  * The body as a stream that hands fetch at most {@link sliceBytes} per pull and counts what it
  * took: with no read-ahead (high-water mark 0), what fetch has pulled is what it is sending.
  */
-function countedStream(body: UploadBody, count: (loaded: number) => void) {
-  const reader = body instanceof Blob ? body.stream().getReader() : isWhole(body) ? undefined : body.getReader();
-  let pending: Uint8Array =
-    body instanceof ArrayBuffer ? new Uint8Array(body) : body instanceof Uint8Array ? body : new Uint8Array(0);
+function countedStream(body: Exclude<Sendable, FormData>, count: (loaded: number) => void) {
+  const chunks = slices(body);
   let loaded = 0;
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
-        while (pending.length === 0) {
-          const next = (await reader?.read())?.value;
-          if (!next) return controller.close();
-          pending = next;
-        }
-        const chunk = pending.subarray(0, sliceBytes);
-        pending = pending.subarray(chunk.length);
-        loaded += chunk.length;
-        controller.enqueue(chunk);
+        const next = await chunks.next();
+        if (next.done) return controller.close();
+        loaded += next.value.length;
+        controller.enqueue(next.value);
         count(loaded);
       },
-      cancel: (reason) => reader?.cancel(reason),
+      cancel: () => chunks.return(undefined).then(() => {}),
     },
     { highWaterMark: 0 },
   );
@@ -78,20 +70,89 @@ function nodeHttp(url: URL): HttpModule | undefined {
 }
 
 /** The body's bytes, a slice of at most {@link sliceBytes} at a time. */
-async function* slices(body: UploadBody): AsyncGenerator<Uint8Array> {
-  if (isWhole(body) && !(body instanceof Blob)) {
+async function* slices(body: Exclude<Sendable, FormData>): AsyncGenerator<Uint8Array> {
+  if (body instanceof ArrayBuffer || body instanceof Uint8Array) {
     const bytes = body instanceof ArrayBuffer ? new Uint8Array(body) : body;
     for (let at = 0; at < bytes.length; at += sliceBytes) yield bytes.subarray(at, at + sliceBytes);
     return;
   }
-  const reader = (body instanceof Blob ? body.stream() : (body as ReadableStream<Uint8Array>)).getReader();
+  // A Blob's stream is a web stream, async-iterable in Node; the iteration cancels it if left.
+  const chunks: AsyncIterable<Uint8Array> =
+    body instanceof Blob ? (body.stream() as unknown as AsyncIterable<Uint8Array>) : body;
+  for await (const chunk of chunks) {
+    for (let at = 0; at < chunk.length; at += sliceBytes) yield chunk.subarray(at, at + sliceBytes);
+  }
+}
+
+/**
+ * The chunks of a stream body, each checked to be bytes (else `failure` gets the error saying
+ * what to send, and the call stops). An abort cancels the body, and so does leaving it early.
+ * Web streams are read with a reader: not every browser can iterate them. (No race against an
+ * abort promise per read: each race would keep its chunk alive until the call ends.)
+ */
+async function* checkedChunks(
+  body: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>,
+  signal: AbortSignal,
+  failure: Failure,
+): AsyncGenerator<Uint8Array> {
+  const reader = 'getReader' in body ? body.getReader() : undefined;
+  const iterator = reader ? undefined : (body as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
+  // The stream is told why it ends early: a refused chunk or an abort. Cancelling a web stream
+  // ends a read that waits; an iterator's return() waits for that read, so a Node stream is
+  // destroyed instead.
+  const destroy = (body as { destroy?: unknown }).destroy;
+  const cancel = () =>
+    Promise.resolve(
+      reader
+        ? reader.cancel(failure.error ?? signal.reason)
+        : typeof destroy === 'function'
+          ? destroy.call(body)
+          : iterator?.return?.(),
+    ).catch(() => {});
+  signal.addEventListener('abort', cancel, { once: true });
+  let ended = false;
   try {
-    for (let next = await reader.read(); !next.done; next = await reader.read()) {
-      for (let at = 0; at < next.value.length; at += sliceBytes) yield next.value.subarray(at, at + sliceBytes);
+    for (;;) {
+      signal.throwIfAborted();
+      const next = await (reader ? reader.read() : (iterator as AsyncIterator<Uint8Array>).next());
+      signal.throwIfAborted();
+      if (next.done) {
+        ended = true;
+        return;
+      }
+      if (!(next.value instanceof Uint8Array)) {
+        failure.error ??= refusedChunk(next.value);
+        throw failure.error;
+      }
+      yield next.value;
     }
   } finally {
-    await reader.cancel().catch(() => {});
+    signal.removeEventListener('abort', cancel);
+    if (!ended) await cancel();
   }
+}
+
+/**
+ * A stream body as uploadToUrl sends it: its chunks as they come, checked; or, for a sender that
+ * takes no stream (`whole`: a form to S3; XMLHttpRequest), read into a Blob first.
+ *
+ * @example
+ * ```ts
+ * const chunks = await streamedBody(createReadStream(path), signal, failure, false);
+ * ```
+ */
+export async function streamedBody(
+  body: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>,
+  signal: AbortSignal,
+  failure: Failure,
+  whole: boolean,
+): Promise<AsyncIterable<Uint8Array> | Blob> {
+  const chunks = checkedChunks(body, signal, failure);
+  // XMLHttpRequest (a polyfill, in Node) takes no stream either.
+  if (!whole && typeof XMLHttpRequest !== 'function') return chunks;
+  const parts: Uint8Array[] = [];
+  for await (const chunk of chunks) parts.push(chunk);
+  return new Blob(parts as BlobPart[]);
 }
 
 /**

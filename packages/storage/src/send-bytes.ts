@@ -8,7 +8,7 @@ import {
   ValidationError,
 } from '@plinth/core';
 import { sendWithoutXhr } from './node-send.js';
-import type { UploadBody, UploadProgress } from './upload-to-url.js';
+import type { UploadProgress } from './upload-to-url.js';
 
 // How bytes go out to a signed URL with progress, shared by uploadToUrl (one request) and
 // uploadLarge (one request per part): XMLHttpRequest in browsers, fetch elsewhere.
@@ -65,13 +65,6 @@ export const isWhole = (body: unknown): body is Blob | ArrayBuffer | Uint8Array 
 export const sizeOf = (body: Blob | ArrayBuffer | Uint8Array) => (body instanceof Blob ? body.size : body.byteLength);
 
 /**
- * A fresh id for one request, sent as `X-Request-Id` so the server logs it under the id an error
- * carries; getRandomValues, unlike randomUUID, exists on plain-http pages too.
- */
-export const newRequestId = () =>
-  Array.from(crypto.getRandomValues(new Uint8Array(16)), (byte) => byte.toString(16).padStart(2, '0')).join('');
-
-/**
  * The grant's URL, or a ConfigurationError naming `caller` and the server call `maker` whose
  * answer it needs, for anything that is not an absolute http(s) URL.
  */
@@ -94,12 +87,25 @@ export function signedUrlOf(grant: unknown, caller: string, maker: string): URL 
 
 export const refusedBody = (what: string) =>
   new ValidationError(
-    `uploadToUrl(): ${what}; send a Blob (a File), an ArrayBuffer, a Uint8Array or a ReadableStream of Uint8Array (text through a TextEncoderStream).`,
+    `uploadToUrl(): ${what}; send a Blob (a File), an ArrayBuffer, a Uint8Array or a stream of Uint8Array (text through a TextEncoderStream).`,
     { code: 'invalid_request', details: { field: 'body' } },
   );
 
-/** What a request to a signed URL may send: the bytes, or (straight to S3) an HTML form with them. */
-export type Sendable = UploadBody | FormData;
+/**
+ * What a request to a signed URL may send: the bytes, whole or as chunks (a stream body once
+ * `streamedBody` has it), or (straight to S3) an HTML form with them.
+ */
+export type Sendable = Blob | ArrayBuffer | Uint8Array | AsyncIterable<Uint8Array> | FormData;
+
+/** A web `ReadableStream` or any async iterable (a Node stream): an upload body read in chunks. */
+export const isStream = (body: unknown): body is ReadableStream<Uint8Array> | AsyncIterable<Uint8Array> =>
+  typeof (
+    (body as Partial<ReadableStream> | null)?.getReader ??
+    (body as Partial<AsyncIterable<unknown>> | null)?.[Symbol.asyncIterator]
+  ) === 'function';
+
+/** A stream chunk that is not bytes: what to send instead. */
+export const refusedChunk = (chunk: unknown) => refusedBody(`the stream gave a ${kindOf(chunk)}`);
 
 /** A request to a signed URL with fetch, and its answer as {@link answered} reads it. */
 export async function fetched(

@@ -4,6 +4,7 @@ import {
   ConflictError,
   isPlinthError,
   type RateLimitError,
+  randomId,
   resolveRetryPolicy,
   ValidationError,
 } from '@plinth/core';
@@ -14,7 +15,6 @@ import {
   exchange,
   isWhole,
   kindOf,
-  newRequestId,
   send,
   signedUrlOf,
   sizeOf,
@@ -190,7 +190,7 @@ export async function uploadLarge(
   async function persist<T>(attempt: (requestId: string) => Promise<T>, retryUnanswered: boolean): Promise<T> {
     for (let retry = 1; ; retry++) {
       try {
-        return await attempt(newRequestId());
+        return await attempt(randomId());
       } catch (error) {
         const waitMs = ((error as Partial<RateLimitError>).retryAfter ?? 0) * 1000;
         const worth = isPlinthError(error) ? worthRetrying(error.status) : retryUnanswered;
@@ -339,7 +339,7 @@ export async function uploadLarge(
 export async function abortLarge(grant: MultipartGrant, options: { signal?: AbortSignal | undefined } = {}) {
   const url = multipartUrlOf(grant, 'abortLarge()');
   try {
-    const answer = (await exchange(url.href, 'DELETE', newRequestId(), options.signal)) as
+    const answer = (await exchange(url.href, 'DELETE', randomId(), options.signal)) as
       | { aborted?: unknown }
       | undefined;
     return answer?.aborted === true;

@@ -1,11 +1,13 @@
+import { randomId } from '@plinth/core';
 import type { ObjectInfo, UploadGrant } from '@plinth/protocol';
+import { streamedBody } from './node-send.js';
 import {
   answered,
   ended,
   exchange,
+  isStream,
   isWhole,
   kindOf,
-  newRequestId,
   refusedBody,
   type Sendable,
   send,
@@ -21,8 +23,12 @@ export interface UploadProgress {
   readonly total: number | undefined;
 }
 
-/** The bytes of an upload. A stream's size is known only once it has been read to its end. */
-export type UploadBody = Blob | ArrayBuffer | Uint8Array | ReadableStream<Uint8Array>;
+/**
+ * The bytes of an upload: whole, or a stream (a web `ReadableStream`, or any async iterable of
+ * `Uint8Array` such as a Node `fs.createReadStream()`). A stream's size is known only once it has
+ * been read to its end.
+ */
+export type UploadBody = Blob | ArrayBuffer | Uint8Array | ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>;
 
 /** Options of {@link uploadToUrl}. */
 export interface UploadOptions {
@@ -99,10 +105,8 @@ export async function uploadToUrl(
     method === 'POST' && signedUrlOf({ url: grant.completeUrl }, 'uploadToUrl()', 'createUploadUrl()');
   // Never the query string in a message: its signature is the permission to upload.
   let where = `${method} ${url.origin}${url.pathname}`;
-  if (!isWhole(body) && typeof (body as Partial<ReadableStream> | null)?.getReader !== 'function') {
-    throw refusedBody(`the body is ${kindOf(body)}`);
-  }
-  const requestId = newRequestId();
+  if (!isWhole(body) && !isStream(body)) throw refusedBody(`the body is ${kindOf(body)}`);
+  const requestId = randomId();
   // Lower-cased, so that a `Content-Type` of the grant's is the one sent, and not joined by ours.
   // A POST grant has its type among its fields, and this is only where the file's type is read.
   const headers: Record<string, string> = {};
@@ -112,24 +116,7 @@ export async function uploadToUrl(
   headers['x-request-id'] = requestId;
 
   const [signal, failure, , tell, end] = startCall(options.signal, options.onProgress);
-  if (!isWhole(body)) {
-    // Each chunk checked on its way: a chunk that is not bytes stops the call with what to send
-    // instead, and cancels the stream, as does an abort, even mid-read.
-    body = body.pipeThrough(
-      new TransformStream({
-        transform(chunk, controller) {
-          if (!(chunk instanceof Uint8Array)) {
-            failure.error ??= refusedBody(`the body stream gave a chunk of type ${kindOf(chunk)}`);
-            throw failure.error;
-          }
-          controller.enqueue(chunk);
-        },
-      }),
-      { signal },
-    );
-  }
-
-  let total = isWhole(body) ? sizeOf(body) : undefined;
+  let total: number | undefined;
   let told = -1;
   const report = (sent: number) => {
     const loaded = Math.min(sent, total ?? sent);
@@ -141,13 +128,11 @@ export async function uploadToUrl(
   };
 
   try {
-    let sendable: Sendable = body;
-    // XMLHttpRequest and a form take no stream.
-    if (completeUrl || typeof XMLHttpRequest === 'function') {
-      // A Blob may live on disk.
-      sendable = isWhole(body) ? body : await new Response(body).blob();
-      total = sizeOf(sendable);
-    }
+    // A stream's chunks are checked on their way: one that is not bytes stops the call with what
+    // to send instead, and ends the stream, as does an abort. A form takes no stream: a stream
+    // is then read whole first (a Blob may live on disk), as it is in browser builds.
+    let sendable: Sendable = isWhole(body) ? body : await streamedBody(body, signal, failure, !!completeUrl);
+    if (isWhole(sendable)) total = sizeOf(sendable);
     if (completeUrl) {
       // S3 reads the fields in order and takes the file from the last one; the policy they
       // carry is checked against them, so they go as they are, and no header with them. A grant

@@ -1,6 +1,11 @@
 import { once } from 'node:events';
+import { createReadStream } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { AbortError, NetworkError, ValidationError } from '@plinth/core';
 import type { UploadGrant } from '@plinth/protocol';
 import { uploadToUrl } from '@plinth/storage';
@@ -98,6 +103,61 @@ describe('uploads in Node', () => {
     });
     const error = await failure(uploadToUrl(grant(), bad as ReadableStream<Uint8Array>));
     expect(error).toBeInstanceOf(ValidationError);
+  });
+
+  it('send a Node read stream as it is, and destroy a stream when the call is aborted while a read waits', async () => {
+    answer = storeIt;
+    const directory = await mkdtemp(join(tmpdir(), 'plinth-node-send-'));
+    try {
+      const path = join(directory, 'file.bin');
+      await writeFile(path, patterned(700_000));
+      const progress: number[] = [];
+      const object = await uploadToUrl(grant(), createReadStream(path), {
+        onProgress: ({ loaded }) => progress.push(loaded),
+      });
+      expect(clients).toEqual(['node:http']);
+      expect(received[0]?.bytes).toBe(700_000);
+      expect(object.size).toBe(700_000);
+      expect(progress.at(-1)).toBe(700_000);
+
+      // A stream that gives one chunk and then waits: the abort comes while a read waits.
+      answer = () => {};
+      const controller = new AbortController();
+      const waiting = new Readable({ read() {} });
+      waiting.push(patterned(1000));
+      const call = failure(uploadToUrl(grant(), waiting, { signal: controller.signal }));
+      await vi.waitFor(() => expect(received).toHaveLength(2));
+      controller.abort();
+      expect(await call).toBeInstanceOf(AbortError);
+      await vi.waitFor(() => expect(waiting.destroyed).toBe(true));
+    } finally {
+      await rm(directory, { recursive: true, force: true });
+    }
+  });
+
+  it('send any async iterable of bytes, and refuse one that gives something else', async () => {
+    answer = storeIt;
+    async function* chunks() {
+      for (let at = 0; at < 5; at += 1) yield patterned(100_000);
+    }
+    const object = await uploadToUrl(grant(), chunks());
+    expect(received[0]?.bytes).toBe(500_000);
+    expect(object.size).toBe(500_000);
+
+    let finished = false;
+    async function* words() {
+      try {
+        yield patterned(10);
+        yield 'text' as unknown as Uint8Array;
+        yield patterned(10);
+      } finally {
+        finished = true;
+      }
+    }
+    const error = await failure(uploadToUrl(grant(), words()));
+    expect(error).toBeInstanceOf(ValidationError);
+    expect(error.message).toContain('the stream gave a string');
+    expect(finished).toBe(true);
   });
 
   it('go through a replaced global fetch, which then sees them', async () => {

@@ -65,11 +65,12 @@ export function createLocalDriver({ root }: LocalDriverOptions): LocalStorageDri
       try {
         // for-await calls the body's return() when we throw, so an oversized upload stops being
         // read at once (a Node stream is destroyed) instead of being drained to the end.
+        const writer = overlappedWriter(file);
         for await (const chunk of body) {
           tally.add(chunk);
-          await writeAll(file, chunk);
+          await writer.add(chunk);
         }
-        await file.sync();
+        await writer.finish();
       } catch (error) {
         await file.close().catch(() => undefined);
         await unlinkIfPresent(stagingPath);
@@ -221,6 +222,65 @@ function assertRange({ start, end }: ByteRange): void {
       `A byte range needs whole numbers with 0 ≤ start ≤ end (both inclusive), got ${start}-${end}.`,
     );
   }
+}
+
+// Chunks gathered into one write while the one before is on its way to the disk.
+const batchBytes = 1024 * 1024;
+// Written bytes flushed to the disk in the background every so often, so that the fsync before
+// an upload's answer waits for the last few MiB only, not for the whole file.
+const flushEveryBytes = 32 * 1024 * 1024;
+
+/**
+ * Writes a stream's chunks to `file` while the next ones arrive: they gather while a write is in
+ * flight and go in the next one together (one writev), so reading the socket and writing the
+ * disk overlap instead of taking turns. At most one write is in flight and one batch waits:
+ * memory stays flat. Every {@link flushEveryBytes} a datasync starts beside the writes.
+ * `finish` resolves once every byte is written and on the disk; a failed write or sync rejects
+ * the `add` or `finish` after it.
+ */
+function overlappedWriter(file: FileHandle) {
+  let inFlight: Promise<void> | undefined;
+  let flushing: Promise<void> | undefined;
+  let batch: Uint8Array[] = [];
+  let batchSize = 0;
+  let unflushed = 0;
+  const start = () => {
+    inFlight = writeAllOf(file, batch, batchSize);
+    // Seen by the next add or finish; not an unhandled rejection meanwhile.
+    inFlight.catch(() => undefined);
+    unflushed += batchSize;
+    batch = [];
+    batchSize = 0;
+  };
+  return {
+    async add(chunk: Uint8Array): Promise<void> {
+      batch.push(chunk);
+      batchSize += chunk.byteLength;
+      if (batchSize < batchBytes) return;
+      await inFlight;
+      if (unflushed >= flushEveryBytes) {
+        // One at a time: the one before has had a whole interval to finish.
+        await flushing;
+        flushing = file.datasync();
+        flushing.catch(() => undefined);
+        unflushed = 0;
+      }
+      start();
+    },
+    async finish(): Promise<void> {
+      await inFlight;
+      if (batchSize > 0) start();
+      await inFlight;
+      await flushing;
+      await file.sync();
+    },
+  };
+}
+
+async function writeAllOf(file: FileHandle, chunks: Uint8Array[], size: number): Promise<void> {
+  const { bytesWritten } = await file.writev(chunks);
+  // POSIX allows a short write; finish the rest rather than lose the tail.
+  if (bytesWritten < size) await writeAll(file, Buffer.concat(chunks).subarray(bytesWritten));
 }
 
 async function writeAll(file: FileHandle, chunk: Uint8Array): Promise<void> {
