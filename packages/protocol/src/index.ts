@@ -144,6 +144,20 @@ export {
 } from './routes/data.schemas.js';
 export { healthRoute } from './routes/health.js';
 export { healthSchemas } from './routes/health.schemas.js';
+export { broadcastRoute, createTicketRoute, streamRoute } from './routes/realtime.js';
+export {
+  broadcastEventName,
+  broadcastSchemas,
+  channelName,
+  createTicketSchemas,
+  maxTicketSeconds,
+  publishedTableName,
+  type RealtimeEvent,
+  type RealtimeStreamMessage,
+  type RealtimeTicket,
+  realtimeEndReasons,
+  streamSchemas,
+} from './routes/realtime.schemas.js';
 export {
   abortMultipartUploadRoute,
   completeMultipartUploadRoute,
@@ -201,4 +215,4 @@ export {
   uploadSchemas,
 } from './routes/storage.schemas.js';
 export { describeIssue, issueField, type SchemaIssue } from './schema-issues.js';
-export { apiVersionPrefix, keyPrefixes, sessionCookieNames, wireHeaders } from './wire.js';
+export { apiVersionPrefix, keyPrefixes, sessionCookieNames, ticketScheme, wireHeaders } from './wire.js';

@@ -7,6 +7,8 @@ import * as data from './routes/data.js';
 import * as dataSchemas from './routes/data.schemas.js';
 import { healthRoute } from './routes/health.js';
 import { healthSchemas } from './routes/health.schemas.js';
+import * as realtime from './routes/realtime.js';
+import * as realtimeSchemas from './routes/realtime.schemas.js';
 import * as storage from './routes/storage.js';
 import * as storageSchemas from './routes/storage.schemas.js';
 
@@ -63,6 +65,9 @@ export const routeTable = /* @__PURE__ */ Object.freeze([
   withSchemas(storage.listPartsRoute, storageSchemas.listPartsSchemas),
   withSchemas(storage.completeMultipartUploadRoute, storageSchemas.completeMultipartUploadSchemas),
   withSchemas(storage.abortMultipartUploadRoute, storageSchemas.abortMultipartUploadSchemas),
+  withSchemas(realtime.createTicketRoute, realtimeSchemas.createTicketSchemas),
+  withSchemas(realtime.broadcastRoute, realtimeSchemas.broadcastSchemas),
+  withSchemas(realtime.streamRoute, realtimeSchemas.streamSchemas),
 ] as const);
 
 /**

@@ -18,13 +18,20 @@ export const wireHeaders = {
    * (`auth.uid()`), or as the anonymous role. Without it, a service call runs as the service role.
    */
   actAs: 'x-plinth-act-as',
+  /** On `GET /v1/realtime/stream`: the id of the last event the client has; the stream resumes after it. */
+  lastEventId: 'last-event-id',
 } as const;
+
+/** The `Authorization` scheme of a realtime ticket: `Authorization: Ticket <ticket>`. */
+export const ticketScheme = 'Ticket';
 
 /** Readable prefixes that tell, at a glance, which kind of key a string is. */
 export const keyPrefixes = {
   publishable: 'pk_',
   service: 'sk_',
   apiKey: 'ak_',
+  /** A realtime ticket (not a key: signed, expiring, for one stream's channels). */
+  ticket: 'tk_',
 } as const;
 
 /**

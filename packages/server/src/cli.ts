@@ -6,6 +6,7 @@ import { ConfigUsageError, cliConfigDefaults, runConfigCommand } from './config-
 import { openDatabase } from './database/open-database.js';
 import { KeysUsageError, runKeysCommand } from './keys/api-key-commands.js';
 import { createKeyRing } from './keys/key-ring.js';
+import { RealtimeUsageError, runRealtimeCommand } from './realtime/realtime-commands.js';
 import { type RunningServer, startServer } from './start-server.js';
 import { BucketsUsageError, runBucketsCommand } from './storage/bucket-commands.js';
 import { genTypesCommand } from './typegen/generate-types.js';
@@ -34,6 +35,10 @@ const usage = `Usage: plinth <command>
   buckets create NAME [--public] [--types image/png,…] [--max-bytes 20MiB]
                       a storage bucket (private, any type, 50 MiB per object unless told)
   buckets list        every bucket: name, public or private, size cap, types
+  realtime publish TABLE [--exclude col,…]
+                      stream the table's row changes to realtime subscribers (it needs a primary key)
+  realtime unpublish TABLE
+  realtime list       the published tables, their keys and excluded columns
   gen types [--url URL] [--service-key KEY] [--out FILE]
                       the Database type of the exposed schema, for createClient<Database>() (key: PLINTH_SERVICE_KEY)`;
 
@@ -73,6 +78,14 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
         const { config } = resolveConfig({}, io.env, cliConfigDefaults(io.cwd, true));
         return await runBucketsCommand(rest, () => openDatabase(config.database), io);
       }
+      case 'realtime': {
+        const { config } = resolveConfig({}, io.env, cliConfigDefaults(io.cwd, true));
+        return await runRealtimeCommand(
+          rest,
+          (file) => openDatabase(config.database, file ? { appSchema: [file] } : {}),
+          io,
+        );
+      }
     }
     io.stderr(usage);
     return 2;
@@ -81,7 +94,8 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
       error instanceof ConfigError ||
       error instanceof KeysUsageError ||
       error instanceof ConfigUsageError ||
-      error instanceof BucketsUsageError
+      error instanceof BucketsUsageError ||
+      error instanceof RealtimeUsageError
     ) {
       io.stderr(`plinth: ${error.message}`);
       return 2;

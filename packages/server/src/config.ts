@@ -1,5 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { publishedTableName } from '@plinth/protocol';
 import {
   type OAuthOptions,
   type OAuthProviderOptions,
@@ -51,6 +52,16 @@ export interface ServerConfig {
   storageDir: string | undefined;
   /** Keep object bytes in a bucket of an S3-compatible service instead of on local disk. */
   s3: S3Options | undefined;
+  /** Tables whose row changes realtime publishes, published at every start (`messages`, `app.rooms`). */
+  realtimeTables: readonly string[];
+  /** Realtime events older than this are deleted, in seconds. */
+  realtimeRetentionSeconds: number;
+  /** At most this many realtime events are kept (the newest). */
+  realtimeRetentionEvents: number;
+  /** A heartbeat comment on every open stream this often, in ms. */
+  realtimeHeartbeatMs: number;
+  /** Realtime streams one user may hold open on one instance. */
+  realtimeMaxStreamsPerUser: number;
 }
 
 /** What code may set; everything else of {@link ServerConfig} comes from the environment or a default. */
@@ -101,6 +112,11 @@ export const configVariables: { [K in keyof ServerConfig]: string } = {
   validateResponses: 'NODE_ENV',
   storageDir: 'PLINTH_STORAGE_DIR',
   s3: 'PLINTH_S3_*',
+  realtimeTables: 'PLINTH_REALTIME_TABLES',
+  realtimeRetentionSeconds: 'PLINTH_REALTIME_RETENTION_SECONDS',
+  realtimeRetentionEvents: 'PLINTH_REALTIME_RETENTION_EVENTS',
+  realtimeHeartbeatMs: 'PLINTH_REALTIME_HEARTBEAT_MS',
+  realtimeMaxStreamsPerUser: 'PLINTH_REALTIME_MAX_STREAMS_PER_USER',
 };
 
 const builtInDefaults: ServerConfig = {
@@ -128,6 +144,11 @@ const builtInDefaults: ServerConfig = {
   validateResponses: true,
   storageDir: undefined,
   s3: undefined,
+  realtimeTables: [],
+  realtimeRetentionSeconds: 24 * 3600,
+  realtimeRetentionEvents: 100_000,
+  realtimeHeartbeatMs: 15_000,
+  realtimeMaxStreamsPerUser: 10,
 };
 
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -277,6 +298,18 @@ const parsers: { [K in keyof ServerConfig]: (given: Given) => ServerConfig[K] } 
       throw new ConfigError(given.name, `${resolve(dir)} is a file, not a directory; name a directory.`);
     return dir;
   },
+  realtimeTables: (given) => {
+    const names = list(given);
+    for (const name of names) {
+      if (!publishedTableName.safeParse(name).success)
+        throw new ConfigError(given.name, `"${name}" is not a table name; list them like messages,app.rooms.`);
+    }
+    return names;
+  },
+  realtimeRetentionSeconds: (given) => integer(given, 60, 365 * 24 * 3600),
+  realtimeRetentionEvents: (given) => integer(given, 100, 1_000_000_000),
+  realtimeHeartbeatMs: (given) => integer(given, 100, 300_000),
+  realtimeMaxStreamsPerUser: (given) => integer(given, 1, 10_000),
   s3: (given) => {
     const s3 = given.value as Partial<S3Options> | null;
     const field = (name: keyof S3Options) =>

@@ -4,13 +4,22 @@ import { dataModule } from './data/data-module.js';
 import { healthModule } from './health/health-module.js';
 import { oauthModule } from './oauth/oauth-module.js';
 import { defaultRouteRule, type RateRules } from './rate-limit/rate-limit-rules.js';
+import { realtimeModule } from './realtime/realtime-module.js';
 import { storageModule } from './storage/storage-module.js';
 
 /**
- * The server's features. The app mounts the handlers of all of them; a new feature (realtime,
- * webhooks) is one folder with its module, and one line here.
+ * The server's features. The app mounts the handlers of all of them; a new feature (webhooks)
+ * is one folder with its module, and one line here.
  */
-export const featureModules = [healthModule, authModule, oauthModule, adminModule, dataModule, storageModule] as const;
+export const featureModules = [
+  healthModule,
+  authModule,
+  oauthModule,
+  adminModule,
+  dataModule,
+  storageModule,
+  realtimeModule,
+] as const;
 
 /**
  * The default rate limits: each module's, and `default` for every other route. Addresses shared

@@ -17,6 +17,8 @@ import { createMemoryRateLimiter } from './rate-limit/memory-rate-limiter.js';
 import { type RateRules, withRateRules } from './rate-limit/rate-limit-rules.js';
 import type { RateLimiter } from './rate-limit/rate-limiter.js';
 import { createRedisRateLimiter } from './rate-limit/redis-rate-limiter.js';
+import { realtimeModule } from './realtime/realtime-module.js';
+import type { RealtimeOptions, RealtimeService } from './realtime/realtime-service.js';
 import { loadServerSecrets } from './sessions/server-secrets.js';
 import { sessionAuthenticator } from './sessions/session-authenticator.js';
 import type { S3Options } from './storage/s3-driver.js';
@@ -44,6 +46,8 @@ export interface ServerServices {
   readonly data: DataService;
   /** Buckets, upload grants, objects (the storage module). */
   readonly storage: StorageService;
+  /** Tickets, broadcasts and event streams (the realtime module). */
+  readonly realtime: RealtimeService;
 }
 
 /** What the services are built from. */
@@ -85,6 +89,8 @@ export interface ServiceSettings {
   /** Where the local storage driver keeps object bytes. Default `.plinth/storage`. */
   /** Local disk under `dir`, unless `s3` says which S3-compatible bucket holds the bytes. */
   storage?: { dir: string; s3?: S3Options | undefined };
+  /** Retention, heartbeats and stream caps of the realtime feature. */
+  realtime?: RealtimeOptions | undefined;
 }
 
 /**
@@ -127,6 +133,7 @@ export async function createServerServices(settings: ServiceSettings): Promise<{
     oauth: await oauthModule.createServices(context),
     data: await dataModule.createServices(context),
     storage: await storageModule.createServices(context),
+    realtime: await realtimeModule.createServices(context),
   };
   const apiKey = apiKeyAuthenticator(database, {
     onError: (error) => logger.warn({ err: { message: (error as Error).message } }, 'api key last_used_at'),
@@ -138,6 +145,7 @@ export async function createServerServices(settings: ServiceSettings): Promise<{
       session: sessionAuthenticator(sessions, cookies, appOrigins),
       apiKey,
       presigned: (route, url) => services.storage.verifyUrl(route, url),
+      ticket: (ticket) => services.realtime.verifyTicket(ticket),
     },
     issuedKeys,
   };

@@ -14,6 +14,7 @@ import { featureModules } from './features.js';
 import { createLogger } from './logger.js';
 import type { Mailer } from './mail/mailer.js';
 import type { OAuthOptions } from './oauth/provider-config.js';
+import { publishingFile } from './realtime/realtime-commands.js';
 import type { ServerServices } from './server-services.js';
 import { createServerServices } from './server-services.js';
 import type { S3Options } from './storage/s3-driver.js';
@@ -41,6 +42,20 @@ export interface StartServerOptions {
    * variables, else local disk. See docs/storage.md, "Drivers".
    */
   s3?: S3Options;
+  /**
+   * Tables whose row changes realtime streams carry, published at every start (they need a
+   * primary key). Default `PLINTH_REALTIME_TABLES` (comma-separated), else none. See
+   * docs/realtime.md.
+   */
+  realtimeTables?: readonly string[];
+  /** Realtime events older than this are deleted, in seconds. Default `PLINTH_REALTIME_RETENTION_SECONDS`, else a day. */
+  realtimeRetentionSeconds?: number;
+  /** At most this many realtime events are kept. Default `PLINTH_REALTIME_RETENTION_EVENTS`, else 100 000. */
+  realtimeRetentionEvents?: number;
+  /** A heartbeat comment on every open stream this often, in ms. Default `PLINTH_REALTIME_HEARTBEAT_MS`, else 15 000. */
+  realtimeHeartbeatMs?: number;
+  /** Realtime streams one user may hold open on one instance. Default `PLINTH_REALTIME_MAX_STREAMS_PER_USER`, else 10. */
+  realtimeMaxStreamsPerUser?: number;
   /**
    * PostgreSQL: where the app's data statements log in, when you made that role yourself (a role
    * that can become only plinth_anon, plinth_authenticated and plinth_service; checked at start).
@@ -176,8 +191,13 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   let ownUrl: string | undefined;
   const configuredUrl = config.publicUrl;
   const slowClients = slowClientSettings(config);
+  // Tables the configuration publishes: published after the app's schema made them.
+  const appSchema = [
+    ...(config.schemaDir ? readAppSchema(config.schemaDir) : []),
+    ...(config.realtimeTables.length > 0 ? [publishingFile(config.realtimeTables.map((name) => ({ name })))] : []),
+  ];
   const database = await openDatabase(config.database, {
-    ...(config.schemaDir ? { appSchema: readAppSchema(config.schemaDir) } : {}),
+    ...(appSchema.length > 0 ? { appSchema } : {}),
     ...(config.dataDatabaseUrl ? { dataUrl: config.dataDatabaseUrl } : {}),
     dataPoolSize: config.dataPoolSize,
   });
@@ -210,6 +230,12 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     ...(options.secureCookies === undefined ? {} : { secureCookies: options.secureCookies }),
     ...(config.oauth ? { oauth: config.oauth } : {}),
     publicUrl: configuredUrl ?? (() => ownUrl),
+    realtime: {
+      retentionSeconds: config.realtimeRetentionSeconds,
+      retentionEvents: config.realtimeRetentionEvents,
+      heartbeatMs: config.realtimeHeartbeatMs,
+      maxStreamsPerUser: config.realtimeMaxStreamsPerUser,
+    },
   });
   const app = createApp({
     services,
@@ -264,6 +290,9 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   const close = () => {
     closing ??= (async () => {
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Open streams would hold close() until the timeout: each is told why it ends, and the
+      // client resumes elsewhere from its last id.
+      await services.realtime.close();
       // Idle keep-alive sockets would hold close() open; requests in flight keep theirs.
       (server as unknown as { closeIdleConnections?: () => void }).closeIdleConnections?.();
       if (inFlight > 0) {

@@ -139,6 +139,20 @@ describe('CORS', () => {
     expect(response.status).toBe(204);
     expect(response.headers.get('access-control-allow-headers')).toContain('apikey');
   });
+
+  it('lets a listed origin open a realtime stream with a ticket and resume it', async () => {
+    const response = await get('/v1/realtime/stream', {
+      method: 'OPTIONS',
+      headers: {
+        origin: 'http://localhost:5173',
+        'access-control-request-method': 'GET',
+        'access-control-request-headers': 'authorization, last-event-id, x-request-id',
+      },
+    });
+    expect(response.status).toBe(204);
+    const allowed = (response.headers.get('access-control-allow-headers') ?? '').split(/,\s*/);
+    expect(allowed).toEqual(expect.arrayContaining(['authorization', 'last-event-id', 'x-request-id']));
+  });
 });
 
 describe('the publishable key', () => {

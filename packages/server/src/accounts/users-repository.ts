@@ -102,6 +102,19 @@ export function usersRepository(db: Queryable) {
       return row ? publicUser(row) : undefined;
     },
 
+    /**
+     * The user whose session `sessionId` is, while the session is active and the account not
+     * disabled (a realtime ticket minted for a session lives only that long).
+     */
+    async activeSessionOwner(sessionId: string): Promise<string | undefined> {
+      const [row] = await db.query<{ user_id: string }>(
+        `SELECT s.user_id::text AS user_id FROM plinth.sessions s JOIN plinth.users u ON u.id = s.user_id
+          WHERE s.id = $1 AND s.revoked_at IS NULL AND s.not_after > now() AND u.disabled_at IS NULL`,
+        [sessionId],
+      );
+      return row?.user_id;
+    },
+
     /** What a password sign-in checks, for the account with `email` (any spelling), disabled or not. */
     async findForSignIn(email: string): Promise<SignInAccount | undefined> {
       const [row] = await db.query<UserRow & { password_hash: string | null; disabled: boolean }>(

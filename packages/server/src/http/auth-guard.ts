@@ -1,6 +1,7 @@
-import { type AuthRequirement, keyPrefixes, type Route, wireHeaders } from '@plinth/protocol';
+import { type AuthRequirement, keyPrefixes, type Route, ticketScheme, wireHeaders } from '@plinth/protocol';
 import type { ApiKeyIdentity } from '../keys/api-keys.js';
 import type { KeyRing } from '../keys/key-ring.js';
+import type { TicketClaims } from '../realtime/tickets.js';
 import type { Caller, UserCaller } from './caller.js';
 import { HttpError } from './http-error.js';
 import { assertScopes } from './scope-check.js';
@@ -23,6 +24,11 @@ export interface Authenticators {
    * expired; throws a 403 saying what is wrong.
    */
   presigned?: (route: Pick<Route, 'method' | 'path'>, url: URL) => void;
+  /**
+   * The claims of a realtime ticket; throws a 401 saying what is wrong with a forged, changed or
+   * expired one.
+   */
+  ticket?: (ticket: string) => TicketClaims;
 }
 
 const bearer = (request: Request): string | undefined => {
@@ -33,7 +39,7 @@ const bearer = (request: Request): string | undefined => {
 const needs: Record<Exclude<AuthRequirement, 'none'>, string> = {
   service: 'the service key or an API key: send Authorization: Bearer sk_… (or ak_…) from your server',
   session: 'a signed-in user: sign in first, then send the session cookie or Authorization: Bearer <access token>',
-  ticket: 'a realtime ticket minted by your server',
+  ticket: `a realtime ticket minted by your server: send Authorization: ${ticketScheme} <ticket>`,
   presigned: 'a URL your server presigned',
 };
 
@@ -78,6 +84,11 @@ export async function authenticate(
   } else if (route.auth === 'session') {
     const user = await authenticators.session?.(request);
     if (user) return user;
+  } else if (route.auth === 'ticket' && authenticators.ticket) {
+    const value = request.headers.get(wireHeaders.authorization);
+    if (value?.startsWith(`${ticketScheme} `)) {
+      return { kind: 'ticket', claims: authenticators.ticket(value.slice(ticketScheme.length + 1).trim()) };
+    }
   } else if (route.auth === 'presigned' && authenticators.presigned) {
     authenticators.presigned(route, new URL(request.url));
     return { kind: 'presigned' };

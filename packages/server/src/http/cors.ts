@@ -2,7 +2,9 @@ import type { MiddlewareHandler } from 'hono';
 import { addAnswerHeader } from './answer-headers.js';
 
 // content-digest: a browser upload may send its SHA-256 for the server to check (docs/storage.md).
-const allowHeaders = 'authorization, apikey, content-type, x-request-id, idempotency-key, content-digest';
+// last-event-id: a realtime stream resumes after it (docs/realtime.md); fetch does not safelist it.
+const allowHeaders =
+  'authorization, apikey, content-type, x-request-id, idempotency-key, content-digest, last-event-id';
 const exposeHeaders = 'x-request-id, retry-after';
 
 /**

@@ -9,7 +9,8 @@ import {
   type UploadGrant,
   type UploadPart,
 } from '@plinth/protocol';
-import type { Database, Queryable } from '../database/database.js';
+import type { Database } from '../database/database.js';
+import { publishEvent } from '../events/event-log.js';
 import { HttpError } from '../http/http-error.js';
 import { type BucketRequest, createBucket, findBucket, listBuckets } from './bucket-store.js';
 import { contentTypeMatches, sniffContentType } from './content-sniff.js';
@@ -263,15 +264,6 @@ function digestOf(header: string | undefined): string | undefined {
   return Buffer.from(match[1], 'base64').toString('hex');
 }
 
-/** Writes an event to the durable log in the caller's transaction. */
-async function recordEvent(tx: Queryable, channel: string, type: string, payload: unknown): Promise<void> {
-  await tx.query('INSERT INTO plinth.events (channel, type, payload) VALUES ($1, $2, $3::text::jsonb)', [
-    channel,
-    type,
-    JSON.stringify(payload),
-  ]);
-}
-
 /**
  * The storage service over `database` and `driver`. Upload URLs are absolute, under
  * `publicUrl()` (the server's URL as browsers reach it).
@@ -387,8 +379,8 @@ export function createStorageService(options: {
           );
         }
         const moved = objectOf(written);
-        if (how === 'move') await recordEvent(tx, `storage:${from.bucket}`, 'object.deleted', { object });
-        await recordEvent(tx, `storage:${to.bucket}`, 'object.created', { object: moved });
+        if (how === 'move') await publishEvent(tx, `storage:${from.bucket}`, 'object.deleted', { object });
+        await publishEvent(tx, `storage:${to.bucket}`, 'object.created', { object: moved });
         return moved;
       });
     } catch (error) {
@@ -601,7 +593,7 @@ export function createStorageService(options: {
           grant.id,
         ]);
         const object = objectOf(written as ObjectRow);
-        await recordEvent(tx, `storage:${grant.bucket}`, 'object.created', { object });
+        await publishEvent(tx, `storage:${grant.bucket}`, 'object.created', { object });
         return { row: object, replaced: previous?.blob };
       });
       // The old bytes are no longer any object's: removed after the commit that replaced them.
@@ -1031,7 +1023,7 @@ export function createStorageService(options: {
           [bucket, [...new Set(keys)]],
         );
         for (const row of rows) {
-          await recordEvent(tx, `storage:${bucket}`, 'object.deleted', { object: objectOf(row) });
+          await publishEvent(tx, `storage:${bucket}`, 'object.deleted', { object: objectOf(row) });
         }
         return rows;
       });
