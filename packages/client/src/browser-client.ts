@@ -1,4 +1,7 @@
+import { ConfigurationError, type Transport } from '@plinth/core';
+import { createTicketRoute } from '@plinth/protocol';
 import type { AnyDatabase } from '@plinth/query';
+import type { RealtimeClient } from '@plinth/realtime';
 import { installBrowserDataMethods } from './browser-data-methods.js';
 import { buildClient, type ClientOptions, type PlinthClient } from './create-client.js';
 import { type ServerClientOptions, serverClientOptions } from './create-server-client.js';
@@ -16,7 +19,36 @@ import { type ServerClientOptions, serverClientOptions } from './create-server-c
  * ```
  */
 export function createClient<DB = AnyDatabase>(options: ClientOptions): PlinthClient<DB> {
-  return buildClient<DB>(options, installBrowserDataMethods);
+  return buildClient<DB>(options, installBrowserDataMethods, browserRealtimeClient);
+}
+
+/**
+ * The browser build's `plinth.realtime`: none of realtime's code, which would otherwise ship
+ * with every bundle that makes a client (about 3 kB gzipped), realtime or not. A browser
+ * subscribes with the `subscribe` export, which a bundle carries only when it imports it; the
+ * server's methods throw `MissingServiceKeyError` synchronously, as the full build's do without
+ * a service key, and with one (`dangerouslyAllowBrowser`) a `ConfigurationError` naming the way
+ * to the full client.
+ *
+ * @example
+ * ```ts
+ * buildClient(options, installBrowserDataMethods, browserRealtimeClient).realtime.subscribe(ticket, { onEvent });
+ * // throws ConfigurationError: import { subscribe } from '@plinth/client' instead
+ * ```
+ */
+function browserRealtimeClient(transport: Transport): RealtimeClient {
+  const refuse = (method: keyof RealtimeClient) => () => {
+    const caller = `realtime.${method}()`;
+    // The server's methods refuse first as the full build's do, for the same mistake.
+    if (method !== 'subscribe') transport.assertCallable(createTicketRoute, caller);
+    throw new ConfigurationError(
+      `${caller}: the browser build of @plinth/client leaves realtime's code out. To listen, import { subscribe } from '@plinth/client'; a trusted tool with dangerouslyAllowBrowser uses createRealtimeClient(plinth.transport) from @plinth/realtime.`,
+      { code: 'invalid_configuration' },
+    );
+  };
+  const client = {} as Record<keyof RealtimeClient, () => never>;
+  for (const method of ['createTicket', 'broadcast', 'stream', 'subscribe'] as const) client[method] = refuse(method);
+  return client;
 }
 
 /**

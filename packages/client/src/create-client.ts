@@ -2,6 +2,7 @@ import { type AuthClient, type AuthOptions, authMode, createAuthClient } from '@
 import { type CallOptions, createTransport, type Transport, type TransportOptions } from '@plinth/core';
 import { healthRoute, type RouteOutput } from '@plinth/protocol';
 import type { AnyDatabase, QueryClient } from '@plinth/query';
+import { createRealtimeClient, type RealtimeClient } from '@plinth/realtime';
 import { createStorageClient, type StorageClient } from '@plinth/storage';
 import { installDataMethods } from './data-methods.js';
 import { defineLazyProperty } from './lazy-property.js';
@@ -45,6 +46,14 @@ export interface PlinthClient<DB = AnyDatabase> extends QueryClient<DB> {
    * `MissingServiceKeyError`. A browser uploads with `uploadToUrl(grant, file)` instead.
    */
   readonly storage: StorageClient;
+  /**
+   * Realtime tickets and broadcasts for your server, and `stream()` to consume the events there:
+   * each needs the service key, and on a client without one throws `MissingServiceKeyError`.
+   * `subscribe(ticket, { onEvent })` needs no key: it is how a browser listens, with the ticket
+   * your server made. In browser bundles import it (`import { subscribe } from
+   * '@plinth/client'`): their `plinth.realtime` leaves its code out. Built on first read.
+   */
+  readonly realtime: RealtimeClient;
   /** Whether the server and its database answer. */
   health(options?: CallOptions): Promise<Health>;
 }
@@ -67,22 +76,26 @@ export interface PlinthClient<DB = AnyDatabase> extends QueryClient<DB> {
  * ```
  */
 export function createClient<DB = AnyDatabase>(options: ClientOptions): PlinthClient<DB> {
-  return buildClient<DB>(options, installDataMethods);
+  return buildClient<DB>(options, installDataMethods, createRealtimeClient);
 }
 
 /** Puts `from`, `sql`, `batch` and `as` on a client: the real ones, or the browser build's stubs. */
 export type DataMethodsInstaller = (client: PlinthClient<never>, transport: Transport, options: ClientOptions) => void;
 
 /**
- * The client without its data methods, which `installData` adds: `createClient` and the
- * browser build's `createClient` differ only there.
+ * The client without its data methods, which `installData` adds, and with the realtime client
+ * `realtime` makes: `createClient` and the browser build's `createClient` differ only there.
  *
  * @example
  * ```ts
- * const plinth = buildClient({ url, publishableKey }, installDataMethods);
+ * const plinth = buildClient({ url, publishableKey }, installDataMethods, createRealtimeClient);
  * ```
  */
-export function buildClient<DB>(options: ClientOptions, installData: DataMethodsInstaller): PlinthClient<DB> {
+export function buildClient<DB>(
+  options: ClientOptions,
+  installData: DataMethodsInstaller,
+  realtime: (transport: Transport) => RealtimeClient,
+): PlinthClient<DB> {
   const transport = createTransport(options);
   // Checked now, so a refused combination fails where the client is made, not at first use.
   authMode(options.auth);
@@ -92,6 +105,7 @@ export function buildClient<DB>(options: ClientOptions, installData: DataMethods
   } as PlinthClient<DB>;
   defineLazyProperty(client, 'auth', () => createAuthClient(transport, options.auth));
   defineLazyProperty(client, 'storage', () => createStorageClient(transport));
+  defineLazyProperty(client, 'realtime', () => realtime(transport));
   installData(client as PlinthClient<never>, transport, options);
   return client;
 }

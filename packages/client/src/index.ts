@@ -1,7 +1,7 @@
 /**
  * The Plinth SDK in one import: `createClient(...)`, and `createServerClient(...)` for
- * server-side rendering; auth (`plinth.auth`) and, on servers, data (`plinth.from`, `sql`,
- * `batch`, `as`).
+ * server-side rendering; auth (`plinth.auth`), realtime (`subscribe(ticket, ...)` in browsers,
+ * `plinth.realtime` on servers) and, on servers, data (`plinth.from`, `sql`, `batch`, `as`).
  *
  * @packageDocumentation
  */

@@ -71,6 +71,18 @@ export {
   type UpsertOptions,
 } from '@plinth/query';
 export {
+  type Condition,
+  type RealtimeClient,
+  type RealtimeEvent,
+  type RealtimeStatus,
+  type RealtimeSubscription,
+  type RealtimeTicket,
+  type StreamOptions,
+  type SubscribeOptions,
+  subscribe,
+  type TicketOptions,
+} from '@plinth/realtime';
+export {
   abortLarge,
   type Bucket,
   type BucketClient,

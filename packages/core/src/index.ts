@@ -35,6 +35,7 @@ export {
   type AfterResponseHook,
   type BeforeRequestHook,
   type CallOptions,
+  callAs,
   createTransport,
   type RequestContext,
   type Transport,

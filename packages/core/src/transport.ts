@@ -530,3 +530,29 @@ function transportFailure(
     { code: 'network_error', requestId, cause },
   );
 }
+
+/**
+ * One call of a client method on `transport`: the key check first, synchronously (so a missing
+ * service key surfaces where the call is made, before any request), then the call, named as the
+ * user wrote it (`caller`), so errors read like the line that failed. For sub-clients whose
+ * methods each call one route.
+ *
+ * @example
+ * ```ts
+ * const bucket = await callAs(transport, createBucketRoute, 'storage.createBucket()', { name: 'avatars' }, undefined);
+ * ```
+ */
+export function callAs<R extends Route>(
+  transport: Transport,
+  route: R,
+  caller: string,
+  input: RouteInput<R>,
+  options: CallOptions | undefined,
+): Promise<RouteOutput<R>> {
+  transport.assertCallable(route, caller);
+  return (transport.call as (route: R, input: RouteInput<R>, options: CallOptions) => Promise<RouteOutput<R>>)(
+    route,
+    input,
+    { ...options, caller },
+  );
+}

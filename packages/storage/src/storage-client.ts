@@ -1,4 +1,4 @@
-import type { CallOptions, Transport } from '@plinth/core';
+import { type CallOptions, callAs, type Transport } from '@plinth/core';
 import {
   type Bucket,
   copyObjectRoute,
@@ -12,9 +12,6 @@ import {
   type MultipartGrant,
   moveObjectRoute,
   type ObjectInfo,
-  type Route,
-  type RouteInput,
-  type RouteOutput,
   removeObjectsRoute,
   type UploadGrant,
 } from '@plinth/protocol';
@@ -140,25 +137,6 @@ export interface StorageClient {
   listBuckets(callOptions?: CallOptions): Promise<Bucket[]>;
   /** The calls on one bucket. */
   from(bucket: string): BucketClient;
-}
-
-/**
- * One management call: the key check first, synchronously (so the mistake surfaces where it is
- * made), then the call, named as the user wrote it so errors read like the line that failed.
- */
-function callAs<R extends Route>(
-  transport: Transport,
-  route: R,
-  caller: string,
-  input: RouteInput<R>,
-  options: CallOptions | undefined,
-): Promise<RouteOutput<R>> {
-  transport.assertCallable(route, caller);
-  return (transport.call as (route: R, input: RouteInput<R>, options: CallOptions) => Promise<RouteOutput<R>>)(
-    route,
-    input,
-    { ...options, caller },
-  );
 }
 
 /**
