@@ -9,6 +9,7 @@ import { benchEmbedded } from './lib/embedded.mjs';
 import { benchHashing } from './lib/hashing.mjs';
 import { benchHttp } from './lib/http.mjs';
 import { describeMachine } from './lib/machine.mjs';
+import { benchRealtime, formatRealtime, realtimeSettingsProblem } from './lib/realtime.mjs';
 import { formatReport } from './lib/report.mjs';
 import { benchSdk } from './lib/sdk.mjs';
 import { benchStorage, formatStorage, uploadBytesProblem } from './lib/storage.mjs';
@@ -36,10 +37,26 @@ const settings = {
   // One file of PLINTH_BENCH_UPLOAD_BYTES (default 1 GiB) copied with cp, uploaded to Plinth and to
   // tus, in 3 rounds whose order rotates; the servers sample their RSS every 20 ms during uploads.
   storage: { bytes: Number(process.env.PLINTH_BENCH_UPLOAD_BYTES ?? 1024 ** 3), rounds: 3, rssSampleMs: 20 },
+  // Latency: PLINTH_BENCH_REALTIME_RATE events/s (default 1000), 2 s warm-up, then
+  // PLINTH_BENCH_REALTIME_SECONDS (default 10) per path. Throughput: 3 rounds, the order alternating,
+  // of PLINTH_BENCH_REALTIME_EVENTS (default 20 000) to one subscriber and
+  // PLINTH_BENCH_REALTIME_FANOUT_EVENTS (default 1 000) to each of PLINTH_BENCH_REALTIME_STREAMS
+  // (default 1 000), Plinth writing 500 per transaction. Memory: that many streams opened and closed.
+  realtime: {
+    rate: Number(process.env.PLINTH_BENCH_REALTIME_RATE ?? 1000),
+    warmupSeconds: 2,
+    seconds: Number(process.env.PLINTH_BENCH_REALTIME_SECONDS ?? 10),
+    streams: Number(process.env.PLINTH_BENCH_REALTIME_STREAMS ?? 1000),
+    events: Number(process.env.PLINTH_BENCH_REALTIME_EVENTS ?? 20_000),
+    fanoutEvents: Number(process.env.PLINTH_BENCH_REALTIME_FANOUT_EVENTS ?? 1000),
+    rounds: 3,
+    batch: 500,
+    bodyBytes: 100,
+  },
 };
 
 // `node bench/run.mjs timing` (or `pnpm bench timing`) runs only the sections named; none, all.
-const sections = ['hashing', 'http', 'data', 'sdk', 'timing', 'embedded', 'client', 'storage'];
+const sections = ['hashing', 'http', 'data', 'sdk', 'timing', 'embedded', 'client', 'storage', 'realtime'];
 const chosen = process.argv.slice(2);
 const unknownSections = chosen.filter((name) => !sections.includes(name));
 if (unknownSections.length > 0) {
@@ -49,9 +66,11 @@ if (unknownSections.length > 0) {
   process.exit(2);
 }
 const runs = (section) => chosen.length === 0 || chosen.includes(section);
-const uploadBytes = runs('storage') ? uploadBytesProblem(settings.storage.bytes) : undefined;
-if (uploadBytes) {
-  process.stderr.write(`${uploadBytes}\n`);
+const settingsProblem =
+  (runs('storage') ? uploadBytesProblem(settings.storage.bytes) : undefined) ??
+  (runs('realtime') ? realtimeSettingsProblem(settings.realtime) : undefined);
+if (settingsProblem) {
+  process.stderr.write(`${settingsProblem}\n`);
   process.exit(2);
 }
 
@@ -76,6 +95,7 @@ const timing = runs('timing') ? await benchTiming({ ...settings.timing, log, cle
 const embedded = runs('embedded') ? await benchEmbedded({ ...settings.embedded, log }) : undefined;
 const client = runs('client') ? await benchClient({ ...settings.client, log }) : undefined;
 const storage = runs('storage') ? await benchStorage({ ...settings.storage, log, cleanups }) : undefined;
+const realtime = runs('realtime') ? await benchRealtime({ ...settings.realtime, log, cleanups }) : undefined;
 
 const results = {
   date: new Date().toISOString(),
@@ -91,15 +111,20 @@ const results = {
   embedded,
   client,
   storage,
+  realtime,
 };
 
 const resultsFile = fileURLToPath(new URL('./results/latest.json', import.meta.url));
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
 writeFileSync(resultsFile, `${JSON.stringify(results, null, 2)}\n`);
 
-// report.mjs prints the other sections; storage.mjs prints its own, last, as it runs last.
+// report.mjs prints the other sections; storage.mjs and realtime.mjs print their own, last, as
+// they run last.
 const storageLines = storage ? [...formatStorage(storage), ''] : [];
-process.stdout.write(`${[formatReport(results), ...storageLines].join('\n')}\nResults: ${resultsFile}\n`);
+const realtimeLines = realtime ? [...formatRealtime(realtime), ''] : [];
+process.stdout.write(
+  `${[formatReport(results), ...storageLines, ...realtimeLines].join('\n')}\nResults: ${resultsFile}\n`,
+);
 
 // A run whose requests were refused or failed measured the wrong thing: say so in the exit code.
 const failed = [];
@@ -121,6 +146,7 @@ for (const path of client?.paths ?? []) {
 for (const target of storage?.targets ?? []) {
   if (target.failures > 0) failed.push(target);
 }
+for (const failure of realtime?.failures ?? []) failed.push({ label: `realtime ${failure}` });
 for (const target of timing?.targets ?? []) {
   for (const route of target.routes ?? []) {
     if (route.failures > 0) failed.push({ label: `${target.label} ${route.route}` });

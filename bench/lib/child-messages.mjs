@@ -23,3 +23,34 @@ export function answerParent(close) {
     process.send({ type: 'closed', rssMiB }, () => process.exit(0));
   });
 }
+
+/**
+ * Sends `message` to a server process (`target.child`, named `target.label`) and waits for its
+ * answer: rejects on an `error` answer, on the process's exit, or after `timeoutMs`.
+ */
+export function askChild(target, message, timeoutMs) {
+  return new Promise((resolve, reject) => {
+    const { child } = target;
+    const done = () => {
+      clearTimeout(timer);
+      child.off('message', onMessage);
+      child.off('exit', onExit);
+    };
+    const onMessage = (answer) => {
+      done();
+      if (answer?.type === 'error') reject(new Error(`${target.label}: ${answer.message}`));
+      else resolve(answer);
+    };
+    const onExit = (code) => {
+      done();
+      reject(new Error(`${target.label}: the server process exited (${code})`));
+    };
+    const timer = setTimeout(() => {
+      done();
+      reject(new Error(`${target.label}: no answer to ${message.type} within ${timeoutMs / 1000} s`));
+    }, timeoutMs);
+    child.on('message', onMessage);
+    child.once('exit', onExit);
+    child.send(message);
+  });
+}

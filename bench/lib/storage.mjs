@@ -12,6 +12,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { createClient, uploadToUrl } from '@plinth/client';
 import { Upload } from 'tus-js-client';
+import { askChild } from './child-messages.mjs';
 import { rateRules, serverCpuMicros, startTarget, stopTarget } from './http.mjs';
 import { fixed, table } from './report.mjs';
 
@@ -53,33 +54,7 @@ function timed(command, args) {
   });
 }
 
-/** Sends `message` to a storage server process and waits for its answer. */
-function ask(target, message, timeoutMs = 10_000) {
-  return new Promise((resolve, reject) => {
-    const { child } = target;
-    const done = () => {
-      clearTimeout(timer);
-      child.off('message', onMessage);
-      child.off('exit', onExit);
-    };
-    const onMessage = (answer) => {
-      done();
-      if (answer?.type === 'error') reject(new Error(`${target.label}: ${answer.message}`));
-      else resolve(answer);
-    };
-    const onExit = (code) => {
-      done();
-      reject(new Error(`${target.label}: the server process exited (${code})`));
-    };
-    const timer = setTimeout(() => {
-      done();
-      reject(new Error(`${target.label}: no answer to ${message.type} within ${timeoutMs / 1000} s`));
-    }, timeoutMs);
-    child.on('message', onMessage);
-    child.once('exit', onExit);
-    child.send(message);
-  });
-}
+const ask = (target, message, timeoutMs = 10_000) => askChild(target, message, timeoutMs);
 
 /** A file of `bytes` random bytes at `path`, and its SHA-256 (hex), hashed as it is written. */
 async function makeSourceFile(path, bytes) {
