@@ -42,7 +42,6 @@ BEGIN
   RETURN new_id;
 END
 $$;
-ALTER FUNCTION plinth.publish_event(text, text, jsonb) OWNER TO plinth_server;
 REVOKE EXECUTE ON FUNCTION plinth.publish_event(text, text, jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION plinth.publish_event(text, text, jsonb) TO plinth_server;
 
@@ -60,9 +59,10 @@ GRANT SELECT ON plinth.realtime_tables TO plinth_server;
 
 -- A published table's trigger: one event per changed row, on channel `table:<schema>.<table>`,
 -- type `row.insert|row.update|row.delete`, payload `{ table, key, new?, old? }` without the
--- excluded columns. It runs as plinth_server (SECURITY DEFINER), since the roles that change
--- rows may not write the log, in the transaction of the change: a rolled-back change publishes
--- nothing.
+-- excluded columns. It runs as the role that applied the schema (SECURITY DEFINER, with a fixed
+-- search_path, no dynamic SQL and nothing taken from the caller but the row), since the roles
+-- that change rows may not write the log; in the transaction of the change: a rolled-back
+-- change publishes nothing.
 CREATE OR REPLACE FUNCTION plinth.publish_row_change() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -95,7 +95,6 @@ BEGIN
   RETURN NULL;
 END
 $$;
-ALTER FUNCTION plinth.publish_row_change() OWNER TO plinth_server;
 
 -- Publishes a table: records its key and excluded columns, and adds the trigger. Run by the
 -- table's owner (plinth_owner: the app's schema files, `plinth realtime publish`, or the
