@@ -45,6 +45,28 @@ $$;
 REVOKE EXECUTE ON FUNCTION plinth.publish_event(text, text, jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION plinth.publish_event(text, text, jsonb) TO plinth_server;
 
+-- Several events at once (a batch removal, a burst of broadcasts): one lock, one INSERT, one
+-- NOTIFY, where publish_event would take a function call and a notification per event. `events`
+-- is a JSON array of `{ channel, type, payload }`; the ids come back in the array's order.
+CREATE OR REPLACE FUNCTION plinth.publish_events(events jsonb) RETURNS SETOF bigint
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  IF jsonb_typeof(events) IS DISTINCT FROM 'array' OR jsonb_array_length(events) = 0 THEN
+    RETURN;
+  END IF;
+  PERFORM pg_advisory_xact_lock(7419002);
+  RETURN QUERY
+    INSERT INTO plinth.events (channel, type, payload)
+    SELECT item->>'channel', item->>'type', coalesce(item->'payload', 'null'::jsonb)
+      FROM jsonb_array_elements(events) WITH ORDINALITY AS e(item, position)
+     ORDER BY position
+    RETURNING id;
+  PERFORM pg_notify('plinth_events', '');
+END
+$$;
+REVOKE EXECUTE ON FUNCTION plinth.publish_events(jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION plinth.publish_events(jsonb) TO plinth_server;
+
 -- The tables whose row changes are published: their primary key (a `leave` event names the row
 -- by it) and the columns never sent.
 CREATE TABLE IF NOT EXISTS plinth.realtime_tables (

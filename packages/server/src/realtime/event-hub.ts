@@ -4,8 +4,11 @@ import { eventColumns, eventFromRow, eventsChannel, type LoggedEvent } from '../
 
 /** One reader of the log's new events on this instance. */
 export interface HubSubscriber {
-  /** Called with every event the hub reads, in id order, once each. Must not throw or block. */
-  offer(event: LoggedEvent): void;
+  /**
+   * Called with each page of events the hub reads, in id order, every event once. Must not throw
+   * or block. A page at a time, so that a stream writes a page as one chunk.
+   */
+  offer(events: readonly LoggedEvent[]): void;
 }
 
 /** This instance's reader of the event log. */
@@ -34,7 +37,7 @@ const pageSize = 500;
  * @example
  * ```ts
  * const hub = await createEventHub({ database, logger });
- * hub.add({ offer: (event) => console.log(event.id, event.type) });
+ * hub.add({ offer: (events) => console.log(events.map((event) => event.id)) });
  * ```
  */
 export async function createEventHub({
@@ -61,10 +64,11 @@ export async function createEventHub({
           `SELECT ${eventColumns} FROM plinth.events WHERE id > $1::bigint ORDER BY plinth.events.id LIMIT ${pageSize}`,
           [cursor],
         );
-        for (const row of rows) {
-          const event = eventFromRow(row);
-          cursor = event.id;
-          for (const subscriber of subscribers) subscriber.offer(event);
+        const events = rows.map(eventFromRow);
+        const last = events.at(-1);
+        if (last) {
+          cursor = last.id;
+          for (const subscriber of subscribers) subscriber.offer(events);
         }
         if (rows.length < pageSize) break;
       }

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Database } from '../database/database.js';
-import { eventColumns, eventFromRow, type LoggedEvent } from '../events/event-log.js';
+import { eventColumns, eventFromRow, eventJson, type LoggedEvent } from '../events/event-log.js';
 import type { EventHub, HubSubscriber } from './event-hub.js';
 import type { TicketClaims } from './tickets.js';
 
@@ -45,10 +45,20 @@ const frames = new WeakMap<LoggedEvent, Uint8Array>();
 const frameOf = (event: LoggedEvent): Uint8Array => {
   let frame = frames.get(event);
   if (!frame) {
-    frame = encoder.encode(`id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
+    frame = encoder.encode(`id: ${event.id}\nevent: ${event.type}\ndata: ${eventJson(event)}\n\n`);
     frames.set(event, frame);
   }
   return frame;
+};
+// A page the hub read, as one chunk: the same for every subscriber that takes all of it.
+const pages = new WeakMap<readonly LoggedEvent[], Uint8Array>();
+const pageOf = (events: readonly LoggedEvent[], frames: Uint8Array[]): Uint8Array => {
+  let page = pages.get(events);
+  if (!page) {
+    page = Buffer.concat(frames);
+    pages.set(events, page);
+  }
+  return page;
 };
 const leaveFrames = new WeakMap<LoggedEvent, Uint8Array>();
 const leaveFrameOf = (event: LoggedEvent): Uint8Array => {
@@ -112,28 +122,42 @@ export function openEventStream(options: EventStreamOptions): { response: Respon
       if (cleanup()) controller.close();
     }
   };
-  const handle = (event: LoggedEvent) => {
-    const id = BigInt(event.id);
-    if (id <= position) return;
-    position = id;
-    if (channels.has(event.channel)) return write(frameOf(event));
-    if (!matchers.has(event.channel)) return;
+  // The frame `event` sends this subscriber, if any.
+  const frameFor = (event: LoggedEvent): Uint8Array | undefined => {
+    if (event.seq <= position) return undefined;
+    position = event.seq;
+    if (channels.has(event.channel)) return frameOf(event);
+    if (!matchers.has(event.channel)) return undefined;
     const match = matchers.get(event.channel);
-    if (!match) return write(frameOf(event));
+    if (!match) return frameOf(event);
     const { new: after, old: before } = event.payload as {
       new?: Record<string, unknown>;
       old?: Record<string, unknown>;
     };
-    if (after && match(after)) return write(frameOf(event));
+    if (after && match(after)) return frameOf(event);
     // An update that takes the row out of the filter: the subscriber learns it left.
-    if (event.type === 'row.update' && before && match(before)) return write(leaveFrameOf(event));
-    if (event.type === 'row.delete' && before && match(before)) return write(frameOf(event));
+    if (event.type === 'row.update' && before && match(before)) return leaveFrameOf(event);
+    if (event.type === 'row.delete' && before && match(before)) return frameOf(event);
+    return undefined;
+  };
+  // A page of events goes out as one chunk: one write to the socket, not one per event. A
+  // subscriber that gets the whole page as it is shares the page's chunk with the others.
+  const deliver = (events: readonly LoggedEvent[]) => {
+    const frames: Uint8Array[] = [];
+    let whole = true;
+    for (const event of events) {
+      const frame = frameFor(event);
+      if (frame) frames.push(frame);
+      whole &&= frame !== undefined && frame === frameOf(event);
+    }
+    if (frames.length === 1) write(frames[0] as Uint8Array);
+    else if (frames.length > 1) write(whole ? pageOf(events, frames) : Buffer.concat(frames));
   };
   const subscriber: HubSubscriber = {
-    offer(event) {
+    offer(events) {
       if (closed) return;
-      if (held) held.push(event);
-      else handle(event);
+      if (held) held.push(...events);
+      else deliver(events);
     },
   };
   const stream: OpenStream = {
@@ -177,13 +201,13 @@ export function openEventStream(options: EventStreamOptions): { response: Respon
           WHERE id > $1::bigint AND id <= $2::bigint AND channel = ANY($3::text[]) ORDER BY plinth.events.id LIMIT ${pageSize}`,
         [String(position), String(head), wanted],
       );
-      for (const row of rows) handle(eventFromRow(row));
+      deliver(rows.map(eventFromRow));
       if (rows.length < pageSize) break;
     }
     position = position > head ? position : head;
     const waiting = held ?? [];
     held = undefined;
-    for (const event of waiting) handle(event);
+    deliver(waiting);
   };
 
   const body = new ReadableStream<Uint8Array>(

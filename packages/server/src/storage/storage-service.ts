@@ -10,7 +10,7 @@ import {
   type UploadPart,
 } from '@plinth/protocol';
 import type { Database } from '../database/database.js';
-import { publishEvent } from '../events/event-log.js';
+import { publishEvent, publishEvents } from '../events/event-log.js';
 import { HttpError } from '../http/http-error.js';
 import { type BucketRequest, createBucket, findBucket, listBuckets } from './bucket-store.js';
 import { contentTypeMatches, sniffContentType } from './content-sniff.js';
@@ -379,8 +379,12 @@ export function createStorageService(options: {
           );
         }
         const moved = objectOf(written);
-        if (how === 'move') await publishEvent(tx, `storage:${from.bucket}`, 'object.deleted', { object });
-        await publishEvent(tx, `storage:${to.bucket}`, 'object.created', { object: moved });
+        await publishEvents(tx, [
+          ...(how === 'move'
+            ? [{ channel: `storage:${from.bucket}`, type: 'object.deleted', payload: { object } }]
+            : []),
+          { channel: `storage:${to.bucket}`, type: 'object.created', payload: { object: moved } },
+        ]);
         return moved;
       });
     } catch (error) {
@@ -1022,9 +1026,14 @@ export function createStorageService(options: {
           `DELETE FROM plinth.storage_objects WHERE bucket = $1 AND key = ANY($2::text[]) RETURNING ${objectColumns}`,
           [bucket, [...new Set(keys)]],
         );
-        for (const row of rows) {
-          await publishEvent(tx, `storage:${bucket}`, 'object.deleted', { object: objectOf(row) });
-        }
+        await publishEvents(
+          tx,
+          rows.map((row) => ({
+            channel: `storage:${bucket}`,
+            type: 'object.deleted',
+            payload: { object: objectOf(row) },
+          })),
+        );
         return rows;
       });
       for (const row of removed) await driver.remove(row.blob);

@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { publishEvents } from '../../src/events/event-log.js';
 import { defaultRateRules } from '../../src/features.js';
 import { jsonClient } from '../fixtures/auth-helpers.js';
 import { openSse, type SseMessage } from '../fixtures/sse-client.js';
@@ -21,7 +22,14 @@ writeFileSync(
      secret text
    );
    CREATE TABLE IF NOT EXISTS unpublished (id serial PRIMARY KEY);
-   SELECT plinth.publish_table('messages', ARRAY['secret']);`,
+   SELECT plinth.publish_table('messages', ARRAY['secret']);
+   CREATE SCHEMA IF NOT EXISTS crm;
+   CREATE TABLE IF NOT EXISTS crm.notes (id serial PRIMARY KEY, owner integer NOT NULL, text text NOT NULL);
+   SELECT plinth.publish_table('crm.notes');
+   -- The test writes its rows as the server's role.
+   GRANT USAGE ON SCHEMA crm TO plinth_server;
+   GRANT INSERT ON crm.notes TO plinth_server;
+   GRANT USAGE ON SEQUENCE crm.notes_id_seq TO plinth_server;`,
 );
 
 const generous = { capacity: 10_000, refillPerSecond: 1_000 };
@@ -245,6 +253,54 @@ describe('the stream', () => {
     stream.close();
   });
 
+  it('delivers one statement of 600 changes in order: all to a stream that takes every row, its own to a filtered one', async () => {
+    // 600 events cross a page of the reader (500): each stream gets a page as one chunk, and a
+    // stream that takes the whole page shares it with the others. The filtered stream must not.
+    const all = await ready(await ticketFor({ tables: ['messages'] }));
+    const room1 = await ready(
+      await ticketFor({ tables: ['messages'], where: { column: 'room_id', op: 'eq', value: 1 } }),
+    );
+    const rows = await appSql(
+      "INSERT INTO messages (room_id, body) SELECT 1 + n % 2, 'bulk ' || n FROM generate_series(1, 600) AS n RETURNING id, room_id",
+    );
+    expect(rows).toHaveLength(600);
+    // Row 600 is in room 1 (1 + 600 % 2): the last of both streams.
+    const isLast = (message: SseMessage) =>
+      (message.data as { payload: { new?: { body?: string } } }).payload.new?.body === 'bulk 600';
+    const seenByAll = await all.stream.collect(isLast);
+    const seenByRoom1 = await room1.stream.collect(isLast);
+    const keyOf = (message: SseMessage) => (message.data as { payload: { key: { id: number } } }).payload.key.id;
+    expect(seenByAll.map(keyOf)).toEqual(rows.map((row) => row.id));
+    expect(seenByRoom1.map(keyOf)).toEqual(rows.filter((row) => row.room_id === 1).map((row) => row.id));
+    const ids = seenByAll.map((message) => BigInt(message.id as string));
+    expect(ids.every((id, n) => n === 0 || id > (ids[n - 1] as bigint))).toBe(true);
+    all.stream.close();
+    room1.stream.close();
+  });
+
+  it('carries a published table of another schema than public, with its filter', async () => {
+    const refused = await call(
+      'POST',
+      '/v1/realtime/tickets',
+      { tables: ['crm.notes'], where: { column: 'nope', op: 'eq', value: 1 } },
+      asService(),
+    );
+    expect(refused.status).toBe(400);
+    expect(refused.body?.error.details.field).toMatch(/^where/);
+    for (let open = 0; open < 2; open++) {
+      const { stream } = await ready(
+        await ticketFor({ tables: ['crm.notes'], where: { column: 'owner', op: 'eq', value: 7 } }),
+      );
+      await sql("INSERT INTO crm.notes (owner, text) VALUES (8, 'not yours'), (7, $1)", [`mine ${open}`]);
+      const message = await stream.next();
+      expect(message).toMatchObject({
+        event: 'row.insert',
+        data: { channel: 'table:crm.notes', payload: { table: 'crm.notes', new: { owner: 7, text: `mine ${open}` } } },
+      });
+      stream.close();
+    }
+  });
+
   it('tells a client whose id was pruned to refetch, with reset', async () => {
     const channel = newChannel();
     const ticket = await ticketFor({ channels: [channel] });
@@ -345,6 +401,46 @@ describe('broadcast', () => {
     const answer = await call('POST', '/v1/realtime/broadcast', body, auth ? asService() : {});
     expect(answer.status, JSON.stringify(answer.body)).toBe(status);
     if (field) expect(answer.body?.error.details.field).toBe(field);
+  });
+
+  it('is written by the server alone: the data API cannot call the log functions', async () => {
+    const [{ head: before } = { head: '' }] = (await sql('SELECT max(id)::text AS head FROM plinth.events')) as {
+      head: string;
+    }[];
+    for (const text of [
+      "SELECT plinth.publish_event('room:1', 'forged', '{}'::jsonb)",
+      `SELECT plinth.publish_events('[{"channel":"room:1","type":"forged","payload":{}}]'::jsonb)`,
+    ]) {
+      const answer = await call('POST', '/v1/sql', { text, params: [] }, asService());
+      expect(answer.status, text).toBeGreaterThanOrEqual(400);
+      expect(answer.status, text).toBeLessThan(500);
+    }
+    const [{ head: after } = { head: '' }] = (await sql('SELECT max(id)::text AS head FROM plinth.events')) as {
+      head: string;
+    }[];
+    expect(after).toBe(before);
+  });
+
+  it('writes a batch with one statement, its ids in the order given, and nothing for an empty one', async () => {
+    const channel = newChannel();
+    const { stream } = await ready(await ticketFor({ channels: [channel] }));
+    const { database } = server().services;
+    const ids = await database.transaction((tx) =>
+      publishEvents(tx, [
+        { channel, type: 'n', payload: { n: 1 } },
+        { channel, type: 'n', payload: undefined },
+        { channel, type: 'n', payload: { n: 3 } },
+      ]),
+    );
+    expect(ids.map((id) => BigInt(id) - BigInt(ids[0] as string))).toEqual([0n, 1n, 2n]);
+    expect(await database.transaction((tx) => publishEvents(tx, []))).toEqual([]);
+    const seen = await stream.collect((message) => message.id === ids[2]);
+    expect(seen.map((message) => [message.id, (message.data as { payload: unknown }).payload])).toEqual([
+      [ids[0], { n: 1 }],
+      [ids[1], null],
+      [ids[2], { n: 3 }],
+    ]);
+    stream.close();
   });
 
   it('answers distinct ids for concurrent broadcasts, replayed in id order', async () => {
