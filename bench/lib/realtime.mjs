@@ -372,6 +372,8 @@ async function deliverRound(context, target, group, count) {
     seconds,
     deliveriesPerSecond: deliveries / seconds,
     publishSeconds: (await published).seconds,
+    // How long the last arrival came after the last write was done: the delivery's own lag.
+    tailSeconds: seconds - (await published).seconds,
     serverCpuSeconds,
     clientCpuSeconds: (client.user + client.system) / 1e6,
   };
@@ -421,6 +423,7 @@ async function measureDelivery(context, { name, count, open }) {
       byRound: done.map((round) => round.deliveriesPerSecond),
       seconds: median(measured.map((round) => round.seconds)),
       publishSeconds: median(measured.map((round) => round.publishSeconds)),
+      tailSeconds: median(measured.map((round) => round.tailSeconds)),
       serverCpuSeconds: median(measured.map((round) => round.serverCpuSeconds)),
       clientCpuSeconds: median(measured.map((round) => round.clientCpuSeconds)),
       failures: done.length - measured.length,
@@ -789,6 +792,7 @@ export function formatRealtime(realtime) {
       target.byRound.map((value) => (value === undefined ? 'failed' : whole(value))).join(' '),
       fixed(target.seconds, 2),
       fixed(target.publishSeconds, 2),
+      fixed(target.tailSeconds === undefined ? undefined : target.tailSeconds * 1000, 0),
       fixed(target.serverCpuSeconds, 2),
       fixed(target.clientCpuSeconds, 2),
       String(target.failures),
@@ -832,7 +836,7 @@ export function formatRealtime(realtime) {
       ],
       latencyRows,
     ),
-    `  Throughput: events delivered per second of wall time (every subscriber's events, from the publish to the last arrival), ${one.events.toLocaleString('en-US')} events a round to 1 subscriber (${one.plinth.client}), ${many.events.toLocaleString('en-US')} to each of ${many.plinth.subscribers} (${many.plinth.client}); ${realtime.settings.rounds} rounds, the order alternating; Plinth writes ${throughput.batch} events per transaction`,
+    `  Throughput: events delivered per second of wall time (every subscriber's events, from the publish to the last arrival; publish s: the writes alone, in the server's process), ${one.events.toLocaleString('en-US')} events a round to 1 subscriber (${one.plinth.client}), ${many.events.toLocaleString('en-US')} to each of ${many.plinth.subscribers} (${many.plinth.client}); ${realtime.settings.rounds} rounds, the order alternating; Plinth writes ${throughput.batch} events per transaction through plinth.publish_events`,
     ...table(
       [
         'target',
@@ -841,6 +845,7 @@ export function formatRealtime(realtime) {
         'events/s by round',
         's',
         'publish s',
+        'last arrival after publish ms',
         'server CPU s',
         'client CPU s',
         'failures',
