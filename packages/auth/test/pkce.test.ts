@@ -2,7 +2,7 @@ import { codeChallenge, randomToken } from '@plinth/auth';
 import { ConfigurationError } from '@plinth/core';
 import { exchangeCodeSchemas } from '@plinth/protocol';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import knownAnswers from '../../../test/fixtures/known-answers.json';
+import knownAnswers from '../../../test/fixtures/known-answers.json' with { type: 'json' };
 
 afterEach(() => {
   vi.unstubAllGlobals();
@@ -10,7 +10,9 @@ afterEach(() => {
 
 describe('codeChallenge (PKCE S256)', () => {
   it('matches the RFC 7636 appendix B known answer', async () => {
-    await expect(codeChallenge(knownAnswers.pkce.codeVerifier)).resolves.toBe(knownAnswers.pkce.codeChallenge);
+    const [vector] = knownAnswers.pkce_s256;
+    if (!vector) throw new Error('missing RFC 7636 vector');
+    await expect(codeChallenge(vector.code_verifier)).resolves.toBe(vector.code_challenge);
   });
 
   it('is base64url without padding: 43 characters for any verifier', async () => {

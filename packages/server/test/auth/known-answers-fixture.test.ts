@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import knownAnswers from '../fixtures/known-answers.json' with { type: 'json' };
+import knownAnswers from '../../../../test/fixtures/known-answers.json' with { type: 'json' };
 
 // The fixture is a copy of the shared vectors; these checks catch a copy that went wrong
 // before a later module's test blames its own code for it.

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import knownAnswers from '../../../../test/fixtures/known-answers.json' with { type: 'json' };
 import { codeChallengeS256, isValidCodeVerifier, verifyPkce } from '../../src/auth/pkce.js';
-import knownAnswers from '../fixtures/known-answers.json' with { type: 'json' };
 
 const [rfc7636] = knownAnswers.pkce_s256;
 if (!rfc7636) throw new Error('known-answers.json lost its RFC 7636 vector');

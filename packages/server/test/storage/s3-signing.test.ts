@@ -1,8 +1,8 @@
 import { createHash, createHmac } from 'node:crypto';
 import { AwsV4Signer } from 'aws4fetch';
 import { describe, expect, it } from 'vitest';
+import knownAnswers from '../../../../test/fixtures/known-answers.json' with { type: 'json' };
 import { createPostPolicy, type PostPolicyRequest, signingKey } from '../../src/storage/s3-post-policy.js';
-import knownAnswers from '../fixtures/known-answers.json' with { type: 'json' };
 
 const {
   credentials,
