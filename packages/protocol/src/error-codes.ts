@@ -92,6 +92,10 @@ export const clientErrorCodes = {
   unscoped_change: 'An update or delete had neither a where nor .all(); no request was made.',
   unexpected_row_count: '.single() got no row or several, or .maybeSingle() several; details.rows says how many.',
   invalid_row: 'A row did not pass the schema given to from(table, schema); details.row and details.field say where.',
+  webhook_unverified:
+    'verifyWebhook refused a delivery: a header missing or malformed, a timestamp out of tolerance, or no signature that matches; details.reason says which.',
+  webhook_body_not_raw:
+    'verifyWebhook was given a parsed object instead of the raw body; pass the body as the exact string or bytes received.',
 } as const;
 
 /** A code the SDK raises before or instead of a server answer. */

@@ -215,4 +215,11 @@ export {
   uploadSchemas,
 } from './routes/storage.schemas.js';
 export { describeIssue, issueField, type SchemaIssue } from './schema-issues.js';
+export {
+  signWebhook,
+  webhookHeaders,
+  webhookSecretBytes,
+  webhookSecretPrefix,
+  webhookSignatureVersion,
+} from './webhook-signature.js';
 export { apiVersionPrefix, keyPrefixes, sessionCookieNames, ticketScheme, wireHeaders } from './wire.js';
