@@ -12,6 +12,7 @@ import { describeMachine } from './lib/machine.mjs';
 import { benchRealtime, formatRealtime, realtimeSettingsProblem } from './lib/realtime.mjs';
 import { formatReport } from './lib/report.mjs';
 import { benchSdk } from './lib/sdk.mjs';
+import { benchSecrets, formatSecrets } from './lib/secrets.mjs';
 import { benchStorage, formatStorage, uploadBytesProblem } from './lib/storage.mjs';
 import { benchTiming } from './lib/timing.mjs';
 
@@ -53,10 +54,11 @@ const settings = {
     batch: 500,
     bodyBytes: 100,
   },
+  secrets: { count: Number(process.env.PLINTH_BENCH_SECRETS_COUNT ?? 100_000), batchSize: 500, rounds: 3 },
 };
 
 // `node bench/run.mjs timing` (or `pnpm bench timing`) runs only the sections named; none, all.
-const sections = ['hashing', 'http', 'data', 'sdk', 'timing', 'embedded', 'client', 'storage', 'realtime'];
+const sections = ['hashing', 'http', 'data', 'sdk', 'timing', 'embedded', 'client', 'storage', 'realtime', 'secrets'];
 const chosen = process.argv.slice(2);
 const unknownSections = chosen.filter((name) => !sections.includes(name));
 if (unknownSections.length > 0) {
@@ -96,6 +98,7 @@ const embedded = runs('embedded') ? await benchEmbedded({ ...settings.embedded, 
 const client = runs('client') ? await benchClient({ ...settings.client, log }) : undefined;
 const storage = runs('storage') ? await benchStorage({ ...settings.storage, log, cleanups }) : undefined;
 const realtime = runs('realtime') ? await benchRealtime({ ...settings.realtime, log, cleanups }) : undefined;
+const secrets = runs('secrets') ? await benchSecrets({ ...settings.secrets, log, cleanups }) : undefined;
 
 const results = {
   date: new Date().toISOString(),
@@ -112,6 +115,7 @@ const results = {
   client,
   storage,
   realtime,
+  secrets,
 };
 
 const resultsFile = fileURLToPath(new URL('./results/latest.json', import.meta.url));
@@ -122,8 +126,9 @@ writeFileSync(resultsFile, `${JSON.stringify(results, null, 2)}\n`);
 // they run last.
 const storageLines = storage ? [...formatStorage(storage), ''] : [];
 const realtimeLines = realtime ? [...formatRealtime(realtime), ''] : [];
+const secretsLines = secrets ? [...formatSecrets(secrets), ''] : [];
 process.stdout.write(
-  `${[formatReport(results), ...storageLines, ...realtimeLines].join('\n')}\nResults: ${resultsFile}\n`,
+  `${[formatReport(results), ...storageLines, ...realtimeLines, ...secretsLines].join('\n')}\nResults: ${resultsFile}\n`,
 );
 
 // A run whose requests were refused or failed measured the wrong thing: say so in the exit code.

@@ -42,9 +42,13 @@ export {
 export { auditRoutes, type RouteName, routeTable } from './route-table.js';
 export {
   adminCreateApiKeyRoute,
+  adminCreateUserRoute,
   adminDeleteUserRoute,
+  adminGetUserRoute,
   adminListApiKeysRoute,
   adminListSessionsRoute,
+  adminListUsersRoute,
+  adminRevokeAllSessionsRoute,
   adminRevokeApiKeyRoute,
   adminRevokeSessionRoute,
   adminUpdateUserRoute,
@@ -54,15 +58,22 @@ export {
   type AdminUser,
   type ApiKeyInfo,
   adminCreateApiKeySchemas,
+  adminCreateUserSchemas,
   adminDeleteUserSchemas,
+  adminGetUserSchemas,
   adminListApiKeysSchemas,
   adminListSessionsSchemas,
+  adminListUsersSchemas,
+  adminRevokeAllSessionsSchemas,
   adminRevokeApiKeySchemas,
   adminRevokeSessionSchemas,
   adminSessionSchema,
   adminUpdateUserSchemas,
   adminUserSchema,
   apiKeyInfoSchema,
+  maxUserMetadataBytes,
+  maxUsersPage,
+  userMetadataSchema,
 } from './routes/admin.schemas.js';
 export {
   confirmPasswordResetRoute,
@@ -158,6 +169,17 @@ export {
   realtimeEndReasons,
   streamSchemas,
 } from './routes/realtime.schemas.js';
+export { deleteSecretRoute, getSecretRoute, listSecretsRoute, putSecretRoute } from './routes/secrets.js';
+export {
+  deleteSecretSchemas,
+  getSecretSchemas,
+  listSecretsSchemas,
+  maxSecretBytes,
+  putSecretSchemas,
+  type SecretInfo,
+  secretInfoSchema,
+  secretName,
+} from './routes/secrets.schemas.js';
 export {
   abortMultipartUploadRoute,
   completeMultipartUploadRoute,

@@ -9,6 +9,8 @@ import { healthRoute } from './routes/health.js';
 import { healthSchemas } from './routes/health.schemas.js';
 import * as realtime from './routes/realtime.js';
 import * as realtimeSchemas from './routes/realtime.schemas.js';
+import * as secrets from './routes/secrets.js';
+import * as secretsSchemas from './routes/secrets.schemas.js';
 import * as storage from './routes/storage.js';
 import * as storageSchemas from './routes/storage.schemas.js';
 
@@ -37,6 +39,10 @@ export const routeTable = /* @__PURE__ */ Object.freeze([
   withSchemas(auth.revokeSessionRoute, authSchemas.revokeSessionSchemas),
   withSchemas(admin.adminListSessionsRoute, adminSchemas.adminListSessionsSchemas),
   withSchemas(admin.adminRevokeSessionRoute, adminSchemas.adminRevokeSessionSchemas),
+  withSchemas(admin.adminRevokeAllSessionsRoute, adminSchemas.adminRevokeAllSessionsSchemas),
+  withSchemas(admin.adminListUsersRoute, adminSchemas.adminListUsersSchemas),
+  withSchemas(admin.adminGetUserRoute, adminSchemas.adminGetUserSchemas),
+  withSchemas(admin.adminCreateUserRoute, adminSchemas.adminCreateUserSchemas),
   withSchemas(admin.adminUpdateUserRoute, adminSchemas.adminUpdateUserSchemas),
   withSchemas(admin.adminDeleteUserRoute, adminSchemas.adminDeleteUserSchemas),
   withSchemas(admin.adminCreateApiKeyRoute, adminSchemas.adminCreateApiKeySchemas),
@@ -68,6 +74,10 @@ export const routeTable = /* @__PURE__ */ Object.freeze([
   withSchemas(realtime.createTicketRoute, realtimeSchemas.createTicketSchemas),
   withSchemas(realtime.broadcastRoute, realtimeSchemas.broadcastSchemas),
   withSchemas(realtime.streamRoute, realtimeSchemas.streamSchemas),
+  withSchemas(secrets.putSecretRoute, secretsSchemas.putSecretSchemas),
+  withSchemas(secrets.getSecretRoute, secretsSchemas.getSecretSchemas),
+  withSchemas(secrets.listSecretsRoute, secretsSchemas.listSecretsSchemas),
+  withSchemas(secrets.deleteSecretRoute, secretsSchemas.deleteSecretSchemas),
 ] as const);
 
 /**

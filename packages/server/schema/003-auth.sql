@@ -12,6 +12,10 @@ CREATE TABLE IF NOT EXISTS plinth.users (
   disabled_at timestamptz
 );
 CREATE UNIQUE INDEX IF NOT EXISTS users_email_key ON plinth.users (lower(email));
+-- What an app keeps about a user (admin routes set it); a JSON object, at most 16 KiB.
+ALTER TABLE plinth.users ADD COLUMN IF NOT EXISTS metadata jsonb NOT NULL DEFAULT '{}';
+-- admin.listUsers pages in this order (keyset), so a page costs the same deep into the list.
+CREATE INDEX IF NOT EXISTS users_by_created_at ON plinth.users (created_at, id);
 GRANT SELECT, INSERT, UPDATE, DELETE ON plinth.users TO plinth_server;
 
 CREATE TABLE IF NOT EXISTS plinth.sessions (

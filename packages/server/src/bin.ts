@@ -9,6 +9,8 @@ runCli(process.argv.slice(2), {
   env: process.env,
   cwd: process.cwd(),
   stopSignal,
+  // \r and erase-line: a progress bar redrawn in place, on a terminal only.
+  progress: process.stderr.isTTY ? (text) => process.stderr.write(`\r\x1b[K${text}`) : undefined,
 }).then(
   (code) => process.exit(code),
   (error: unknown) => {

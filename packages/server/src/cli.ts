@@ -7,6 +7,8 @@ import { openDatabase } from './database/open-database.js';
 import { KeysUsageError, runKeysCommand } from './keys/api-key-commands.js';
 import { createKeyRing } from './keys/key-ring.js';
 import { RealtimeUsageError, runRealtimeCommand } from './realtime/realtime-commands.js';
+import { masterKeyRing } from './secrets/envelope.js';
+import { runSecretsCommand, SecretsUsageError } from './secrets/secrets-commands.js';
 import { type RunningServer, startServer } from './start-server.js';
 import { BucketsUsageError, runBucketsCommand } from './storage/bucket-commands.js';
 import { genTypesCommand } from './typegen/generate-types.js';
@@ -19,6 +21,8 @@ export interface CliIo {
   cwd: string;
   /** Resolves when the process is asked to stop (SIGTERM/SIGINT). */
   stopSignal: Promise<unknown>;
+  /** Redraws one status line in place, on a terminal (progress bars); absent, progress is printed as lines. */
+  progress?: ((text: string) => void) | undefined;
 }
 
 const usage = `Usage: plinth <command>
@@ -39,6 +43,12 @@ const usage = `Usage: plinth <command>
                       stream the table's row changes to realtime subscribers (it needs a primary key)
   realtime unpublish TABLE
   realtime list       the published tables, their keys and excluded columns
+  secrets rotate --to N [--batch-size 500] [--concurrency 1]
+                      re-encrypt every secret under master key version N, in batches; run it again to resume
+  secrets audit --key-version N
+                      secrets per key version; exit code 1 while any is on version N
+  secrets rollback --to N [--batch-size 500] [--concurrency 1]
+                      the same move back to an older version N
   gen types [--url URL] [--service-key KEY] [--out FILE]
                       the Database type of the exposed schema, for createClient<Database>() (key: PLINTH_SERVICE_KEY)`;
 
@@ -78,6 +88,21 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
         const { config } = resolveConfig({}, io.env, cliConfigDefaults(io.cwd, true));
         return await runBucketsCommand(rest, () => openDatabase(config.database), io);
       }
+      case 'secrets': {
+        const { config } = resolveConfig({}, io.env, cliConfigDefaults(io.cwd, true));
+        const ring =
+          config.secretsKeys.length === 0
+            ? undefined
+            : masterKeyRing(
+                config.secretsKeys.map(({ version, key }) => ({ version, key: Buffer.from(key, 'base64') })),
+                config.secretsKeyVersion,
+              );
+        return await runSecretsCommand(rest, () => openDatabase(config.database), ring, {
+          stdout: io.stdout,
+          stderr: io.stderr,
+          progress: io.progress,
+        });
+      }
       case 'realtime': {
         const { config } = resolveConfig({}, io.env, cliConfigDefaults(io.cwd, true));
         return await runRealtimeCommand(
@@ -95,7 +120,8 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
       error instanceof KeysUsageError ||
       error instanceof ConfigUsageError ||
       error instanceof BucketsUsageError ||
-      error instanceof RealtimeUsageError
+      error instanceof RealtimeUsageError ||
+      error instanceof SecretsUsageError
     ) {
       io.stderr(`plinth: ${error.message}`);
       return 2;

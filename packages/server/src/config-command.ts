@@ -85,6 +85,10 @@ function configLines(config: ServerConfig, sources: Record<keyof ServerConfig, C
       continue;
     }
     let text = show(value);
+    // The versions only: a master key is never printed.
+    if (key === 'secretsKeys')
+      text =
+        config.secretsKeys.length === 0 ? '(none)' : config.secretsKeys.map((k) => `${k.version}:${hidden}`).join(',');
     if (key === 'smtpUrl' && config.smtpUrl) text = maskUrl(config.smtpUrl, true);
     if ((key === 'database' || key === 'dataDatabaseUrl' || key === 'redisUrl') && typeof value === 'string')
       text = maskUrl(value, false);
@@ -95,8 +99,8 @@ function configLines(config: ServerConfig, sources: Record<keyof ServerConfig, C
 
 /**
  * `plinth config [--dev]`: the configuration `plinth start` (or with `--dev`, `plinth dev`) would
- * run with, one line per setting: its name, its value (passwords, SMTP credentials and OAuth
- * client secrets masked) and where it came from. A bad value throws the same ConfigError as the
+ * run with, one line per setting: its name, its value (passwords, SMTP credentials, OAuth
+ * client secrets and secrets' master keys masked) and where it came from. A bad value throws the same ConfigError as the
  * start would.
  *
  * @example

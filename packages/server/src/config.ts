@@ -62,6 +62,20 @@ export interface ServerConfig {
   realtimeHeartbeatMs: number;
   /** Realtime streams one user may hold open on one instance. */
   realtimeMaxStreamsPerUser: number;
+  /**
+   * Master keys that encrypt secrets at rest, by version: each 32 random bytes, base64. Older
+   * versions only decrypt. None: the secrets routes and `plinth secrets` refuse, saying how to set one.
+   */
+  secretsKeys: readonly SecretsKeyOption[];
+  /** The version new secrets are encrypted with; unset, the highest of `secretsKeys`. */
+  secretsKeyVersion: number | undefined;
+}
+
+/** One master key of {@link ServerConfig.secretsKeys}. */
+export interface SecretsKeyOption {
+  readonly version: number;
+  /** 32 random bytes, base64 (`openssl rand -base64 32`). */
+  readonly key: string;
 }
 
 /** What code may set; everything else of {@link ServerConfig} comes from the environment or a default. */
@@ -117,6 +131,8 @@ export const configVariables: { [K in keyof ServerConfig]: string } = {
   realtimeRetentionEvents: 'PLINTH_REALTIME_RETENTION_EVENTS',
   realtimeHeartbeatMs: 'PLINTH_REALTIME_HEARTBEAT_MS',
   realtimeMaxStreamsPerUser: 'PLINTH_REALTIME_MAX_STREAMS_PER_USER',
+  secretsKeys: 'PLINTH_SECRETS_KEYS',
+  secretsKeyVersion: 'PLINTH_SECRETS_KEY_VERSION',
 };
 
 const builtInDefaults: ServerConfig = {
@@ -149,6 +165,8 @@ const builtInDefaults: ServerConfig = {
   realtimeRetentionEvents: 100_000,
   realtimeHeartbeatMs: 15_000,
   realtimeMaxStreamsPerUser: 10,
+  secretsKeys: [],
+  secretsKeyVersion: undefined,
 };
 
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -310,6 +328,39 @@ const parsers: { [K in keyof ServerConfig]: (given: Given) => ServerConfig[K] } 
   realtimeRetentionEvents: (given) => integer(given, 100, 1_000_000_000),
   realtimeHeartbeatMs: (given) => integer(given, 100, 300_000),
   realtimeMaxStreamsPerUser: (given) => integer(given, 1, 10_000),
+  secretsKeys: (given) => {
+    const example = 'like 1:<base64 of 32 random bytes>,2:<…> (make a key with openssl rand -base64 32)';
+    const entries: unknown[] = given.fromVariable
+      ? text(given)
+          .split(',')
+          .map((item) => item.trim())
+          .filter(Boolean)
+          .map((item) => {
+            const colon = item.indexOf(':');
+            const version = item.slice(0, colon);
+            return { version: /^\d+$/.test(version) ? Number(version) : version, key: item.slice(colon + 1) };
+          })
+      : Array.isArray(given.value)
+        ? given.value
+        : [given.value];
+    const versions = new Set<number>();
+    const keys = entries.map((entry) => {
+      const { version, key } = (entry ?? {}) as { version?: unknown; key?: unknown };
+      if (typeof version !== 'number' || !Number.isInteger(version) || version < 1 || version > 1_000_000)
+        throw new ConfigError(given.name, `each key needs a version, a whole number from 1; set it ${example}.`);
+      if (versions.has(version)) throw new ConfigError(given.name, `version ${version} is given twice.`);
+      versions.add(version);
+      if (typeof key !== 'string' || !/^[A-Za-z0-9+/]{43}=$/.test(key) || Buffer.from(key, 'base64').length !== 32)
+        throw new ConfigError(
+          given.name,
+          `the key of version ${version} is not base64 of 32 bytes; set it ${example}.`,
+        );
+      return { version, key };
+    });
+    if (keys.length === 0) throw new ConfigError(given.name, `names no key; set it ${example}.`);
+    return keys;
+  },
+  secretsKeyVersion: (given) => integer(given, 1, 1_000_000),
   s3: (given) => {
     const s3 = given.value as Partial<S3Options> | null;
     const field = (name: keyof S3Options) =>
@@ -471,6 +522,12 @@ export function resolveConfig(
     const source = resolved.sources[key];
     return source.from === 'variable' ? source.name : key;
   };
+  const { secretsKeys, secretsKeyVersion } = resolved.config;
+  if (secretsKeyVersion !== undefined && !secretsKeys.some((key) => key.version === secretsKeyVersion))
+    throw new ConfigError(
+      named('secretsKeyVersion'),
+      `${secretsKeyVersion} is not a version of ${named('secretsKeys')} (${secretsKeys.map((key) => key.version).join(', ') || 'none'}); add that key, or choose one of those.`,
+    );
   const { headersTimeoutMs, requestTimeoutMs } = resolved.config;
   if (headersTimeoutMs > requestTimeoutMs)
     throw new ConfigError(

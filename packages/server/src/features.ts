@@ -5,6 +5,7 @@ import { healthModule } from './health/health-module.js';
 import { oauthModule } from './oauth/oauth-module.js';
 import { defaultRouteRule, type RateRules } from './rate-limit/rate-limit-rules.js';
 import { realtimeModule } from './realtime/realtime-module.js';
+import { secretsModule } from './secrets/secrets-module.js';
 import { storageModule } from './storage/storage-module.js';
 
 /**
@@ -19,6 +20,7 @@ export const featureModules = [
   dataModule,
   storageModule,
   realtimeModule,
+  secretsModule,
 ] as const;
 
 /**

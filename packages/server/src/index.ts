@@ -10,6 +10,7 @@ export {
   type ConfigSource,
   type ResolvedConfig,
   resolveConfig,
+  type SecretsKeyOption,
   type ServerConfig,
 } from './config.js';
 export {

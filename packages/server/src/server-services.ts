@@ -19,6 +19,8 @@ import type { RateLimiter } from './rate-limit/rate-limiter.js';
 import { createRedisRateLimiter } from './rate-limit/redis-rate-limiter.js';
 import { realtimeModule } from './realtime/realtime-module.js';
 import type { RealtimeOptions, RealtimeService } from './realtime/realtime-service.js';
+import { secretsModule } from './secrets/secrets-module.js';
+import type { SecretsService } from './secrets/secrets-service.js';
 import { loadServerSecrets } from './sessions/server-secrets.js';
 import { sessionAuthenticator } from './sessions/session-authenticator.js';
 import type { S3Options } from './storage/s3-driver.js';
@@ -48,6 +50,8 @@ export interface ServerServices {
   readonly storage: StorageService;
   /** Tickets, broadcasts and event streams (the realtime module). */
   readonly realtime: RealtimeService;
+  /** Named secrets, encrypted at rest (the secrets module). */
+  readonly secrets: SecretsService;
 }
 
 /** What the services are built from. */
@@ -91,6 +95,8 @@ export interface ServiceSettings {
   storage?: { dir: string; s3?: S3Options | undefined };
   /** Retention, heartbeats and stream caps of the realtime feature. */
   realtime?: RealtimeOptions | undefined;
+  /** The master keys of secrets (base64 of 32 bytes each) and the version new ones use. */
+  secrets?: { keys: readonly { version: number; key: string }[]; current?: number | undefined } | undefined;
 }
 
 /**
@@ -134,6 +140,7 @@ export async function createServerServices(settings: ServiceSettings): Promise<{
     data: await dataModule.createServices(context),
     storage: await storageModule.createServices(context),
     realtime: await realtimeModule.createServices(context),
+    secrets: await secretsModule.createServices(context),
   };
   const apiKey = apiKeyAuthenticator(database, {
     onError: (error) => logger.warn({ err: { message: (error as Error).message } }, 'api key last_used_at'),

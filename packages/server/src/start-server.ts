@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { serve } from '@hono/node-server';
 import { workAfterAnswers } from './accounts/after-answer.js';
 import { createApp } from './app.js';
-import { type ConfigOptions, resolveConfig, type ServerConfig } from './config.js';
+import { type ConfigOptions, resolveConfig, type SecretsKeyOption, type ServerConfig } from './config.js';
 import { readAppSchema } from './database/app-schema.js';
 import { openDatabase } from './database/open-database.js';
 import type { FeatureModule, RateRuleSet } from './feature-module.js';
@@ -56,6 +56,14 @@ export interface StartServerOptions {
   realtimeHeartbeatMs?: number;
   /** Realtime streams one user may hold open on one instance. Default `PLINTH_REALTIME_MAX_STREAMS_PER_USER`, else 10. */
   realtimeMaxStreamsPerUser?: number;
+  /**
+   * Master keys that encrypt secrets at rest, by version, each base64 of 32 random bytes; older
+   * versions only decrypt. Default `PLINTH_SECRETS_KEYS` (`1:<key>,2:<key>`), else none (the
+   * secrets routes refuse). See docs/admin.md, "Secrets".
+   */
+  secretsKeys?: readonly SecretsKeyOption[];
+  /** The version new secrets are encrypted with. Default `PLINTH_SECRETS_KEY_VERSION`, else the highest. */
+  secretsKeyVersion?: number;
   /**
    * PostgreSQL: where the app's data statements log in, when you made that role yourself (a role
    * that can become only plinth_anon, plinth_authenticated and plinth_service; checked at start).
@@ -236,6 +244,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       heartbeatMs: config.realtimeHeartbeatMs,
       maxStreamsPerUser: config.realtimeMaxStreamsPerUser,
     },
+    secrets: { keys: config.secretsKeys, current: config.secretsKeyVersion },
   });
   const app = createApp({
     services,

@@ -42,6 +42,9 @@ async function startError(options: StartServerOptions = {}): Promise<unknown> {
   }
 }
 
+/** A well-formed master key of secrets: base64 of 32 bytes. */
+const key32 = Buffer.alloc(32, 7).toString('base64');
+
 // Variable, bad value, and what the message must say after "<VARIABLE>: ".
 const badVariables: [string, string, RegExp][] = [
   ['PORT', 'eighty', /^must be a whole number from 0 to 65535; got "eighty"\.$/],
@@ -81,6 +84,11 @@ const badVariables: [string, string, RegExp][] = [
   ['PLINTH_KEEP_ALIVE_TIMEOUT_MS', '99999999', /^must be a whole number from 1 to 3600000/],
   ['PLINTH_STORAGE_DIR', aFile, /is a file, not a directory; name a directory\.$/],
   ['PLINTH_STORAGE_DIR', '   ', /^must name a directory, such as \.plinth\/storage\.$/],
+  ['PLINTH_SECRETS_KEYS', `1:${'A'.repeat(43)}`, /^the key of version 1 is not base64 of 32 bytes/],
+  ['PLINTH_SECRETS_KEYS', `one:${key32}`, /^each key needs a version, a whole number from 1/],
+  ['PLINTH_SECRETS_KEYS', key32, /^each key needs a version/],
+  ['PLINTH_SECRETS_KEYS', `1:${key32},1:${key32}`, /^version 1 is given twice\.$/],
+  ['PLINTH_SECRETS_KEY_VERSION', '0', /^must be a whole number from 1 to 1000000/],
 ];
 
 describe('a bad variable stops startServer() and `plinth start` with the same message', () => {
@@ -156,6 +164,13 @@ describe('a bad option stops startServer() naming the option, with the same boun
     [{ maxRows: '10' as unknown as number }, 'maxRows', /^must be a whole number from 1 to 1000000; got "10"\.$/],
     [{ validateResponses: 'yes' as unknown as boolean }, 'validateResponses', /^must be true or false/],
     [{ oauth: { redirectUrls: ['javascript:x'], providers: {} } }, 'oauth.redirectUrls[0]', /^"javascript:x" /],
+    [{ secretsKeys: [{ version: 1, key: 'short' }] }, 'secretsKeys', /^the key of version 1 is not base64 of 32 bytes/],
+    [{ secretsKeys: [] }, 'secretsKeys', /^names no key/],
+    [
+      { secretsKeys: [{ version: 1, key: key32 }], secretsKeyVersion: 2 },
+      'secretsKeyVersion',
+      /^2 is not a version of secretsKeys \(1\); add that key, or choose one of those\.$/,
+    ],
   ];
   for (const [options, name, problem] of cases) {
     it(`${JSON.stringify(options)}`, async () => {
@@ -204,7 +219,7 @@ describe('resolveConfig', () => {
 });
 
 describe('plinth config', () => {
-  const secrets = ['s3cret', 'mailer', 'hunter2', 'redispw', 'datapw', 'ghsecret'];
+  const secrets = ['s3cret', 'mailer', 'hunter2', 'redispw', 'datapw', 'ghsecret', key32];
   const env = {
     DATABASE_URL: 'postgres://app:s3cret@db.internal:5432/app',
     SMTP_URL: 'smtps://mailer:hunter2@smtp.example.com:465',
@@ -214,6 +229,7 @@ describe('plinth config', () => {
     PLINTH_OAUTH_REDIRECT_URLS: 'https://app.example.com/auth/callback',
     PLINTH_OAUTH_GITHUB_CLIENT_ID: 'Iv1.0123',
     PLINTH_OAUTH_GITHUB_CLIENT_SECRET: 'ghsecret',
+    PLINTH_SECRETS_KEYS: `1:${key32}`,
   };
 
   it('prints each setting with its value and where it came from, secrets masked', async () => {
@@ -234,6 +250,7 @@ describe('plinth config', () => {
     expect(rows['oauth.github.clientId']).toEqual(['Iv1.0123', 'variable PLINTH_OAUTH_GITHUB_CLIENT_ID']);
     expect(rows['oauth.github.clientSecret']).toEqual(['***', 'variable PLINTH_OAUTH_GITHUB_CLIENT_SECRET']);
     expect(rows.publicUrl).toEqual(['(none)', 'default']);
+    expect(rows.secretsKeys).toEqual(['1:***', 'variable PLINTH_SECRETS_KEYS']);
     for (const secret of secrets) expect(out.join('\n')).not.toContain(secret);
   });
 

@@ -11,8 +11,76 @@ export const adminSessionSchema = z.object({
   refreshedAt: z.string(),
 });
 
-/** A user as an administrator sees them: the public record plus whether the account is disabled. */
-export const adminUserSchema = z.object({ ...userSchema.def.shape, disabled: z.boolean() });
+/** The most bytes (UTF-8 of its JSON) a user's `metadata` may take. */
+export const maxUserMetadataBytes = 16 * 1024;
+
+const utf8 = new TextEncoder();
+
+/**
+ * Free-form data an app keeps about a user (a plan, a display name): a JSON object of at most
+ * {@link maxUserMetadataBytes} bytes. Replaced whole on update, never merged.
+ */
+export const userMetadataSchema = z
+  .record(z.string(), z.unknown())
+  .check(
+    z.refine(
+      (value) => utf8.encode(JSON.stringify(value)).byteLength <= maxUserMetadataBytes,
+      `expected a JSON object of at most ${maxUserMetadataBytes} bytes; keep large data in your own tables`,
+    ),
+  );
+
+/** A user as an administrator sees them: the public record, whether the account is disabled, and its metadata. */
+export const adminUserSchema = z.object({
+  ...userSchema.def.shape,
+  disabled: z.boolean(),
+  metadata: z.record(z.string(), z.unknown()),
+});
+
+// The same rule as sign-up's: the server stores the canonical form (trimmed, lower case, NFC).
+const email = z.string().check(z.email(), z.maxLength(254));
+
+/** The most users one `admin.listUsers` page holds. */
+export const maxUsersPage = 1000;
+
+export const adminListUsersSchemas = {
+  /**
+   * `emailPrefix` matches the start of the email, case-insensitively; `status` is `active` or
+   * `disabled`; `limit` is 1 to 1000 (default 100); `cursor` is the previous page's `nextCursor`,
+   * opaque. Pages follow (createdAt, id), so paging through sees every user once.
+   */
+  request: z.strictObject({
+    emailPrefix: z.optional(z.string().check(z.minLength(1), z.maxLength(254), z.regex(/^[^\p{Cc}]+$/u))),
+    status: z.optional(z.enum(['active', 'disabled'])),
+    limit: z.optional(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(maxUsersPage))),
+    cursor: z.optional(z.string().check(z.minLength(1), z.maxLength(200), z.regex(/^[A-Za-z0-9_-]+$/))),
+  }),
+  response: z.object({
+    users: z.array(adminUserSchema),
+    /** Pass as `cursor` for the next page; `null` on the last page. */
+    nextCursor: z.nullable(z.string()),
+    /** How many users match the filters, over all pages. */
+    total: z.number(),
+  }),
+};
+
+export const adminGetUserSchemas = {
+  request: z.object({ userId }),
+  response: z.object({ user: adminUserSchema }),
+};
+
+export const adminCreateUserSchemas = {
+  /**
+   * Strict: an unknown field is refused. Without `password` the user signs in by magic link or
+   * OAuth; `emailConfirmed: true` marks the email confirmed, with no mail sent.
+   */
+  request: z.strictObject({
+    email,
+    password: z.optional(z.string().check(z.maxLength(1024))),
+    emailConfirmed: z.optional(z.boolean()),
+    metadata: z.optional(userMetadataSchema),
+  }),
+  response: z.object({ user: adminUserSchema }),
+};
 
 export const adminListSessionsSchemas = {
   request: z.object({ userId }),
@@ -25,9 +93,23 @@ export const adminRevokeSessionSchemas = {
 };
 
 export const adminUpdateUserSchemas = {
-  /** `disabled: true` disables the account and revokes all its sessions; `false` enables it again. */
-  request: z.object({ userId, disabled: z.optional(z.boolean()) }),
+  /**
+   * `disabled: true` disables the account and revokes all its sessions; `false` enables it again.
+   * `email` changes the address (409 if another account has it) and ends every link mailed
+   * before; `metadata` replaces the user's metadata whole.
+   */
+  request: z.object({
+    userId,
+    disabled: z.optional(z.boolean()),
+    email: z.optional(email),
+    metadata: z.optional(userMetadataSchema),
+  }),
   response: z.object({ user: adminUserSchema, revokedSessions: z.number() }),
+};
+
+export const adminRevokeAllSessionsSchemas = {
+  request: z.object({ userId }),
+  response: z.object({ revokedSessions: z.number() }),
 };
 
 export const adminDeleteUserSchemas = {

@@ -22,7 +22,43 @@ export const adminRevokeSessionRoute = /* @__PURE__ */ defineRoute<typeof schema
   scope: 'admin',
 });
 
-/** `PATCH /v1/admin/users/:userId`: disables (revoking every session) or enables an account. */
+/** `DELETE /v1/admin/users/:userId/sessions`: ends every session of a user. */
+export const adminRevokeAllSessionsRoute = /* @__PURE__ */ defineRoute<typeof schemas.adminRevokeAllSessionsSchemas>()({
+  name: 'admin.revokeAllSessions',
+  method: 'DELETE',
+  path: '/v1/admin/users/:userId/sessions',
+  auth: 'service',
+  scope: 'admin',
+});
+
+/** `GET /v1/admin/users`: users a page at a time, filtered by email prefix and status. */
+export const adminListUsersRoute = /* @__PURE__ */ defineRoute<typeof schemas.adminListUsersSchemas>()({
+  name: 'admin.listUsers',
+  method: 'GET',
+  path: '/v1/admin/users',
+  auth: 'service',
+  scope: 'admin',
+});
+
+/** `GET /v1/admin/users/:userId`: one user. */
+export const adminGetUserRoute = /* @__PURE__ */ defineRoute<typeof schemas.adminGetUserSchemas>()({
+  name: 'admin.getUser',
+  method: 'GET',
+  path: '/v1/admin/users/:userId',
+  auth: 'service',
+  scope: 'admin',
+});
+
+/** `POST /v1/admin/users`: makes an account, optionally with a password and a confirmed email. */
+export const adminCreateUserRoute = /* @__PURE__ */ defineRoute<typeof schemas.adminCreateUserSchemas>()({
+  name: 'admin.createUser',
+  method: 'POST',
+  path: '/v1/admin/users',
+  auth: 'service',
+  scope: 'admin',
+});
+
+/** `PATCH /v1/admin/users/:userId`: disables (revoking every session) or enables an account, changes its email or metadata. */
 export const adminUpdateUserRoute = /* @__PURE__ */ defineRoute<typeof schemas.adminUpdateUserSchemas>()({
   name: 'admin.updateUser',
   method: 'PATCH',

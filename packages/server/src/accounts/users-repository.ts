@@ -2,10 +2,40 @@ import type { Queryable } from '../database/database.js';
 import { canonicalEmail } from './canonical-email.js';
 import type { PublicUser } from './public-user.js';
 
-/** A user as an admin sees them: the public record and whether the account is disabled. */
+/** A user as an admin sees them: the public record, whether the account is disabled, and its metadata. */
 export interface AdminUser extends PublicUser {
   readonly disabled: boolean;
+  readonly metadata: Record<string, unknown>;
 }
+
+/** What {@link UsersRepository.list} filters on; see `admin.listUsers`. */
+export interface UserListFilters {
+  /** Matches the start of the email, case-insensitively (compared in canonical form). */
+  readonly emailPrefix?: string | undefined;
+  readonly status?: AccountStatus | undefined;
+  /** The page size; the caller bounds it. */
+  readonly limit: number;
+  /** Where the previous page ended, from {@link decodeUserCursor}. */
+  readonly after?: UserCursor | undefined;
+}
+
+/** A position in the (created_at, id) order: created_at as PostgreSQL's exact text, in UTC. */
+export interface UserCursor {
+  readonly createdAt: string;
+  readonly id: string;
+}
+
+/** One page of {@link UsersRepository.list}. */
+export interface UserPage {
+  readonly users: AdminUser[];
+  /** Where this page ended, when there may be more; undefined on the last page. */
+  readonly next: UserCursor | undefined;
+  /** Users matching the filters, over all pages. */
+  readonly total: number;
+}
+
+/** The outcome of {@link UsersRepository.changeEmail}. */
+export type EmailChange = 'changed' | 'taken' | 'missing';
 
 /** What signing in with a password needs to know about an account. */
 export interface SignInAccount {
@@ -52,8 +82,20 @@ const publicUser = (row: UserRow): PublicUser => ({
   createdAt: new Date(row.created_at).toISOString(),
 });
 
-const adminColumns = `${userColumns}, disabled_at IS NOT NULL AS disabled`;
-const adminUser = (row: UserRow & { disabled: boolean }): AdminUser => ({ ...publicUser(row), disabled: row.disabled });
+const adminColumns = `${userColumns}, disabled_at IS NOT NULL AS disabled, metadata`;
+type AdminRow = UserRow & { disabled: boolean; metadata: Record<string, unknown> | string | null };
+const adminUser = (row: AdminRow): AdminUser => ({
+  ...publicUser(row),
+  disabled: row.disabled,
+  metadata: typeof row.metadata === 'string' ? JSON.parse(row.metadata) : (row.metadata ?? {}),
+});
+
+// created_at to the microsecond, as text: a JS Date keeps milliseconds only, and a cursor that
+// rounded would skip or repeat users created within the same millisecond.
+const exactCreatedAt = `to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_at_exact`;
+
+// LIKE's own characters in a prefix are matched literally.
+const likePrefix = (prefix: string) => `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
 /**
  * Every statement on `plinth.users` and `plinth.identities`: the one place that knows their
@@ -79,11 +121,48 @@ export function usersRepository(db: Queryable) {
 
     /** A user with the disabled flag, as the admin routes show them. */
     async findForAdmin(userId: string): Promise<AdminUser | undefined> {
-      const [row] = await db.query<UserRow & { disabled: boolean }>(
-        `SELECT ${adminColumns} FROM plinth.users WHERE id = $1`,
-        [userId],
-      );
+      const [row] = await db.query<AdminRow>(`SELECT ${adminColumns} FROM plinth.users WHERE id = $1`, [userId]);
       return row ? adminUser(row) : undefined;
+    },
+
+    /**
+     * One page of users in (created_at, id) order, after `filters.after`, with the count of all
+     * users matching the filters. Keyset paging: users added while someone pages come after the
+     * cursor or not at all, so no user is returned twice and none that existed is skipped.
+     */
+    async list(filters: UserListFilters): Promise<UserPage> {
+      const where: string[] = [];
+      const params: unknown[] = [];
+      if (filters.emailPrefix !== undefined) {
+        params.push(likePrefix(canonicalEmail(filters.emailPrefix)));
+        where.push(`lower(email) LIKE $${params.length}`);
+      }
+      if (filters.status !== undefined) where.push(`disabled_at IS ${filters.status === 'active' ? '' : 'NOT '}NULL`);
+      const filtered = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
+      const paged = [...where];
+      const pageParams = [...params];
+      if (filters.after) {
+        pageParams.push(filters.after.createdAt, filters.after.id);
+        paged.push(`(created_at, id) > ($${pageParams.length - 1}::timestamptz, $${pageParams.length}::uuid)`);
+      }
+      pageParams.push(filters.limit + 1);
+      const rows = await db.query<AdminRow & { created_at_exact: string }>(
+        `SELECT ${adminColumns}, ${exactCreatedAt} FROM plinth.users
+          ${paged.length > 0 ? `WHERE ${paged.join(' AND ')}` : ''}
+          ORDER BY created_at, id LIMIT $${pageParams.length}`,
+        pageParams,
+      );
+      const [counted] = await db.query<{ total: number | string }>(
+        `SELECT count(*) AS total FROM plinth.users ${filtered}`,
+        params,
+      );
+      const page = rows.slice(0, filters.limit);
+      const last = page.at(-1);
+      return {
+        users: page.map(adminUser),
+        next: rows.length > filters.limit && last ? { createdAt: last.created_at_exact, id: last.id } : undefined,
+        total: Number(counted?.total ?? 0),
+      };
     },
 
     /**
@@ -198,15 +277,49 @@ export function usersRepository(db: Queryable) {
      */
     async create(account: {
       email: string;
-      passwordHash?: string;
-      emailVerified?: boolean;
+      passwordHash?: string | undefined;
+      emailVerified?: boolean | undefined;
+      metadata?: Record<string, unknown> | undefined;
     }): Promise<string | undefined> {
       const [row] = await db.query<{ id: string }>(
-        `INSERT INTO plinth.users (email, password_hash, email_verified_at) VALUES ($1, $2, CASE WHEN $3 THEN now() END)
+        `INSERT INTO plinth.users (email, password_hash, email_verified_at, metadata)
+         VALUES ($1, $2, CASE WHEN $3 THEN now() END, $4::text::jsonb)
          ON CONFLICT (lower(email)) DO NOTHING RETURNING id`,
-        [canonicalEmail(account.email), account.passwordHash ?? null, account.emailVerified === true],
+        [
+          canonicalEmail(account.email),
+          account.passwordHash ?? null,
+          account.emailVerified === true,
+          JSON.stringify(account.metadata ?? {}),
+        ],
       );
       return row?.id;
+    },
+
+    /**
+     * Moves a user to another email (canonical form), keeping whether it is confirmed. `taken`
+     * when another account has that email, checked by the unique index itself so two changes at
+     * once cannot both win.
+     */
+    async changeEmail(userId: string, email: string): Promise<EmailChange> {
+      try {
+        const rows = await db.query(
+          'UPDATE plinth.users SET email = $2, updated_at = now() WHERE id = $1 RETURNING id',
+          [userId, canonicalEmail(email)],
+        );
+        return rows.length > 0 ? 'changed' : 'missing';
+      } catch (error) {
+        if ((error as { code?: unknown }).code === '23505') return 'taken';
+        throw error;
+      }
+    },
+
+    /** Replaces a user's metadata whole; false if there is no such user. */
+    async setMetadata(userId: string, metadata: Record<string, unknown>): Promise<boolean> {
+      const rows = await db.query(
+        'UPDATE plinth.users SET metadata = $2::text::jsonb, updated_at = now() WHERE id = $1 RETURNING id',
+        [userId, JSON.stringify(metadata)],
+      );
+      return rows.length > 0;
     },
 
     /** Confirms a user's email (a verification or magic link was opened); a no-op if already confirmed. */
@@ -278,11 +391,50 @@ export function usersRepository(db: Queryable) {
 }
 
 async function setDisabled(db: Queryable, userId: string, disabled: boolean): Promise<AdminUser | undefined> {
-  const [row] = await db.query<UserRow & { disabled: boolean }>(
+  const [row] = await db.query<AdminRow>(
     `UPDATE plinth.users
         SET disabled_at = CASE WHEN $2::boolean THEN coalesce(disabled_at, now()) END, updated_at = now()
       WHERE id = $1 RETURNING ${adminColumns}`,
     [userId, disabled],
   );
   return row ? adminUser(row) : undefined;
+}
+
+/**
+ * The opaque `nextCursor` of `admin.listUsers`: base64url of where the page ended. Only a
+ * position, never a filter, so a forged one can only move where a page starts.
+ *
+ * @example
+ * ```ts
+ * const cursor = encodeUserCursor({ createdAt: '2026-01-01T00:00:00.000001Z', id });
+ * decodeUserCursor(cursor); // { createdAt: '2026-01-01T00:00:00.000001Z', id }
+ * ```
+ */
+export function encodeUserCursor(cursor: UserCursor): string {
+  return Buffer.from(JSON.stringify([cursor.createdAt, cursor.id])).toString('base64url');
+}
+
+const cursorTime = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
+const cursorId = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * The position in a cursor from {@link encodeUserCursor}, or undefined when it is not one (so
+ * the caller answers 400 rather than letting PostgreSQL refuse the values).
+ *
+ * @example
+ * ```ts
+ * decodeUserCursor('garbage'); // undefined
+ * ```
+ */
+export function decodeUserCursor(cursor: string): UserCursor | undefined {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (!Array.isArray(value) || value.length !== 2) return undefined;
+    const [createdAt, id] = value;
+    if (typeof createdAt !== 'string' || typeof id !== 'string') return undefined;
+    if (!cursorTime.test(createdAt) || !cursorId.test(id) || Number.isNaN(Date.parse(createdAt))) return undefined;
+    return { createdAt, id };
+  } catch {
+    return undefined;
+  }
 }

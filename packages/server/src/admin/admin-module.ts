@@ -1,7 +1,13 @@
 import { defineFeatureModule } from '../feature-module.js';
 import { adminCreateApiKeyHandler, adminListApiKeysHandler, adminRevokeApiKeyHandler } from './api-keys.js';
-import { adminListSessionsHandler, adminRevokeSessionHandler } from './sessions.js';
-import { adminDeleteUserHandler, adminUpdateUserHandler } from './users.js';
+import { adminListSessionsHandler, adminRevokeAllSessionsHandler, adminRevokeSessionHandler } from './sessions.js';
+import {
+  adminCreateUserHandler,
+  adminDeleteUserHandler,
+  adminGetUserHandler,
+  adminListUsersHandler,
+  adminUpdateUserHandler,
+} from './users.js';
 
 /**
  * Administration with the service key or an `admin`-scoped API key: users, their sessions, and
@@ -12,6 +18,10 @@ export const adminModule = defineFeatureModule({
   handlers: [
     adminListSessionsHandler,
     adminRevokeSessionHandler,
+    adminRevokeAllSessionsHandler,
+    adminListUsersHandler,
+    adminGetUserHandler,
+    adminCreateUserHandler,
     adminUpdateUserHandler,
     adminDeleteUserHandler,
     adminCreateApiKeyHandler,

@@ -1,4 +1,4 @@
-import { adminListSessionsRoute, adminRevokeSessionRoute } from '@plinth/protocol';
+import { adminListSessionsRoute, adminRevokeAllSessionsRoute, adminRevokeSessionRoute } from '@plinth/protocol';
 import { audit } from '../audit/audit-log.js';
 import { defineHandler } from '../http/route-handler.js';
 
@@ -28,5 +28,20 @@ export const adminRevokeSessionHandler = defineHandler(
         details: { sessionId: input.id },
       });
     return { revoked };
+  },
+);
+
+/** `DELETE /v1/admin/users/:userId/sessions`: ends every session of that user at once. */
+export const adminRevokeAllSessionsHandler = defineHandler(
+  adminRevokeAllSessionsRoute,
+  async ({ input, services, requestId }) => {
+    const revokedSessions = await services.auth.sessions.revokeAll(input.userId, 'revoked_by_admin');
+    if (revokedSessions > 0)
+      await audit(services.database, 'admin.sessions_revoked', {
+        userId: input.userId,
+        requestId,
+        details: { revokedSessions },
+      });
+    return { revokedSessions };
   },
 );

@@ -1,20 +1,116 @@
-import { adminDeleteUserRoute, adminUpdateUserRoute } from '@plinth/protocol';
+import {
+  adminCreateUserRoute,
+  adminDeleteUserRoute,
+  adminGetUserRoute,
+  adminListUsersRoute,
+  adminUpdateUserRoute,
+} from '@plinth/protocol';
+import { canonicalEmail } from '../accounts/canonical-email.js';
 import { revokeOneTimeTokens } from '../accounts/one-time-tokens.js';
-import { usersRepository } from '../accounts/users-repository.js';
+import { decodeUserCursor, encodeUserCursor, usersRepository } from '../accounts/users-repository.js';
 import { audit } from '../audit/audit-log.js';
+import { assertAcceptablePassword } from '../auth/password-rules.js';
 import { HttpError } from '../http/http-error.js';
 import { defineHandler } from '../http/route-handler.js';
 
 const noSuchUser = (userId: string) =>
   new HttpError('not_found', `No user ${userId}. List users or check the id you stored.`, { field: 'userId' });
 
+const emailTaken = (email: string) =>
+  new HttpError(
+    'conflict',
+    `Another account already has the email ${email}. Find it with GET /v1/admin/users?emailPrefix=…, or choose another email.`,
+    { field: 'email', constraint: 'users_email_key' },
+  );
+
+const defaultPageSize = 100;
+
 /**
- * `PATCH /v1/admin/users/:userId`: `disabled: true` disables the account, revokes every
- * session it has (docs/security.md: "All sessions revoked on … disable") and ends every link mailed to
- * it (verification, magic link, reset), so none works once it is enabled again; `false` enables it.
+ * `GET /v1/admin/users`: a page of users in (createdAt, id) order with the count of all that
+ * match. The cursor is a position, so following `nextCursor` to the end sees each user once.
+ */
+export const adminListUsersHandler = defineHandler(adminListUsersRoute, async ({ input, services }) => {
+  const after = input.cursor === undefined ? undefined : decodeUserCursor(input.cursor);
+  if (input.cursor !== undefined && after === undefined)
+    throw new HttpError(
+      'validation_failed',
+      'cursor: not a cursor this server made; pass the nextCursor of the previous page unchanged, or leave it out to start at the first page.',
+      { field: 'cursor' },
+    );
+  const page = await usersRepository(services.database).list({
+    emailPrefix: input.emailPrefix,
+    status: input.status,
+    limit: input.limit ?? defaultPageSize,
+    after,
+  });
+  return { users: page.users, nextCursor: page.next ? encodeUserCursor(page.next) : null, total: page.total };
+});
+
+/** `GET /v1/admin/users/:userId`: one user, or a 404 naming the id. */
+export const adminGetUserHandler = defineHandler(adminGetUserRoute, async ({ input, services }) => {
+  const user = await usersRepository(services.database).findForAdmin(input.userId);
+  if (!user) throw noSuchUser(input.userId);
+  return { user };
+});
+
+/**
+ * `POST /v1/admin/users`: makes an account. The password meets the sign-up rules and is hashed
+ * as sign-up hashes it; `emailConfirmed: true` confirms the email with no mail, for scripts and
+ * tests. No mail is sent either way: the app tells the user.
+ */
+export const adminCreateUserHandler = defineHandler(adminCreateUserRoute, async ({ input, services, requestId }) => {
+  const email = canonicalEmail(input.email);
+  if (input.password !== undefined) assertAcceptablePassword(input.password, 'password', email);
+  const passwordHash = input.password === undefined ? undefined : await services.auth.passwords.hash(input.password);
+  const user = await services.database.transaction(async (tx) => {
+    const users = usersRepository(tx);
+    const userId = await users.create({
+      email,
+      passwordHash,
+      emailVerified: input.emailConfirmed === true,
+      metadata: input.metadata,
+    });
+    if (userId === undefined) return undefined;
+    await audit(tx, 'admin.user_created', {
+      userId,
+      requestId,
+      details: { password: passwordHash !== undefined, emailConfirmed: input.emailConfirmed === true },
+    });
+    return users.findForAdmin(userId);
+  });
+  if (!user) throw emailTaken(email);
+  return { user };
+});
+
+/**
+ * `PATCH /v1/admin/users/:userId`: `email` moves the account to another address (409 if taken)
+ * and ends every link mailed before, which went to the old address; `metadata` replaces it
+ * whole. `disabled: true` disables the account, revokes every session it has (docs/security.md:
+ * "All sessions revoked on … disable") and ends every link mailed to it (verification, magic
+ * link, reset), so none works once it is enabled again; `false` enables it. Email and metadata
+ * change together or not at all, before the disable.
  */
 export const adminUpdateUserHandler = defineHandler(adminUpdateUserRoute, async ({ input, services, requestId }) => {
   const { database, auth } = services;
+  const changed = [
+    ...(input.email === undefined ? [] : ['email']),
+    ...(input.metadata === undefined ? [] : ['metadata']),
+  ];
+  if (changed.length > 0) {
+    await database.transaction(async (tx) => {
+      const users = usersRepository(tx);
+      if (input.email !== undefined) {
+        const outcome = await users.changeEmail(input.userId, input.email);
+        if (outcome === 'missing') throw noSuchUser(input.userId);
+        if (outcome === 'taken') throw emailTaken(canonicalEmail(input.email));
+        await revokeOneTimeTokens(tx, input.userId);
+      }
+      if (input.metadata !== undefined && !(await users.setMetadata(input.userId, input.metadata)))
+        throw noSuchUser(input.userId);
+      await audit(tx, 'admin.user_updated', { userId: input.userId, requestId, details: { changed } });
+    });
+    auth.sessions.changed({ userId: input.userId });
+  }
   const users = usersRepository(database);
   const user =
     input.disabled === undefined

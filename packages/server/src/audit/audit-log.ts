@@ -15,11 +15,16 @@ export type AuditAction =
   | 'auth.oauth_linked'
   | 'auth.oauth_code_reuse'
   | 'admin.session_revoked'
+  | 'admin.sessions_revoked'
+  | 'admin.user_created'
+  | 'admin.user_updated'
   | 'admin.user_disabled'
   | 'admin.user_enabled'
   | 'admin.user_deleted'
   | 'admin.api_key_created'
-  | 'admin.api_key_revoked';
+  | 'admin.api_key_revoked'
+  | 'admin.secret_put'
+  | 'admin.secret_deleted';
 
 /**
  * Appends to the audit log (UTC timestamps by the database).
@@ -34,10 +39,8 @@ export async function audit(
   action: AuditAction,
   entry: { userId?: string | undefined; requestId?: string; details?: Record<string, unknown> },
 ): Promise<void> {
-  await db.query('INSERT INTO plinth.audit_log (action, user_id, request_id, details) VALUES ($1, $2, $3, $4::jsonb)', [
-    action,
-    entry.userId ?? null,
-    entry.requestId ?? null,
-    JSON.stringify(entry.details ?? {}),
-  ]);
+  await db.query(
+    'INSERT INTO plinth.audit_log (action, user_id, request_id, details) VALUES ($1, $2, $3, $4::text::jsonb)',
+    [action, entry.userId ?? null, entry.requestId ?? null, JSON.stringify(entry.details ?? {})],
+  );
 }
