@@ -34,8 +34,8 @@ export interface RotateOptions {
   readonly batchSize?: number;
   /** Batches in flight at once (PostgreSQL: each on its own connection). Default 1. */
   readonly concurrency?: number;
-  /** Called after each committed batch. */
-  readonly onProgress?: (progress: RotationProgress) => void;
+  /** Called after each committed batch, and awaited before the next. */
+  readonly onProgress?: (progress: RotationProgress) => void | Promise<void>;
 }
 
 /** Named secrets, encrypted at rest (schema/012-secrets.sql). */
@@ -207,14 +207,21 @@ export function createSecretsService({
       const alreadyCurrent = Number(counts?.current ?? 0);
       let reencrypted = 0;
       let failure: unknown;
+      // Batches walk the table in id order from a shared cursor, so none scans again the rows
+      // earlier batches moved (without it, each batch skipped past all of them: quadratic).
+      const start = '00000000-0000-0000-0000-000000000000';
+      let after = start;
       const batch = () =>
         database.transaction(async (tx) => {
           // SKIP LOCKED: concurrent batches (and a second rotation) take different rows.
           const rows = await tx.query<SecretRow>(
-            `SELECT ${columns} FROM plinth.secrets WHERE key_version <> $1 ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED`,
-            [to, batchSize],
+            `SELECT ${columns} FROM plinth.secrets WHERE key_version <> $1 AND id > $3::uuid
+              ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED`,
+            [to, batchSize, after],
           );
-          if (rows.length === 0) return 0;
+          const last = rows.at(-1);
+          if (!last) return 0;
+          if (last.id > after) after = last.id;
           const envelopes = rows.map((row) => {
             try {
               return sealSecret(ring, to, row.id, openSecret(ring, row.id, row.envelope));
@@ -236,15 +243,24 @@ export function createSecretsService({
           const moved = await batch();
           if (moved === 0) return;
           reencrypted += moved;
-          onProgress?.({ done: Math.min(total, alreadyCurrent + reencrypted), total, reencrypted });
+          await onProgress?.({ done: Math.min(total, alreadyCurrent + reencrypted), total, reencrypted });
         }
       };
-      const workers = Array.from({ length: Math.max(1, concurrency) }, () =>
-        worker().catch((error: unknown) => {
-          failure ??= error;
-        }),
-      );
-      await Promise.all(workers);
+      const pass = (workers: number) =>
+        Promise.all(
+          Array.from({ length: workers }, () =>
+            worker().catch((error: unknown) => {
+              failure ??= error;
+            }),
+          ),
+        );
+      await pass(Math.max(1, concurrency));
+      // Once more from the start, alone: a secret written on an old version behind the cursor
+      // while the rotation ran (an instance not yet told the new version) is moved too.
+      if (failure === undefined) {
+        after = start;
+        await pass(1);
+      }
       if (failure !== undefined) throw failure;
       return { to, scanned: total, reencrypted, alreadyCurrent, seconds: (performance.now() - began) / 1000 };
     },

@@ -120,6 +120,32 @@ describe.each(testDatabaseLocations())('secret rotation on $label', (location) =
     await expectAll(database, values, 2);
   });
 
+  it('also moves a secret written on the old key behind its cursor while it ran', async () => {
+    const database = await open(await location.create());
+    const values = await seed(database, 400);
+    const secrets = createSecretsService({ database, ring: ringOf(2) });
+    // The smallest id there is: behind the cursor from the first batch on.
+    const straggler = '00000000-0000-4000-8000-000000000001';
+    let written = false;
+    const summary = await secrets.rotate({
+      to: 2,
+      batchSize: 100,
+      onProgress: async () => {
+        if (written) return;
+        written = true;
+        // An instance still on version 1 writes a new secret mid-rotation.
+        await database.query('INSERT INTO plinth.secrets (id, name, key_version, envelope) VALUES ($1, $2, 1, $3)', [
+          straggler,
+          'WRITTEN_DURING_ROTATION',
+          sealSecret(ringOf(1), 1, straggler, 'late'),
+        ]);
+      },
+    });
+    expect(summary.reencrypted).toBe(401);
+    values.set('WRITTEN_DURING_ROTATION', 'late');
+    await expectAll(database, values, 2);
+  });
+
   it('refuses bad usage with exit code 2 and a line that says what to do', async () => {
     const location2 = await location.create();
     const envVars = { ...env(2, location2) };
