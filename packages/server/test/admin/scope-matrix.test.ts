@@ -135,6 +135,33 @@ describe('the scope matrix', () => {
     }
   }
 
+  // Administration, beyond API-key scopes: no credential, the publishable key and a signed-in
+  // user's access token are refused on every admin route, before its handler runs.
+  let user: Promise<{ accessToken: string }> | undefined;
+  const adminRoutes = serviceRoutes.filter((route) => route.scope === 'admin');
+  it('lists the admin routes: users, sessions, API keys and secrets', () => {
+    expect(adminRoutes.map((route) => route.name)).toEqual(
+      expect.arrayContaining(['admin.listUsers', 'admin.createApiKey', 'admin.revokeSession', 'admin.secrets.get']),
+    );
+  });
+  for (const route of adminRoutes) {
+    it(`${route.method} ${route.path} (${route.name}) refuses no key, the publishable key and a user's token`, async () => {
+      user ??= data.user(`matrix-${randomUUID()}@example.com`);
+      const { accessToken } = await user;
+      const path = route.path.replace(/:\w+/g, () => randomUUID());
+      const body = route.method === 'GET' || route.method === 'DELETE' ? undefined : {};
+      for (const [who, headers] of [
+        ['no key', {}],
+        ['the publishable key', { authorization: `Bearer ${data.server().publishableKey}` }],
+        ["a user's access token", { authorization: `Bearer ${accessToken}` }],
+      ] as const) {
+        const refused = await call(route.method, path, body, headers);
+        expect({ who, status: refused.status }, JSON.stringify(refused.body)).toEqual({ who, status: 401 });
+        expect(refused.body?.error.code).toBe('unauthenticated');
+      }
+    });
+  }
+
   it('the service key passes every check (it holds every scope)', async () => {
     const admitted = await call(
       'POST',
