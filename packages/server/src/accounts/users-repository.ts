@@ -143,7 +143,9 @@ export function usersRepository(db: Queryable) {
       const pageParams = [...params];
       if (filters.after) {
         pageParams.push(filters.after.createdAt, filters.after.id);
-        paged.push(`(created_at, id) > ($${pageParams.length - 1}::timestamptz, $${pageParams.length}::uuid)`);
+        // ::text first: typed timestamptz, the PostgreSQL driver would send it through a JS Date
+        // and drop the microseconds, and the page after a tie would start before the cursor.
+        paged.push(`(created_at, id) > ($${pageParams.length - 1}::text::timestamptz, $${pageParams.length}::uuid)`);
       }
       pageParams.push(filters.limit + 1);
       const rows = await db.query<AdminRow & { created_at_exact: string }>(
