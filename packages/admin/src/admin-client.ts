@@ -16,6 +16,7 @@ import {
   adminRevokeSessionRoute,
   adminUpdateUserRoute,
 } from '@plinth/protocol';
+import { definedOnly } from './defined-only.js';
 import { type AdminSecrets, createSecretsClient } from './secrets-client.js';
 
 /** What `users.list` and `users.listAll` filter on. */
@@ -124,12 +125,6 @@ export interface AdminClient {
   apiKeys: AdminApiKeys;
   /** Named values kept encrypted by Plinth. */
   secrets: AdminSecrets;
-}
-
-// Only the fields a caller set: an undefined would reach the query string as nothing anyway, but
-// an object spread from elsewhere must not carry other keys to a strict route.
-function definedOnly<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, field]) => field !== undefined)) as Partial<T>;
 }
 
 /**

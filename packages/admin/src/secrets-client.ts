@@ -1,5 +1,6 @@
 import { type CallOptions, callAs, type Transport } from '@plinth/core';
 import { deleteSecretRoute, getSecretRoute, listSecretsRoute, putSecretRoute, type SecretInfo } from '@plinth/protocol';
+import { definedOnly } from './defined-only.js';
 
 /** One page request of `secrets.list`. */
 export interface ListSecretsOptions {
@@ -45,13 +46,7 @@ export function createSecretsClient(transport: Transport): AdminSecrets {
     get: (name, callOptions) =>
       callAs(transport, getSecretRoute, 'admin.secrets.get()', { name }, callOptions).then((answer) => answer.value),
     list: (options = {}, callOptions) =>
-      callAs(
-        transport,
-        listSecretsRoute,
-        'admin.secrets.list()',
-        Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)),
-        callOptions,
-      ),
+      callAs(transport, listSecretsRoute, 'admin.secrets.list()', definedOnly(options), callOptions),
     delete: (name, callOptions) =>
       callAs(transport, deleteSecretRoute, 'admin.secrets.delete()', { name }, callOptions).then(
         (answer) => answer.deleted,

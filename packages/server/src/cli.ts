@@ -7,7 +7,7 @@ import { openDatabase } from './database/open-database.js';
 import { KeysUsageError, runKeysCommand } from './keys/api-key-commands.js';
 import { createKeyRing } from './keys/key-ring.js';
 import { RealtimeUsageError, runRealtimeCommand } from './realtime/realtime-commands.js';
-import { masterKeyRing } from './secrets/envelope.js';
+import { configuredKeyRing } from './secrets/envelope.js';
 import { runSecretsCommand, SecretsUsageError } from './secrets/secrets-commands.js';
 import { type RunningServer, startServer } from './start-server.js';
 import { BucketsUsageError, runBucketsCommand } from './storage/bucket-commands.js';
@@ -90,13 +90,7 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
       }
       case 'secrets': {
         const { config } = resolveConfig({}, io.env, cliConfigDefaults(io.cwd, true));
-        const ring =
-          config.secretsKeys.length === 0
-            ? undefined
-            : masterKeyRing(
-                config.secretsKeys.map(({ version, key }) => ({ version, key: Buffer.from(key, 'base64') })),
-                config.secretsKeyVersion,
-              );
+        const ring = configuredKeyRing(config.secretsKeys, config.secretsKeyVersion);
         return await runSecretsCommand(rest, () => openDatabase(config.database), ring, {
           stdout: io.stdout,
           stderr: io.stderr,

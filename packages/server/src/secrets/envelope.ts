@@ -100,6 +100,26 @@ export function openSecret(ring: MasterKeyRing, recordId: string, envelope: stri
 }
 
 /**
+ * The ring of the configured master keys (each base64 of 32 bytes), or undefined when none is
+ * configured: what the server and `plinth secrets` both build from `secretsKeys`.
+ *
+ * @example
+ * ```ts
+ * const ring = configuredKeyRing(config.secretsKeys, config.secretsKeyVersion);
+ * ```
+ */
+export function configuredKeyRing(
+  keys: readonly { version: number; key: string }[],
+  current?: number,
+): MasterKeyRing | undefined {
+  if (keys.length === 0) return undefined;
+  return masterKeyRing(
+    keys.map(({ version, key }) => ({ version, key: Buffer.from(key, 'base64') })),
+    current,
+  );
+}
+
+/**
  * The master keys from configuration (`PLINTH_SECRETS_KEYS`, `1:<base64 of 32 bytes>,2:…`) and
  * the current version (`PLINTH_SECRETS_KEY_VERSION`; default the highest).
  *

@@ -1,5 +1,5 @@
 import { defineFeatureModule, type ServiceContext } from '../feature-module.js';
-import { masterKeyRing } from './envelope.js';
+import { configuredKeyRing } from './envelope.js';
 import { deleteSecretHandler, getSecretHandler, listSecretsHandler, putSecretHandler } from './secrets-routes.js';
 import { createSecretsService, type SecretsService } from './secrets-service.js';
 
@@ -7,13 +7,7 @@ async function createSecretsServices({ database, settings }: ServiceContext): Pr
   const { keys = [], current } = settings.secrets ?? {};
   return createSecretsService({
     database,
-    ring:
-      keys.length === 0
-        ? undefined
-        : masterKeyRing(
-            keys.map(({ version, key }) => ({ version, key: Buffer.from(key, 'base64') })),
-            current,
-          ),
+    ring: configuredKeyRing(keys, current),
   });
 }
 
