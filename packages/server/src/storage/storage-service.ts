@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   type Bucket,
   contentType,
@@ -209,6 +210,13 @@ export const defaultPartSize = 8 * 1024 * 1024;
 const s3MinPartSize = 5 * 1024 * 1024;
 /** The largest object S3 copies in one CopyObject. */
 const s3MaxCopyBytes = 5 * 1024 ** 3;
+// A client that aborts an upload and at once sends it again with the same grant often gets here
+// before this server has seen the aborted connection close and put the grant back: the grant is
+// still claimed by a dead request. A request that finds its grant claimed therefore waits this
+// long for the claim to end (polling the row, which any instance may release), and answers 409
+// only if a live request still holds it then.
+const claimWaitMs = 3000;
+const claimPollMs = 50;
 /** How long a multipart upload's URL lives unless the app says otherwise, in seconds. */
 export const defaultMultipartSeconds = 3600;
 // Multipart URLs are signed once for every route of the upload, under this method.
@@ -432,16 +440,27 @@ export function createStorageService(options: {
     );
   }
 
-  /** Claims the grant for this one request (an upload, or a completion), or says why it cannot be used. */
+  /**
+   * Claims the grant for this one request (an upload, or a completion), or says why it cannot be
+   * used. A grant another request holds is waited for, briefly (see `claimWaitMs`).
+   */
   async function claim(uploadId: string, kind: GrantRow['kind']): Promise<GrantRow> {
-    const [claimed] = await database.query<GrantRow>(
-      `UPDATE plinth.storage_uploads SET state = 'uploading'
-        WHERE id = $1 AND kind = $2 AND state = 'pending' AND expires_at > now()
-        RETURNING ${grantColumns}`,
-      [uploadId, kind],
-    );
-    if (claimed) return claimed;
-    throw unusable(await grantRow(uploadId, kind));
+    const deadline = Date.now() + claimWaitMs;
+    for (;;) {
+      const [claimed] = await database.query<GrantRow>(
+        `UPDATE plinth.storage_uploads SET state = 'uploading'
+          WHERE id = $1 AND kind = $2 AND state = 'pending' AND expires_at > now()
+          RETURNING ${grantColumns}`,
+        [uploadId, kind],
+      );
+      if (claimed) return claimed;
+      const row = await grantRow(uploadId, kind);
+      // Still held, or released between the two queries (pending, unexpired): try again.
+      const again =
+        row.state === 'uploading' || (row.state === 'pending' && new Date(row.expires_at).getTime() > Date.now());
+      if (!again || Date.now() >= deadline) throw unusable(row);
+      await sleep(claimPollMs);
+    }
   }
 
   /** A multipart grant that can still take parts. */
