@@ -236,6 +236,38 @@ export {
   uploadPartSchemas,
   uploadSchemas,
 } from './routes/storage.schemas.js';
+export {
+  createWebhookEndpointRoute,
+  deleteWebhookEndpointRoute,
+  getWebhookDeliveryRoute,
+  getWebhookEndpointRoute,
+  listWebhookDeliveriesRoute,
+  listWebhookEndpointsRoute,
+  redeliverWebhookRoute,
+  rotateWebhookSecretRoute,
+  updateWebhookEndpointRoute,
+} from './routes/webhooks.js';
+export {
+  createWebhookEndpointSchemas,
+  deleteWebhookEndpointSchemas,
+  getWebhookDeliverySchemas,
+  getWebhookEndpointSchemas,
+  listWebhookDeliveriesSchemas,
+  listWebhookEndpointsSchemas,
+  redeliverWebhookSchemas,
+  rotateWebhookSecretSchemas,
+  updateWebhookEndpointSchemas,
+  type WebhookAttempt,
+  type WebhookDelivery,
+  type WebhookEndpoint,
+  type WebhookEventType,
+  webhookAttemptSchema,
+  webhookDeliverySchema,
+  webhookDeliveryStatuses,
+  webhookEndpointSchema,
+  webhookEventTypes,
+  webhookMaxAttempts,
+} from './routes/webhooks.schemas.js';
 export { describeIssue, issueField, type SchemaIssue } from './schema-issues.js';
 export {
   signWebhook,

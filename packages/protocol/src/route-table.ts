@@ -13,6 +13,8 @@ import * as secrets from './routes/secrets.js';
 import * as secretsSchemas from './routes/secrets.schemas.js';
 import * as storage from './routes/storage.js';
 import * as storageSchemas from './routes/storage.schemas.js';
+import * as webhooks from './routes/webhooks.js';
+import * as webhooksSchemas from './routes/webhooks.schemas.js';
 
 /**
  * Every route of the wire contract, each with its schemas. The server mounts exactly these;
@@ -78,6 +80,15 @@ export const routeTable = /* @__PURE__ */ Object.freeze([
   withSchemas(secrets.getSecretRoute, secretsSchemas.getSecretSchemas),
   withSchemas(secrets.listSecretsRoute, secretsSchemas.listSecretsSchemas),
   withSchemas(secrets.deleteSecretRoute, secretsSchemas.deleteSecretSchemas),
+  withSchemas(webhooks.createWebhookEndpointRoute, webhooksSchemas.createWebhookEndpointSchemas),
+  withSchemas(webhooks.listWebhookEndpointsRoute, webhooksSchemas.listWebhookEndpointsSchemas),
+  withSchemas(webhooks.getWebhookEndpointRoute, webhooksSchemas.getWebhookEndpointSchemas),
+  withSchemas(webhooks.updateWebhookEndpointRoute, webhooksSchemas.updateWebhookEndpointSchemas),
+  withSchemas(webhooks.deleteWebhookEndpointRoute, webhooksSchemas.deleteWebhookEndpointSchemas),
+  withSchemas(webhooks.rotateWebhookSecretRoute, webhooksSchemas.rotateWebhookSecretSchemas),
+  withSchemas(webhooks.listWebhookDeliveriesRoute, webhooksSchemas.listWebhookDeliveriesSchemas),
+  withSchemas(webhooks.getWebhookDeliveryRoute, webhooksSchemas.getWebhookDeliverySchemas),
+  withSchemas(webhooks.redeliverWebhookRoute, webhooksSchemas.redeliverWebhookSchemas),
 ] as const);
 
 /**
