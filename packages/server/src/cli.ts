@@ -12,6 +12,7 @@ import { runSecretsCommand, SecretsUsageError } from './secrets/secrets-commands
 import { type RunningServer, startServer } from './start-server.js';
 import { BucketsUsageError, runBucketsCommand } from './storage/bucket-commands.js';
 import { genTypesCommand } from './typegen/generate-types.js';
+import { runWebhooksCommand, WebhooksUsageError } from './webhooks/webhooks-commands.js';
 
 /** Where the CLI writes and reads. Injected so tests run it in-process. */
 export interface CliIo {
@@ -49,6 +50,8 @@ const usage = `Usage: plinth <command>
                       secrets per key version; exit code 1 while any is on version N
   secrets rollback --to N [--batch-size 500] [--concurrency 1]
                       the same move back to an older version N
+  webhooks replay --since 2026-12-01T00:00:00Z|6h|3d [--endpoint whe_…]
+                      send again the deliveries since then that failed, and make missing ones
   gen types [--url URL] [--service-key KEY] [--out FILE]
                       the Database type of the exposed schema, for createClient<Database>() (key: PLINTH_SERVICE_KEY)`;
 
@@ -97,6 +100,10 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
           progress: io.progress,
         });
       }
+      case 'webhooks': {
+        const { config } = resolveConfig({}, io.env, cliConfigDefaults(io.cwd, true));
+        return await runWebhooksCommand(rest, () => openDatabase(config.database), io);
+      }
       case 'realtime': {
         const { config } = resolveConfig({}, io.env, cliConfigDefaults(io.cwd, true));
         return await runRealtimeCommand(
@@ -115,7 +122,8 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
       error instanceof ConfigUsageError ||
       error instanceof BucketsUsageError ||
       error instanceof RealtimeUsageError ||
-      error instanceof SecretsUsageError
+      error instanceof SecretsUsageError ||
+      error instanceof WebhooksUsageError
     ) {
       io.stderr(`plinth: ${error.message}`);
       return 2;

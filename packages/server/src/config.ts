@@ -69,6 +69,10 @@ export interface ServerConfig {
   secretsKeys: readonly SecretsKeyOption[];
   /** The version new secrets are encrypted with; unset, the highest of `secretsKeys`. */
   secretsKeyVersion: number | undefined;
+  /** Webhooks may go to private and loopback addresses (local development only). */
+  webhooksAllowPrivate: boolean;
+  /** One webhook attempt's limit, in ms. */
+  webhooksTimeoutMs: number;
 }
 
 /** One master key of {@link ServerConfig.secretsKeys}. */
@@ -133,6 +137,8 @@ export const configVariables: { [K in keyof ServerConfig]: string } = {
   realtimeMaxStreamsPerUser: 'PLINTH_REALTIME_MAX_STREAMS_PER_USER',
   secretsKeys: 'PLINTH_SECRETS_KEYS',
   secretsKeyVersion: 'PLINTH_SECRETS_KEY_VERSION',
+  webhooksAllowPrivate: 'PLINTH_WEBHOOKS_ALLOW_PRIVATE',
+  webhooksTimeoutMs: 'PLINTH_WEBHOOKS_TIMEOUT_MS',
 };
 
 const builtInDefaults: ServerConfig = {
@@ -167,6 +173,8 @@ const builtInDefaults: ServerConfig = {
   realtimeMaxStreamsPerUser: 10,
   secretsKeys: [],
   secretsKeyVersion: undefined,
+  webhooksAllowPrivate: false,
+  webhooksTimeoutMs: 15_000,
 };
 
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -386,6 +394,14 @@ const parsers: { [K in keyof ServerConfig]: (given: Given) => ServerConfig[K] } 
       throw new ConfigError(field('prefix'), 'must be empty or end with "/", like plinth/.');
     return { ...s3 } as S3Options;
   },
+  webhooksAllowPrivate: (given) => {
+    if (given.fromVariable && ['1', 'true'].includes(String(given.value))) return true;
+    if (given.fromVariable && ['0', 'false', ''].includes(String(given.value))) return false;
+    if (typeof given.value !== 'boolean')
+      throw new ConfigError(given.name, `must be true or false (1 or 0); got ${JSON.stringify(given.value)}.`);
+    return given.value;
+  },
+  webhooksTimeoutMs: (given) => integer(given, 1_000, 30_000),
   validateResponses: (given) => {
     if (given.fromVariable) return given.value !== 'production';
     if (typeof given.value !== 'boolean')

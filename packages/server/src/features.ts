@@ -7,10 +7,11 @@ import { defaultRouteRule, type RateRules } from './rate-limit/rate-limit-rules.
 import { realtimeModule } from './realtime/realtime-module.js';
 import { secretsModule } from './secrets/secrets-module.js';
 import { storageModule } from './storage/storage-module.js';
+import { webhooksModule } from './webhooks/webhooks-module.js';
 
 /**
- * The server's features. The app mounts the handlers of all of them; a new feature (webhooks)
- * is one folder with its module, and one line here.
+ * The server's features. The app mounts the handlers of all of them; a new feature is one
+ * folder with its module, and one line here.
  */
 export const featureModules = [
   healthModule,
@@ -21,6 +22,7 @@ export const featureModules = [
   storageModule,
   realtimeModule,
   secretsModule,
+  webhooksModule,
 ] as const;
 
 /**

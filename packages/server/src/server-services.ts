@@ -26,6 +26,8 @@ import { sessionAuthenticator } from './sessions/session-authenticator.js';
 import type { S3Options } from './storage/s3-driver.js';
 import { storageModule } from './storage/storage-module.js';
 import type { StorageService } from './storage/storage-service.js';
+import { webhooksModule } from './webhooks/webhooks-module.js';
+import type { WebhooksOptions, WebhooksService } from './webhooks/webhooks-service.js';
 
 /**
  * What every handler may use: what all features share (the database, keys, logger, rate
@@ -52,6 +54,8 @@ export interface ServerServices {
   readonly realtime: RealtimeService;
   /** Named secrets, encrypted at rest (the secrets module). */
   readonly secrets: SecretsService;
+  /** Webhook endpoints, deliveries, and the loop that sends them (the webhooks module). */
+  readonly webhooks: WebhooksService;
 }
 
 /** What the services are built from. */
@@ -97,6 +101,8 @@ export interface ServiceSettings {
   realtime?: RealtimeOptions | undefined;
   /** The master keys of secrets (base64 of 32 bytes each) and the version new ones use. */
   secrets?: { keys: readonly { version: number; key: string }[]; current?: number | undefined } | undefined;
+  /** Where webhooks may go, timeouts, and (tests) the clock. */
+  webhooks?: WebhooksOptions | undefined;
 }
 
 /**
@@ -141,6 +147,7 @@ export async function createServerServices(settings: ServiceSettings): Promise<{
     storage: await storageModule.createServices(context),
     realtime: await realtimeModule.createServices(context),
     secrets: await secretsModule.createServices(context),
+    webhooks: await webhooksModule.createServices(context),
   };
   const apiKey = apiKeyAuthenticator(database, {
     onError: (error) => logger.warn({ err: { message: (error as Error).message } }, 'api key last_used_at'),

@@ -65,6 +65,13 @@ export interface StartServerOptions {
   /** The version new secrets are encrypted with. Default `PLINTH_SECRETS_KEY_VERSION`, else the highest. */
   secretsKeyVersion?: number;
   /**
+   * Webhooks may go to private and loopback addresses: for local development and tests only.
+   * Default `PLINTH_WEBHOOKS_ALLOW_PRIVATE` (`1`), else false. See docs/webhooks.md.
+   */
+  webhooksAllowPrivate?: boolean;
+  /** One webhook attempt's limit, in ms, 1 000 to 30 000. Default `PLINTH_WEBHOOKS_TIMEOUT_MS`, else 15 000. */
+  webhooksTimeoutMs?: number;
+  /**
    * PostgreSQL: where the app's data statements log in, when you made that role yourself (a role
    * that can become only plinth_anon, plinth_authenticated and plinth_service; checked at start).
    * Default `PLINTH_DATA_DATABASE_URL`, else a role the server makes and manages. See
@@ -245,6 +252,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       maxStreamsPerUser: config.realtimeMaxStreamsPerUser,
     },
     secrets: { keys: config.secretsKeys, current: config.secretsKeyVersion },
+    webhooks: { allowPrivateDestinations: config.webhooksAllowPrivate, timeoutMs: config.webhooksTimeoutMs },
   });
   const app = createApp({
     services,
@@ -302,6 +310,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       // Open streams would hold close() until the timeout: each is told why it ends, and the
       // client resumes elsewhere from its last id.
       await services.realtime.close();
+      await services.webhooks.close();
       // Idle keep-alive sockets would hold close() open; requests in flight keep theirs.
       (server as unknown as { closeIdleConnections?: () => void }).closeIdleConnections?.();
       if (inFlight > 0) {

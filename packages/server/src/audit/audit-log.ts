@@ -24,7 +24,12 @@ export type AuditAction =
   | 'admin.api_key_created'
   | 'admin.api_key_revoked'
   | 'admin.secret_put'
-  | 'admin.secret_deleted';
+  | 'admin.secret_deleted'
+  | 'admin.webhook_created'
+  | 'admin.webhook_updated'
+  | 'admin.webhook_deleted'
+  | 'admin.webhook_secret_rotated'
+  | 'admin.webhook_redelivered';
 
 /**
  * Appends to the audit log (UTC timestamps by the database).

@@ -171,10 +171,14 @@ export async function createRealtimeService({
 
   const prune = async () => {
     return database.transaction(async (tx) => {
+      // Never past what webhooks have made deliveries of (schema/013-webhooks.sql): an event
+      // pruned before that would never reach its endpoints.
       const [cut] = await tx.query<{ through: string | null }>(
-        `SELECT greatest(
-           (SELECT max(id) FROM plinth.events WHERE created_at < now() - make_interval(secs => $1)),
-           (SELECT id FROM plinth.events ORDER BY id DESC OFFSET $2 LIMIT 1))::text AS through`,
+        `SELECT CASE WHEN old.through IS NULL THEN NULL ELSE least(old.through, w.dispatched_through) END::text AS through
+           FROM (SELECT greatest(
+             (SELECT max(id) FROM plinth.events WHERE created_at < now() - make_interval(secs => $1)),
+             (SELECT id FROM plinth.events ORDER BY id DESC OFFSET $2 LIMIT 1)) AS through) AS old,
+           plinth.webhook_state AS w`,
         [retentionSeconds, retentionEvents],
       );
       if (!cut?.through) return 0;
@@ -206,6 +210,14 @@ export async function createRealtimeService({
         );
       }
       for (const [index, channel] of channels.entries()) {
+        // Accounts and sessions of every user: webhooks carry them, never a browser's stream.
+        if (channel.startsWith('plinth:')) {
+          throw new HttpError(
+            'validation_failed',
+            `channels.${index}: ${channel} is one of the server's own channels; a ticket names channels of your app's, or tables.`,
+            { field: `channels.${index}` },
+          );
+        }
         if (channel.startsWith('table:')) {
           throw new HttpError(
             'validation_failed',
