@@ -17,7 +17,9 @@ import {
   adminUpdateUserRoute,
 } from '@plinth/protocol';
 import { definedOnly } from './defined-only.js';
+import { followCursor } from './follow-cursor.js';
 import { type AdminSecrets, createSecretsClient } from './secrets-client.js';
+import { type AdminWebhooks, createWebhooksClient } from './webhooks-client.js';
 
 /** What `users.list` and `users.listAll` filter on. */
 export interface ListUsersFilters {
@@ -125,13 +127,15 @@ export interface AdminClient {
   apiKeys: AdminApiKeys;
   /** Named values kept encrypted by Plinth. */
   secrets: AdminSecrets;
+  /** Endpoints that receive the server's events, and the record of every delivery to them. */
+  webhooks: AdminWebhooks;
 }
 
 /**
  * Administration over a transport with the service key (or an API key with the `admin` scope):
- * users, their sessions, API keys and secrets. Every method throws `MissingServiceKeyError`
- * synchronously, before any request, on a transport without one: administration belongs on
- * your server, never in a browser.
+ * users, their sessions, API keys, secrets and webhook endpoints. Every method throws
+ * `MissingServiceKeyError` synchronously, before any request, on a transport without one:
+ * administration belongs on your server, never in a browser.
  *
  * @example
  * ```ts
@@ -167,22 +171,17 @@ export function createAdminClient(transport: Transport): AdminClient {
         // Checked here, not at the first page: the mistake surfaces where the loop is written.
         transport.assertCallable(adminListUsersRoute, 'admin.users.listAll()');
         const { emailPrefix, status, pageSize = 1000 } = filters;
-        return {
-          async *[Symbol.asyncIterator]() {
-            let cursor: string | undefined;
-            do {
-              const page = await callAs(
-                transport,
-                adminListUsersRoute,
-                'admin.users.listAll()',
-                definedOnly({ emailPrefix, status, limit: pageSize, cursor }),
-                callOptions,
-              );
-              yield* page.users;
-              cursor = page.nextCursor ?? undefined;
-            } while (cursor !== undefined);
-          },
-        };
+        return followCursor(
+          (cursor) =>
+            callAs(
+              transport,
+              adminListUsersRoute,
+              'admin.users.listAll()',
+              definedOnly({ emailPrefix, status, limit: pageSize, cursor }),
+              callOptions,
+            ),
+          (page) => page.users,
+        );
       },
 
       get: (userId, callOptions) =>
@@ -260,5 +259,6 @@ export function createAdminClient(transport: Transport): AdminClient {
     },
 
     secrets: createSecretsClient(transport),
+    webhooks: createWebhooksClient(transport),
   };
 }

@@ -1,11 +1,20 @@
 /**
  * Plinth administration from your server: `createAdminClient` manages users, their sessions,
- * API keys and secrets with the service key; `verifyWebhook` checks that a delivery came from Plinth,
- * unchanged and recently, in any runtime.
+ * API keys, secrets and webhook endpoints with the service key; `verifyWebhook` checks that a
+ * delivery came from Plinth, unchanged and recently, in any runtime.
  *
  * @packageDocumentation
  */
 
+// The shapes `admin.webhooks` answers with and the event types it takes, so a receiver or a script
+// needs no import from @plinth/protocol.
+export {
+  type WebhookAttempt,
+  type WebhookDelivery,
+  type WebhookEndpoint,
+  type WebhookEventType,
+  webhookEventTypes,
+} from '@plinth/protocol';
 export {
   type AdminApiKeys,
   type AdminClient,
@@ -29,3 +38,4 @@ export {
   type WebhookRefusal,
   WebhookVerificationError,
 } from './verify-webhook.js';
+export type { AdminWebhooks } from './webhooks-client.js';

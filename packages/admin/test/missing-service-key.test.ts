@@ -10,6 +10,8 @@ import { thrownSynchronously } from '../../../test/fixtures/thrown-synchronously
 const mock = useMockServer();
 const admin: AdminClient = createAdminClient(createTransport({ url: apiUrl, publishableKey: 'pk_test' }));
 const userId = '6f1c1f3e-6a43-4c57-9d7e-2b8c3a0d5e11';
+const endpointId = 'whe_01JF8X3ZQ4M7N2P5R6S8T9V0WA';
+const deliveryId = 'msg_01JF8Y3ZQ4M7N2P5R6S8T9V0WB';
 
 describe('MissingServiceKeyError, synchronously, with zero requests', () => {
   it.each([
@@ -29,6 +31,16 @@ describe('MissingServiceKeyError, synchronously, with zero requests', () => {
     ['secrets.get()', () => admin.secrets.get('STRIPE_API_KEY')],
     ['secrets.list()', () => admin.secrets.list({ prefix: 'STRIPE' })],
     ['secrets.delete()', () => admin.secrets.delete('STRIPE_API_KEY')],
+    ['webhooks.create()', () => admin.webhooks.create({ url: 'https://example.com/hook', events: ['*'] })],
+    ['webhooks.list()', () => admin.webhooks.list({ limit: 10 })],
+    ['webhooks.listAll()', () => admin.webhooks.listAll()],
+    ['webhooks.get()', () => admin.webhooks.get(endpointId)],
+    ['webhooks.update()', () => admin.webhooks.update(endpointId, { enabled: true })],
+    ['webhooks.delete()', () => admin.webhooks.delete(endpointId)],
+    ['webhooks.rotateSecret()', () => admin.webhooks.rotateSecret(endpointId)],
+    ['webhooks.deliveries()', () => admin.webhooks.deliveries(endpointId, { status: 'failed' })],
+    ['webhooks.getDelivery()', () => admin.webhooks.getDelivery(deliveryId)],
+    ['webhooks.redeliver()', () => admin.webhooks.redeliver(deliveryId)],
   ])('%s', async (name, call) => {
     const error = thrownSynchronously(call);
     expect(error).toBeInstanceOf(MissingServiceKeyError);
