@@ -15,6 +15,7 @@ import { benchSdk } from './lib/sdk.mjs';
 import { benchSecrets, formatSecrets } from './lib/secrets.mjs';
 import { benchStorage, formatStorage, uploadBytesProblem } from './lib/storage.mjs';
 import { benchTiming } from './lib/timing.mjs';
+import { benchWebhooks, formatWebhooks } from './lib/webhooks.mjs';
 
 const settings = {
   // 3 s one at a time and 3 s four at once, alternating in 0.5 s slices.
@@ -55,10 +56,24 @@ const settings = {
     bodyBytes: 100,
   },
   secrets: { count: Number(process.env.PLINTH_BENCH_SECRETS_COUNT ?? 100_000), batchSize: 500, rounds: 3 },
+  // PLINTH_BENCH_WEBHOOK_EVENTS (default 20 000) deliveries a round, 3 rounds, 32 attempts in flight.
+  webhooks: { count: Number(process.env.PLINTH_BENCH_WEBHOOK_EVENTS ?? 20_000), rounds: 3, concurrency: 32 },
 };
 
 // `node bench/run.mjs timing` (or `pnpm bench timing`) runs only the sections named; none, all.
-const sections = ['hashing', 'http', 'data', 'sdk', 'timing', 'embedded', 'client', 'storage', 'realtime', 'secrets'];
+const sections = [
+  'hashing',
+  'http',
+  'data',
+  'sdk',
+  'timing',
+  'embedded',
+  'client',
+  'storage',
+  'realtime',
+  'secrets',
+  'webhooks',
+];
 const chosen = process.argv.slice(2);
 const unknownSections = chosen.filter((name) => !sections.includes(name));
 if (unknownSections.length > 0) {
@@ -99,6 +114,7 @@ const client = runs('client') ? await benchClient({ ...settings.client, log }) :
 const storage = runs('storage') ? await benchStorage({ ...settings.storage, log, cleanups }) : undefined;
 const realtime = runs('realtime') ? await benchRealtime({ ...settings.realtime, log, cleanups }) : undefined;
 const secrets = runs('secrets') ? await benchSecrets({ ...settings.secrets, log, cleanups }) : undefined;
+const webhooks = runs('webhooks') ? await benchWebhooks({ ...settings.webhooks, log, cleanups }) : undefined;
 
 const results = {
   date: new Date().toISOString(),
@@ -116,6 +132,7 @@ const results = {
   storage,
   realtime,
   secrets,
+  webhooks,
 };
 
 const resultsFile = fileURLToPath(new URL('./results/latest.json', import.meta.url));
@@ -127,8 +144,9 @@ writeFileSync(resultsFile, `${JSON.stringify(results, null, 2)}\n`);
 const storageLines = storage ? [...formatStorage(storage), ''] : [];
 const realtimeLines = realtime ? [...formatRealtime(realtime), ''] : [];
 const secretsLines = secrets ? [...formatSecrets(secrets), ''] : [];
+const webhooksLines = webhooks ? [...formatWebhooks(webhooks), ''] : [];
 process.stdout.write(
-  `${[formatReport(results), ...storageLines, ...realtimeLines, ...secretsLines].join('\n')}\nResults: ${resultsFile}\n`,
+  `${[formatReport(results), ...storageLines, ...realtimeLines, ...secretsLines, ...webhooksLines].join('\n')}\nResults: ${resultsFile}\n`,
 );
 
 // A run whose requests were refused or failed measured the wrong thing: say so in the exit code.
