@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { auditRoutes, routeTable } from '@plinth/protocol';
 import { ConfigError, type ConfigOptions, resolveConfig } from './config.js';
 import { ConfigUsageError, cliConfigDefaults, runConfigCommand } from './config-command.js';
+import { DirectoryInUseError } from './database/directory-lock.js';
 import { openDatabase } from './database/open-database.js';
 import { KeysUsageError, runKeysCommand } from './keys/api-key-commands.js';
 import { createKeyRing } from './keys/key-ring.js';
@@ -118,6 +119,8 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
   } catch (error) {
     if (
       error instanceof ConfigError ||
+      // Another process holds the PGlite directory: refused before anything touched it.
+      error instanceof DirectoryInUseError ||
       error instanceof KeysUsageError ||
       error instanceof ConfigUsageError ||
       error instanceof BucketsUsageError ||

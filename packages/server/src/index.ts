@@ -13,6 +13,7 @@ export {
   type SecretsKeyOption,
   type ServerConfig,
 } from './config.js';
+export { DirectoryInUseError } from './database/directory-lock.js';
 export {
   defineFeatureModule,
   type FeatureModule,

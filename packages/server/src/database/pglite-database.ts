@@ -5,6 +5,7 @@ import { Worker } from 'node:worker_threads';
 import type { AppSchemaFile } from './app-schema.js';
 import { applySchema } from './apply-schema.js';
 import { type Database, type Queryable, type StatementResult, serverRole } from './database.js';
+import { lockDirectory } from './directory-lock.js';
 
 // After an app's data statements, the one session goes back to the server as it was: the role
 // and session authorization reset, settings back to their defaults, and anything the statements
@@ -43,7 +44,9 @@ function revive(plain: Record<string, unknown>): Error {
  * Embedded PostgreSQL (PGlite), in memory or persisted in a directory, on a worker thread of its
  * own so that a slow statement never blocks the server's event loop. PGlite has one session:
  * calls take turns, and a transaction holds the session until it ends. The schema is applied as
- * the embedded superuser; the session then runs as `plinth_server`.
+ * the embedded superuser; the session then runs as `plinth_server`. A directory is locked for
+ * as long as it is open: another process (or another open in this one) gets a
+ * `DirectoryInUseError` naming the holder (see `lockDirectory`).
  *
  * @example
  * ```ts
@@ -54,9 +57,12 @@ export async function openPgliteDatabase(
   location: 'memory' | string,
   options: { appSchema?: readonly AppSchemaFile[] } = {},
 ): Promise<Database> {
-  // PGlite creates its own folder but not the ones above it (`.plinth/` on a first run).
+  const script = workerScript();
+  // PGlite creates its own folder but not the ones above it (`.plinth/` on a first run); the
+  // lock goes inside it, taken before PGlite touches a file.
   if (location !== 'memory') mkdirSync(location, { recursive: true });
-  const worker = new Worker(workerScript());
+  const lock = location === 'memory' ? undefined : lockDirectory(location);
+  const worker = new Worker(script);
   const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
   const listeners = new Map<string, Set<(payload: string) => void>>();
   let nextId = 0;
@@ -131,6 +137,7 @@ export async function openPgliteDatabase(
     await session.execScript(`SET ROLE ${serverRole}`);
   } catch (error) {
     await worker.terminate();
+    lock?.release();
     throw error;
   }
   return {
@@ -158,8 +165,13 @@ export async function openPgliteDatabase(
       };
     },
     close: async () => {
-      if (!crashed) await inTurn(() => send('close'));
-      await worker.terminate();
+      try {
+        if (!crashed) await inTurn(() => send('close'));
+      } finally {
+        await worker.terminate();
+        // Only once PGlite's thread is gone: the next process must not open files it still writes.
+        lock?.release();
+      }
     },
   };
 }

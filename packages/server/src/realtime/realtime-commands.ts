@@ -1,6 +1,7 @@
 import { publishedTableName } from '@plinth/protocol';
 import type { AppSchemaFile } from '../database/app-schema.js';
 import type { Database } from '../database/database.js';
+import { DirectoryInUseError } from '../database/directory-lock.js';
 
 /** Where the `plinth realtime` commands write. */
 export interface RealtimeCommandIo {
@@ -90,6 +91,8 @@ export async function runRealtimeCommand(
   try {
     database = await open(file);
   } catch (error) {
+    // A directory in use is the CLI's one-line refusal (exit code 2), as for every command.
+    if (error instanceof DirectoryInUseError) throw error;
     // The schema file's failure names the table and what is wrong with it.
     io.stderr(`plinth: ${error instanceof Error ? error.message : String(error)}`);
     return 1;
