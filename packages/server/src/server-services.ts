@@ -130,7 +130,7 @@ export async function createServerServices(settings: ServiceSettings): Promise<{
     (settings.redisUrl
       ? createRedisRateLimiter(settings.redisUrl, {
           ...(settings.rateLimitKeyPrefix ? { keyPrefix: settings.rateLimitKeyPrefix } : {}),
-          onError: (error) => logger.warn({ err: { message: error.message } }, 'rate-limit redis'),
+          logger,
         })
       : createMemoryRateLimiter());
   const context: ServiceContext = { database, logger, settings, secrets };

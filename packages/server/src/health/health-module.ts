@@ -4,17 +4,21 @@ import { defineHandler } from '../http/route-handler.js';
 
 /**
  * `GET /v1/health`. A 503 (with the same body) when the database does not answer, so a load
- * balancer takes the instance out of rotation.
+ * balancer takes the instance out of rotation. Rate limits that fell back from Redis to memory
+ * make the status `degraded` but stay a 200: the instance still serves every route, and draining
+ * every instance because Redis failed would turn a lost optimisation into an outage.
  */
 export const healthHandler = defineHandler(healthRoute, async ({ services }) => {
   const reachable = await services.database.query('SELECT 1').then(
     () => true,
     () => false,
   );
+  const limits = services.rateLimiter.status?.();
   const body = {
-    status: reachable ? ('ok' as const) : ('degraded' as const),
+    status: reachable && !limits?.degraded ? ('ok' as const) : ('degraded' as const),
     version: services.version,
     database: { reachable },
+    ...(limits ? { rateLimits: { store: limits.store, shared: limits.store === 'redis' } } : {}),
   };
   return reachable ? body : Response.json(body, { status: 503 });
 });

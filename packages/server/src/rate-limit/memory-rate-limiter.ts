@@ -1,4 +1,4 @@
-import type { RateDecision, RateLimiter, RateRule } from './rate-limiter.js';
+import type { RateDecision, RateLimiter, RateLimitStatus, RateRule } from './rate-limiter.js';
 import { takeToken } from './token-bucket.js';
 
 /** Options of {@link createMemoryRateLimiter}. */
@@ -119,6 +119,9 @@ export function createMemoryRateLimiter(options: MemoryRateLimiterOptions = {}):
       buckets.clear();
       oldest = undefined;
       newest = undefined;
+    },
+    status(): RateLimitStatus {
+      return { store: 'memory', degraded: false };
     },
     get size() {
       return buckets.size;

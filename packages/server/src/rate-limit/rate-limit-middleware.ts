@@ -23,9 +23,18 @@ export interface RateLimitOptions {
   remoteAddress?: (c: Context) => string | undefined;
 }
 
-// The same lookup as `getConnInfo` from '@hono/node-server/conninfo', minus its throw when the
-// app runs without a Node socket (`app.request` in tests): there the address is just unknown.
-const nodeSocketAddress = (c: Context): string | undefined =>
+/**
+ * The socket's remote address under @hono/node-server, or undefined without a socket: what
+ * `rateLimit` reads by default, and the app's request context with it (one address per request).
+ * The same lookup as `getConnInfo` from '@hono/node-server/conninfo', minus its throw when the
+ * app runs without a Node socket (`app.request` in tests): there the address is just unknown.
+ *
+ * @example
+ * ```ts
+ * clientIp(c.req.raw, nodeSocketAddress(c), 'x-forwarded-for');
+ * ```
+ */
+export const nodeSocketAddress = (c: Context): string | undefined =>
   (c.env as { incoming?: IncomingMessage } | undefined)?.incoming?.socket?.remoteAddress;
 
 const headerName = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;

@@ -21,12 +21,25 @@ export interface RateDecision {
   readonly retryAfterSeconds: number;
 }
 
+/** Where a limiter keeps its buckets right now: what `GET /v1/health` reports. */
+export interface RateLimitStatus {
+  /** `redis`: one count shared by every instance; `memory`: this instance's own count. */
+  readonly store: 'redis' | 'memory';
+  /**
+   * True while a limiter meant to share its buckets through Redis decides in memory because
+   * Redis does not answer: each instance then limits on its own, so N instances allow N times a limit.
+   */
+  readonly degraded: boolean;
+}
+
 /** Where token buckets live: this process's memory, or Redis when several instances share limits. */
 export interface RateLimiter {
   /** Takes one token from the bucket `key` (created full on first use) under `rule`. */
   consume(key: string, rule: RateRule): Promise<RateDecision>;
   /** Releases what the limiter holds (connections); it must not be used afterwards. */
   close(): Promise<void>;
+  /** Where the buckets are kept now. Optional, so a stand-in limiter (tests) need not say; health then leaves it out. */
+  status?(): RateLimitStatus;
 }
 
 /**

@@ -1,4 +1,6 @@
 import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { withMemoryFallback } from './fallback-rate-limiter.js';
 import { type RateDecision, type RateLimiter, type RateRule, tokenEpsilon } from './rate-limiter.js';
 
 /** Options of {@link createRedisRateLimiter}. */
@@ -6,11 +8,12 @@ export interface RedisRateLimiterOptions {
   /** Put before every bucket key, so rate limits share a Redis with other data safely. Default `plinth:rl:`. */
   keyPrefix?: string;
   /**
-   * Told of connection failures, which ioredis reports as events (it reconnects on its own).
-   * A request made while Redis is unreachable fails on its own: see {@link createRedisRateLimiter}.
+   * Where the limiter says that it fell back to memory (warn, once per outage) and that Redis
+   * answers again (info, once). ioredis's own reconnection errors, one every few seconds during an
+   * outage, go to debug. Default: nothing is logged.
    */
-  onError?: (error: Error) => void;
-  /** How long one request waits for Redis before failing, in ms. Default 2000. */
+  logger?: Pick<Logger, 'debug' | 'info' | 'warn'>;
+  /** How long one request waits for Redis before it is decided in memory, in ms. Default 2000. */
   commandTimeoutMs?: number;
 }
 
@@ -81,29 +84,42 @@ type RedisWithTokenBucket = Redis & {
  * The script is sent once and then run by hash (ioredis `defineCommand`: EVALSHA, falling back
  * to EVAL when Redis has lost its script cache, e.g. after a restart).
  *
- * When Redis is unreachable, `consume` rejects after a bounded wait (one retry, then the command
- * timeout) rather than letting requests through unlimited: an outage shows as 500s with request
- * ids in the log, not as a silent loss of brute-force protection.
+ * Redis is an optimisation, not a dependency of every route: while it does not answer (down,
+ * restarting, frozen), requests are decided by this instance's memory under the same rules and
+ * keys ({@link withMemoryFallback}), `status()` says `degraded`, and decisions return to Redis
+ * within about a second of it answering again. A restarted Redis starts with full buckets. See
+ * docs/server.md, "Rate limits".
  *
  * @example
  * ```ts
- * const limiter = createRedisRateLimiter('redis://127.0.0.1:6379');
+ * const limiter = createRedisRateLimiter('redis://127.0.0.1:6379', { logger });
  * const decision = await limiter.consume('auth.signIn|ip:203.0.113.7', { capacity: 10, refillPerSecond: 10 / 60 });
+ * limiter.status?.(); // { store: 'redis', degraded: false }
  * await limiter.close();
  * ```
  */
 export function createRedisRateLimiter(url: string, options: RedisRateLimiterOptions = {}): RateLimiter {
   const keyPrefix = options.keyPrefix ?? 'plinth:rl:';
+  const { logger } = options;
   const redis = new Redis(url, {
+    // ioredis's default retryStrategy (min(attempts × 50 ms, 2 s)) never gives up, so Redis is
+    // found again after any outage. Its offline queue stays on: it holds the first requests while
+    // the first connection is made (else they would all fall back at every start); a command
+    // queued during a reconnection is failed after one more attempt, or by the command timeout.
     maxRetriesPerRequest: 1,
+    // Bounds the wait on a Redis that holds the connection open but does not answer (frozen).
     commandTimeout: options.commandTimeoutMs ?? 2000,
   }) as RedisWithTokenBucket;
   // Without a listener ioredis prints every reconnection failure to stderr.
-  redis.on('error', options.onError ?? (() => {}));
+  redis.on('error', (error: Error) => logger?.debug({ err: { message: error.message } }, 'rate-limit redis'));
   redis.defineCommand('plinthTakeToken', { numberOfKeys: 1, lua: takeTokenLua });
 
-  return {
+  const shared: RateLimiter = {
     async consume(key: string, rule: RateRule): Promise<RateDecision> {
+      // Known to be down: fail at once, so the request is decided in memory rather than queued.
+      if (redis.status === 'close' || redis.status === 'reconnecting' || redis.status === 'end') {
+        throw new Error(`The connection to Redis is ${redis.status}; ioredis reconnects on its own.`);
+      }
       const [allowed, remaining, retryAfterSeconds] = await redis.plinthTakeToken(
         keyPrefix + key,
         rule.capacity,
@@ -118,4 +134,12 @@ export function createRedisRateLimiter(url: string, options: RedisRateLimiterOpt
       await redis.quit().catch(() => redis.disconnect());
     },
   };
+  return withMemoryFallback(shared, {
+    onFallback: (error) =>
+      logger?.warn(
+        { err: { message: error.message } },
+        'rate limits: Redis does not answer; this instance limits on its own until it does (GET /v1/health says degraded)',
+      ),
+    onRecovery: () => logger?.info('rate limits: Redis answers again; limits are shared by every instance'),
+  });
 }

@@ -88,10 +88,12 @@ describe.runIf(Boolean(redisUrl))('createRedisRateLimiter', () => {
     }
   });
 
-  it('rejects, rather than letting requests through, when Redis is unreachable', async () => {
+  it('decides in memory, still limiting, when Redis is unreachable (redis-outage.test.ts covers the outage)', async () => {
     const limiter = createRedisRateLimiter('redis://127.0.0.1:1', { keyPrefix, commandTimeoutMs: 500 });
     try {
-      await expect(limiter.consume('unreachable', noRefill(1))).rejects.toThrow();
+      expect((await limiter.consume('unreachable', noRefill(1))).allowed).toBe(true);
+      expect((await limiter.consume('unreachable', noRefill(1))).allowed).toBe(false);
+      expect(limiter.status?.()).toEqual({ store: 'memory', degraded: true });
     } finally {
       await limiter.close();
     }
