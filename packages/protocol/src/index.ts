@@ -42,9 +42,11 @@ export {
 export { auditRoutes, type RouteName, routeTable } from './route-table.js';
 export {
   adminCreateApiKeyRoute,
+  adminCreateSignInLinkRoute,
   adminCreateUserRoute,
   adminDeleteUserRoute,
   adminGetUserRoute,
+  adminInviteUserRoute,
   adminListApiKeysRoute,
   adminListSessionsRoute,
   adminListUsersRoute,
@@ -58,9 +60,11 @@ export {
   type AdminUser,
   type ApiKeyInfo,
   adminCreateApiKeySchemas,
+  adminCreateSignInLinkSchemas,
   adminCreateUserSchemas,
   adminDeleteUserSchemas,
   adminGetUserSchemas,
+  adminInviteUserSchemas,
   adminListApiKeysSchemas,
   adminListSessionsSchemas,
   adminListUsersSchemas,
@@ -75,6 +79,15 @@ export {
   maxUsersPage,
   userMetadataSchema,
 } from './routes/admin.schemas.js';
+export { listAuditLogRoute } from './routes/audit.js';
+export {
+  type AuditActorType,
+  type AuditEntry,
+  auditActorTypes,
+  auditEntrySchema,
+  listAuditLogSchemas,
+  maxAuditPage,
+} from './routes/audit.schemas.js';
 export {
   confirmPasswordResetRoute,
   exchangeCodeRoute,

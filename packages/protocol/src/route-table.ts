@@ -1,6 +1,8 @@
 import { type RouteWithSchemas, withSchemas } from './route.js';
 import * as admin from './routes/admin.js';
 import * as adminSchemas from './routes/admin.schemas.js';
+import * as audit from './routes/audit.js';
+import * as auditSchemas from './routes/audit.schemas.js';
 import * as auth from './routes/auth.js';
 import * as authSchemas from './routes/auth.schemas.js';
 import * as data from './routes/data.js';
@@ -45,6 +47,8 @@ export const routeTable = /* @__PURE__ */ Object.freeze([
   withSchemas(admin.adminListUsersRoute, adminSchemas.adminListUsersSchemas),
   withSchemas(admin.adminGetUserRoute, adminSchemas.adminGetUserSchemas),
   withSchemas(admin.adminCreateUserRoute, adminSchemas.adminCreateUserSchemas),
+  withSchemas(admin.adminInviteUserRoute, adminSchemas.adminInviteUserSchemas),
+  withSchemas(admin.adminCreateSignInLinkRoute, adminSchemas.adminCreateSignInLinkSchemas),
   withSchemas(admin.adminUpdateUserRoute, adminSchemas.adminUpdateUserSchemas),
   withSchemas(admin.adminDeleteUserRoute, adminSchemas.adminDeleteUserSchemas),
   withSchemas(admin.adminCreateApiKeyRoute, adminSchemas.adminCreateApiKeySchemas),
@@ -89,6 +93,7 @@ export const routeTable = /* @__PURE__ */ Object.freeze([
   withSchemas(webhooks.listWebhookDeliveriesRoute, webhooksSchemas.listWebhookDeliveriesSchemas),
   withSchemas(webhooks.getWebhookDeliveryRoute, webhooksSchemas.getWebhookDeliverySchemas),
   withSchemas(webhooks.redeliverWebhookRoute, webhooksSchemas.redeliverWebhookSchemas),
+  withSchemas(audit.listAuditLogRoute, auditSchemas.listAuditLogSchemas),
 ] as const);
 
 /**

@@ -6,6 +6,7 @@ import { type Authenticators, authenticate } from './http/auth-guard.js';
 import { corsForAppOrigins } from './http/cors.js';
 import { HttpError } from './http/http-error.js';
 import { readInput } from './http/read-input.js';
+import { recordCaller, requestContext, runInRequestContext } from './http/request-context.js';
 import { requestIdFor } from './http/request-id.js';
 import { bytesOf, type RouteHandler } from './http/route-handler.js';
 import { assertInputScopes } from './http/scope-check.js';
@@ -18,7 +19,8 @@ import {
   readsOnly,
   requestFingerprint,
 } from './idempotency/idempotency.js';
-import { rateLimit } from './rate-limit/rate-limit-middleware.js';
+import { clientIp, unknownClientIp } from './rate-limit/client-ip.js';
+import { nodeSocketAddress, rateLimit } from './rate-limit/rate-limit-middleware.js';
 import type { ServerServices } from './server-services.js';
 
 /** How the HTTP app is put together. */
@@ -91,7 +93,15 @@ export function createApp(options: AppOptions): Hono<Env> {
     const logging = services.logger.isLevelEnabled('info');
     const started = logging ? performance.now() : 0;
     addAnswerHeader(c, 'x-request-id', requestId);
-    await next();
+    // Who and from where, for the whole request and the work it leaves behind (the audit log reads
+    // it): the address is the rate limiter's, by the same function and the same trusted header.
+    const ip = clientIp(c.req.raw, nodeSocketAddress(c), options.trustedProxyHeader);
+    const context = requestContext({
+      requestId,
+      ip: ip === unknownClientIp ? undefined : ip,
+      userAgent: c.req.header('user-agent'),
+    });
+    await runInRequestContext(context, next);
     const sent = answeredStatus(c);
     // Answers built another way (errors, a handler's own Response, 404s) get the headers now.
     if (sent === undefined) applyAnswerHeaders(c, c.res.headers);
@@ -125,6 +135,7 @@ export function createApp(options: AppOptions): Hono<Env> {
       await limited(c, proceed);
       const requestId = c.get('requestId');
       const caller = await authenticate(route, c.req.raw, services.keys, authenticators);
+      recordCaller(caller);
       if (!handler) {
         throw new HttpError(
           'not_implemented',

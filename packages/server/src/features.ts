@@ -1,4 +1,5 @@
 import { adminModule } from './admin/admin-module.js';
+import { auditModule } from './audit/audit-module.js';
 import { authModule } from './auth/auth-module.js';
 import { dataModule } from './data/data-module.js';
 import { healthModule } from './health/health-module.js';
@@ -23,6 +24,7 @@ export const featureModules = [
   realtimeModule,
   secretsModule,
   webhooksModule,
+  auditModule,
 ] as const;
 
 /**
