@@ -8,7 +8,14 @@ const userId = z.string().check(z.uuid());
 export const adminSessionSchema = z.object({
   id: z.string(),
   createdAt: z.string(),
+  /** When it was last seen: its sign-in or last refresh (access tokens are checked without writing). */
   refreshedAt: z.string(),
+  /** The client's address at that sign-in or refresh, when known. */
+  ip: z.nullable(z.string()),
+  /** Its user agent then, when known (at most 512 characters). */
+  userAgent: z.nullable(z.string()),
+  /** A readable guess from the user agent (`Chrome on macOS`). */
+  device: z.string(),
 });
 
 /** The most bytes (UTF-8 of its JSON) a user's `metadata` may take. */
@@ -33,6 +40,8 @@ export const userMetadataSchema = z
 export const adminUserSchema = z.object({
   ...userSchema.def.shape,
   disabled: z.boolean(),
+  /** Signing in is refused, and every session was revoked, until this time; null when not banned. */
+  bannedUntil: z.nullable(z.string()),
   metadata: z.record(z.string(), z.unknown()),
 });
 
@@ -44,13 +53,13 @@ export const maxUsersPage = 1000;
 
 export const adminListUsersSchemas = {
   /**
-   * `emailPrefix` matches the start of the email, case-insensitively; `status` is `active` or
-   * `disabled`; `limit` is 1 to 1000 (default 100); `cursor` is the previous page's `nextCursor`,
+   * `emailPrefix` matches the start of the email, case-insensitively; `status` is `active` (may
+   * sign in), `disabled` or `banned` (a ban still running); `limit` is 1 to 1000 (default 100); `cursor` is the previous page's `nextCursor`,
    * opaque. Pages follow (createdAt, id), so paging through sees every user once.
    */
   request: z.strictObject({
     emailPrefix: z.optional(z.string().check(z.minLength(1), z.maxLength(254), z.regex(/^[^\p{Cc}]+$/u))),
-    status: z.optional(z.enum(['active', 'disabled'])),
+    status: z.optional(z.enum(['active', 'disabled', 'banned'])),
     limit: z.optional(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(maxUsersPage))),
     cursor: z.optional(z.string().check(z.minLength(1), z.maxLength(200), z.regex(/^[A-Za-z0-9_-]+$/))),
   }),
@@ -82,6 +91,29 @@ export const adminCreateUserSchemas = {
   response: z.object({ user: adminUserSchema }),
 };
 
+export const adminInviteUserSchemas = {
+  /**
+   * Strict. Makes an account with no password and mails it a sign-in link (single use, 10
+   * minutes, like every mailed link) to `redirectTo`, which must be on an app origin (default:
+   * the first). Opening the link confirms the email and signs the user in.
+   */
+  request: z.strictObject({
+    email,
+    redirectTo: z.optional(z.string().check(z.url())),
+    metadata: z.optional(userMetadataSchema),
+  }),
+  response: z.object({ user: adminUserSchema }),
+};
+
+export const adminCreateSignInLinkSchemas = {
+  /**
+   * A sign-in link for the user, answered instead of mailed, for the app to deliver its own way
+   * (single use, 10 minutes). It is a credential: send it only to the user.
+   */
+  request: z.object({ userId, redirectTo: z.optional(z.string().check(z.url())) }),
+  response: z.object({ link: z.string(), expiresAt: z.string() }),
+};
+
 export const adminListSessionsSchemas = {
   request: z.object({ userId }),
   response: z.object({ sessions: z.array(adminSessionSchema) }),
@@ -96,11 +128,13 @@ export const adminUpdateUserSchemas = {
   /**
    * `disabled: true` disables the account and revokes all its sessions; `false` enables it again.
    * `email` changes the address (409 if another account has it) and ends every link mailed
-   * before; `metadata` replaces the user's metadata whole.
+   * before; `metadata` replaces the user's metadata whole. `bannedUntil` (a time with its
+   * offset) refuses sign-in until then and revokes every session now; `null` lifts a ban.
    */
   request: z.object({
     userId,
     disabled: z.optional(z.boolean()),
+    bannedUntil: z.optional(z.nullable(z.iso.datetime({ offset: true }))),
     email: z.optional(email),
     metadata: z.optional(userMetadataSchema),
   }),

@@ -58,7 +58,7 @@ export const adminCreateUserRoute = /* @__PURE__ */ defineRoute<typeof schemas.a
   scope: 'admin',
 });
 
-/** `PATCH /v1/admin/users/:userId`: disables (revoking every session) or enables an account, changes its email or metadata. */
+/** `PATCH /v1/admin/users/:userId`: disables or bans (revoking every session) or enables an account, changes its email or metadata. */
 export const adminUpdateUserRoute = /* @__PURE__ */ defineRoute<typeof schemas.adminUpdateUserSchemas>()({
   name: 'admin.updateUser',
   method: 'PATCH',
@@ -66,6 +66,24 @@ export const adminUpdateUserRoute = /* @__PURE__ */ defineRoute<typeof schemas.a
   auth: 'service',
   scope: 'admin',
   idempotent: true,
+});
+
+/** `POST /v1/admin/users/invite`: makes an account without a password and mails it a sign-in link. */
+export const adminInviteUserRoute = /* @__PURE__ */ defineRoute<typeof schemas.adminInviteUserSchemas>()({
+  name: 'admin.inviteUser',
+  method: 'POST',
+  path: '/v1/admin/users/invite',
+  auth: 'service',
+  scope: 'admin',
+});
+
+/** `POST /v1/admin/users/:userId/sign-in-link`: a single-use sign-in link, answered, not mailed. */
+export const adminCreateSignInLinkRoute = /* @__PURE__ */ defineRoute<typeof schemas.adminCreateSignInLinkSchemas>()({
+  name: 'admin.createSignInLink',
+  method: 'POST',
+  path: '/v1/admin/users/:userId/sign-in-link',
+  auth: 'service',
+  scope: 'admin',
 });
 
 /** `DELETE /v1/admin/users/:userId`: deletes an account; its sessions end with it. */

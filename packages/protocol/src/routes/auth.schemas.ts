@@ -135,7 +135,14 @@ export const verifyEmailSchemas = {
 export const sessionInfoSchema = z.object({
   id: z.string(),
   createdAt: z.string(),
+  /** When it was last seen: its sign-in or last refresh (access tokens are checked without writing). */
   refreshedAt: z.string(),
+  /** The client's address at that sign-in or refresh, when known. */
+  ip: z.nullable(z.string()),
+  /** Its user agent then, when known (at most 512 characters). */
+  userAgent: z.nullable(z.string()),
+  /** A readable guess from the user agent (`Chrome on macOS`), for people to recognise it. */
+  device: z.string(),
   /** The session this request was made with. */
   current: z.boolean(),
 });

@@ -5,6 +5,8 @@ import type { PublicUser } from './public-user.js';
 /** A user as an admin sees them: the public record, whether the account is disabled, and its metadata. */
 export interface AdminUser extends PublicUser {
   readonly disabled: boolean;
+  /** Until when a running ban refuses sign-in, ISO 8601; null when there is none. */
+  readonly bannedUntil: string | null;
   readonly metadata: Record<string, unknown>;
 }
 
@@ -12,7 +14,7 @@ export interface AdminUser extends PublicUser {
 export interface UserListFilters {
   /** Matches the start of the email, case-insensitively (compared in canonical form). */
   readonly emailPrefix?: string | undefined;
-  readonly status?: AccountStatus | undefined;
+  readonly status?: AccountStatus | 'banned' | undefined;
   /** The page size; the caller bounds it. */
   readonly limit: number;
   /** Where the previous page ended, from {@link decodeUserCursor}. */
@@ -62,6 +64,13 @@ export interface LinkCandidate {
 /** Whether an account can be used; undefined from a lookup means it does not exist. */
 export type AccountStatus = 'active' | 'disabled';
 
+/**
+ * The rule of a usable account, in SQL: not disabled, and not banned until a time still to come.
+ * Every lookup that lets an account in uses it; `alias` qualifies the columns (`u.`).
+ */
+const usable = (alias = '') =>
+  `(${alias}disabled_at IS NULL AND (${alias}banned_until IS NULL OR ${alias}banned_until <= now()))`;
+
 /** The users repository; see {@link usersRepository}. */
 export type UsersRepository = ReturnType<typeof usersRepository>;
 
@@ -82,11 +91,18 @@ const publicUser = (row: UserRow): PublicUser => ({
   createdAt: new Date(row.created_at).toISOString(),
 });
 
-const adminColumns = `${userColumns}, disabled_at IS NOT NULL AS disabled, metadata`;
-type AdminRow = UserRow & { disabled: boolean; metadata: Record<string, unknown> | string | null };
+// `banned_until` only while the ban runs: one that ended is history, not state.
+const adminColumns = `${userColumns}, disabled_at IS NOT NULL AS disabled,
+  CASE WHEN banned_until > now() THEN banned_until END AS banned_until, metadata`;
+type AdminRow = UserRow & {
+  disabled: boolean;
+  banned_until: Date | string | null;
+  metadata: Record<string, unknown> | string | null;
+};
 const adminUser = (row: AdminRow): AdminUser => ({
   ...publicUser(row),
   disabled: row.disabled,
+  bannedUntil: row.banned_until === null ? null : new Date(row.banned_until).toISOString(),
   metadata: typeof row.metadata === 'string' ? JSON.parse(row.metadata) : (row.metadata ?? {}),
 });
 
@@ -137,7 +153,9 @@ export function usersRepository(db: Queryable) {
         params.push(likePrefix(canonicalEmail(filters.emailPrefix)));
         where.push(`lower(email) LIKE $${params.length}`);
       }
-      if (filters.status !== undefined) where.push(`disabled_at IS ${filters.status === 'active' ? '' : 'NOT '}NULL`);
+      if (filters.status === 'active') where.push(usable());
+      if (filters.status === 'disabled') where.push('disabled_at IS NOT NULL');
+      if (filters.status === 'banned') where.push('banned_until > now()');
       const filtered = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
       const paged = [...where];
       const pageParams = [...params];
@@ -175,7 +193,7 @@ export function usersRepository(db: Queryable) {
     async findBySession(sessionId: string, userId: string): Promise<PublicUser | undefined> {
       const [row] = await db.query<UserRow>(
         `SELECT ${userColumns} FROM plinth.users
-          WHERE id = $2 AND disabled_at IS NULL AND EXISTS (
+          WHERE id = $2 AND ${usable()} AND EXISTS (
             SELECT 1 FROM plinth.sessions s
              WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND s.not_after > now())`,
         [sessionId, userId],
@@ -190,7 +208,7 @@ export function usersRepository(db: Queryable) {
     async activeSessionOwner(sessionId: string): Promise<string | undefined> {
       const [row] = await db.query<{ user_id: string }>(
         `SELECT s.user_id::text AS user_id FROM plinth.sessions s JOIN plinth.users u ON u.id = s.user_id
-          WHERE s.id = $1 AND s.revoked_at IS NULL AND s.not_after > now() AND u.disabled_at IS NULL`,
+          WHERE s.id = $1 AND s.revoked_at IS NULL AND s.not_after > now() AND ${usable('u.')}`,
         [sessionId],
       );
       return row?.user_id;
@@ -198,11 +216,11 @@ export function usersRepository(db: Queryable) {
 
     /** What a password sign-in checks, for the account with `email` (any spelling), disabled or not. */
     async findForSignIn(email: string): Promise<SignInAccount | undefined> {
-      const [row] = await db.query<UserRow & { password_hash: string | null; disabled: boolean }>(
-        `SELECT ${adminColumns}, password_hash FROM plinth.users WHERE lower(email) = $1`,
+      const [row] = await db.query<UserRow & { password_hash: string | null; blocked: boolean }>(
+        `SELECT ${userColumns}, password_hash, NOT ${usable()} AS blocked FROM plinth.users WHERE lower(email) = $1`,
         [canonicalEmail(email)],
       );
-      return row ? { user: publicUser(row), passwordHash: row.password_hash, disabled: row.disabled } : undefined;
+      return row ? { user: publicUser(row), passwordHash: row.password_hash, disabled: row.blocked } : undefined;
     },
 
     /** The password hash and email of a user, for checking the current password before a change. */
@@ -217,7 +235,7 @@ export function usersRepository(db: Queryable) {
     /** The active (not disabled) account with `email` (any spelling), to mail it a link. */
     async findActiveByEmail(email: string): Promise<MailableAccount | undefined> {
       const [row] = await db.query<MailableAccount>(
-        'SELECT id, email FROM plinth.users WHERE lower(email) = $1 AND disabled_at IS NULL',
+        `SELECT id, email FROM plinth.users WHERE lower(email) = $1 AND ${usable()}`,
         [canonicalEmail(email)],
       );
       return row;
@@ -225,10 +243,9 @@ export function usersRepository(db: Queryable) {
 
     /** The email of an active (not disabled) user; undefined if the user is disabled or gone. */
     async findActiveEmail(userId: string): Promise<string | undefined> {
-      const [row] = await db.query<{ email: string }>(
-        'SELECT email FROM plinth.users WHERE id = $1 AND disabled_at IS NULL',
-        [userId],
-      );
+      const [row] = await db.query<{ email: string }>(`SELECT email FROM plinth.users WHERE id = $1 AND ${usable()}`, [
+        userId,
+      ]);
       return row?.email;
     },
 
@@ -241,7 +258,7 @@ export function usersRepository(db: Queryable) {
     /** Whether a user is active or disabled; undefined if there is none. */
     async status(userId: string): Promise<AccountStatus | undefined> {
       const [row] = await db.query<{ disabled: boolean }>(
-        'SELECT disabled_at IS NOT NULL AS disabled FROM plinth.users WHERE id = $1',
+        `SELECT NOT ${usable()} AS disabled FROM plinth.users WHERE id = $1`,
         [userId],
       );
       return row === undefined ? undefined : row.disabled ? 'disabled' : 'active';
@@ -253,9 +270,7 @@ export function usersRepository(db: Queryable) {
      * False when the user is disabled or gone. Outside a transaction the lock ends at once.
      */
     async lockIfActive(userId: string): Promise<boolean> {
-      const rows = await db.query('SELECT 1 FROM plinth.users WHERE id = $1 AND disabled_at IS NULL FOR SHARE', [
-        userId,
-      ]);
+      const rows = await db.query(`SELECT 1 FROM plinth.users WHERE id = $1 AND ${usable()} FOR SHARE`, [userId]);
       return rows.length > 0;
     },
 
@@ -266,7 +281,7 @@ export function usersRepository(db: Queryable) {
      */
     async lockByEmail(email: string): Promise<LinkCandidate | undefined> {
       const [row] = await db.query<{ id: string; verified: boolean; disabled: boolean }>(
-        `SELECT id, email_verified_at IS NOT NULL AS verified, disabled_at IS NOT NULL AS disabled
+        `SELECT id, email_verified_at IS NOT NULL AS verified, NOT ${usable()} AS disabled
            FROM plinth.users WHERE lower(email) = $1 FOR UPDATE`,
         [canonicalEmail(email)],
       );
@@ -313,6 +328,19 @@ export function usersRepository(db: Queryable) {
         if ((error as { code?: unknown }).code === '23505') return 'taken';
         throw error;
       }
+    },
+
+    /**
+     * Bans a user until `until` (ISO 8601), or lifts the ban with null; the user after, or
+     * undefined if there is none. A time already past is stored and bans nothing.
+     */
+    async setBannedUntil(userId: string, until: string | null): Promise<AdminUser | undefined> {
+      const [row] = await db.query<AdminRow>(
+        `UPDATE plinth.users SET banned_until = $2::text::timestamptz, updated_at = now()
+          WHERE id = $1 RETURNING ${adminColumns}`,
+        [userId, until],
+      );
+      return row ? adminUser(row) : undefined;
     },
 
     /** Replaces a user's metadata whole; false if there is no such user. */
@@ -369,7 +397,7 @@ export function usersRepository(db: Queryable) {
       subject: string,
     ): Promise<{ userId: string; disabled: boolean } | undefined> {
       const [row] = await db.query<{ user_id: string; disabled: boolean }>(
-        `SELECT i.user_id, u.disabled_at IS NOT NULL AS disabled
+        `SELECT i.user_id, NOT ${usable('u.')} AS disabled
            FROM plinth.identities i JOIN plinth.users u ON u.id = i.user_id
           WHERE i.provider = $1 AND i.subject = $2`,
         [provider, subject],

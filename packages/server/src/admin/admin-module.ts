@@ -2,9 +2,11 @@ import { defineFeatureModule } from '../feature-module.js';
 import { adminCreateApiKeyHandler, adminListApiKeysHandler, adminRevokeApiKeyHandler } from './api-keys.js';
 import { adminListSessionsHandler, adminRevokeAllSessionsHandler, adminRevokeSessionHandler } from './sessions.js';
 import {
+  adminCreateSignInLinkHandler,
   adminCreateUserHandler,
   adminDeleteUserHandler,
   adminGetUserHandler,
+  adminInviteUserHandler,
   adminListUsersHandler,
   adminUpdateUserHandler,
 } from './users.js';
@@ -24,6 +26,8 @@ export const adminModule = defineFeatureModule({
     adminCreateUserHandler,
     adminUpdateUserHandler,
     adminDeleteUserHandler,
+    adminInviteUserHandler,
+    adminCreateSignInLinkHandler,
     adminCreateApiKeyHandler,
     adminListApiKeysHandler,
     adminRevokeApiKeyHandler,

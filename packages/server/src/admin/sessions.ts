@@ -1,20 +1,12 @@
 import { adminListSessionsRoute, adminRevokeAllSessionsRoute, adminRevokeSessionRoute } from '@plinth/protocol';
 import { audit } from '../audit/audit-log.js';
 import { defineHandler } from '../http/route-handler.js';
+import { activeSessions } from '../sessions/session-service.js';
 
-const iso = (value: Date | string) => new Date(value).toISOString();
-
-/** `GET /v1/admin/users/:userId/sessions`: a user's active sessions, newest first. */
-export const adminListSessionsHandler = defineHandler(adminListSessionsRoute, async ({ input, services }) => {
-  const rows = await services.database.query<{ id: string; created_at: Date | string; refreshed_at: Date | string }>(
-    `SELECT id, created_at, refreshed_at FROM plinth.sessions
-      WHERE user_id = $1 AND revoked_at IS NULL AND not_after > now() ORDER BY created_at DESC`,
-    [input.userId],
-  );
-  return {
-    sessions: rows.map((row) => ({ id: row.id, createdAt: iso(row.created_at), refreshedAt: iso(row.refreshed_at) })),
-  };
-});
+/** `GET /v1/admin/users/:userId/sessions`: a user's active sessions, newest first, with where each was last used from. */
+export const adminListSessionsHandler = defineHandler(adminListSessionsRoute, async ({ input, services }) => ({
+  sessions: await activeSessions(services.database, input.userId),
+}));
 
 /** `DELETE /v1/admin/users/:userId/sessions/:id`: ends one session of that user. */
 export const adminRevokeSessionHandler = defineHandler(

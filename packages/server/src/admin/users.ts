@@ -1,17 +1,21 @@
 import {
+  adminCreateSignInLinkRoute,
   adminCreateUserRoute,
   adminDeleteUserRoute,
   adminGetUserRoute,
+  adminInviteUserRoute,
   adminListUsersRoute,
   adminUpdateUserRoute,
 } from '@plinth/protocol';
 import { canonicalEmail } from '../accounts/canonical-email.js';
-import { revokeOneTimeTokens } from '../accounts/one-time-tokens.js';
+import { emailLink, emailLinkBase } from '../accounts/email-links.js';
+import { issueOneTimeToken, oneTimeTokenTtlSeconds, revokeOneTimeTokens } from '../accounts/one-time-tokens.js';
 import { decodeUserCursor, encodeUserCursor, usersRepository } from '../accounts/users-repository.js';
 import { audit } from '../audit/audit-log.js';
 import { assertAcceptablePassword } from '../auth/password-rules.js';
 import { HttpError } from '../http/http-error.js';
 import { defineHandler } from '../http/route-handler.js';
+import { deliverLater } from '../mail/deliver-later.js';
 
 const noSuchUser = (userId: string) =>
   new HttpError('not_found', `No user ${userId}. List users or check the id you stored.`, { field: 'userId' });
@@ -120,15 +124,32 @@ export const adminUpdateUserHandler = defineHandler(adminUpdateUserRoute, async 
         : await users.enable(input.userId);
   if (!user) throw noSuchUser(input.userId);
   let revokedSessions = 0;
+  if (input.bannedUntil !== undefined) {
+    const banned = await users.setBannedUntil(input.userId, input.bannedUntil);
+    if (!banned) throw noSuchUser(input.userId);
+    if (banned.bannedUntil !== null) {
+      // As a disable does: out now, and no link mailed before works after the ban.
+      revokedSessions += await auth.sessions.revokeAll(input.userId, 'user_banned');
+      await revokeOneTimeTokens(database, input.userId);
+      await audit(database, 'admin.user_banned', {
+        userId: input.userId,
+        requestId,
+        details: { until: banned.bannedUntil, revokedSessions },
+      });
+    } else {
+      auth.sessions.changed({ userId: input.userId });
+      await audit(database, 'admin.user_unbanned', { userId: input.userId, requestId });
+    }
+  }
   if (input.disabled === true) {
-    revokedSessions = await auth.sessions.revokeAll(input.userId, 'user_disabled');
+    revokedSessions += await auth.sessions.revokeAll(input.userId, 'user_disabled');
     await revokeOneTimeTokens(database, input.userId);
     await audit(database, 'admin.user_disabled', { userId: input.userId, requestId, details: { revokedSessions } });
   } else if (input.disabled === false) {
     auth.sessions.changed({ userId: input.userId });
     await audit(database, 'admin.user_enabled', { userId: input.userId, requestId });
   }
-  return { user, revokedSessions };
+  return { user: (await users.findForAdmin(input.userId)) ?? user, revokedSessions };
 });
 
 /**
@@ -144,3 +165,55 @@ export const adminDeleteUserHandler = defineHandler(adminDeleteUserRoute, async 
     await audit(database, 'admin.user_deleted', { userId: input.userId, requestId, details: { revokedSessions } });
   return { deleted, revokedSessions };
 });
+
+/**
+ * `POST /v1/admin/users/invite`: makes an account with no password and mails it a sign-in link.
+ * `redirectTo` is checked first, so a bad one makes no account. The account, and the token, are
+ * one transaction; the mail goes after the commit.
+ */
+export const adminInviteUserHandler = defineHandler(adminInviteUserRoute, async ({ input, services, requestId }) => {
+  const { auth, database, logger } = services;
+  const base = emailLinkBase(input.redirectTo, auth.appOrigins);
+  const email = canonicalEmail(input.email);
+  const invited = await database.transaction(async (tx) => {
+    const users = usersRepository(tx);
+    const userId = await users.create({ email, metadata: input.metadata });
+    if (userId === undefined) return undefined;
+    const token = await issueOneTimeToken(tx, 'magic_link', userId);
+    await audit(tx, 'admin.user_invited', { userId, requestId });
+    return { user: await users.findForAdmin(userId), token };
+  });
+  if (!invited?.user || invited.token === undefined) throw emailTaken(email);
+  deliverLater(auth.mailer, logger, {
+    to: invited.user.email,
+    subject: 'You are invited',
+    text: `You have an account waiting. Sign in with this link (it works once, for 10 minutes):\n\n${emailLink(base, 'magic_link', invited.token)}\n\nIf it has expired, ask for a sign-in link with this email on the sign-in page.\n`,
+  });
+  return { user: invited.user };
+});
+
+/**
+ * `POST /v1/admin/users/:userId/sign-in-link`: a single-use sign-in link for the app to deliver
+ * itself. The link is a credential: it is answered, never logged or audited.
+ */
+export const adminCreateSignInLinkHandler = defineHandler(
+  adminCreateSignInLinkRoute,
+  async ({ input, services, requestId }) => {
+    const { auth, database } = services;
+    const base = emailLinkBase(input.redirectTo, auth.appOrigins);
+    const token = await database.transaction((tx) => issueOneTimeToken(tx, 'magic_link', input.userId));
+    if (token === undefined) {
+      if (!(await usersRepository(database).findForAdmin(input.userId))) throw noSuchUser(input.userId);
+      throw new HttpError(
+        'conflict',
+        'This account is disabled or banned, so it cannot sign in; enable it or lift the ban first (PATCH /v1/admin/users/:userId).',
+        { field: 'userId' },
+      );
+    }
+    await audit(database, 'admin.sign_in_link_created', { userId: input.userId, requestId });
+    return {
+      link: emailLink(base, 'magic_link', token),
+      expiresAt: new Date(Date.now() + oneTimeTokenTtlSeconds * 1000).toISOString(),
+    };
+  },
+);

@@ -5,7 +5,7 @@ import { type AppSchemaFile, applyAppSchema } from './app-schema.js';
 import type { Queryable } from './database.js';
 
 /** Bumped whenever a file under schema/ changes. */
-export const schemaVersion = 13;
+export const schemaVersion = 15;
 
 /**
  * The folder of Plinth's declarative schema: `schema/` at the package root, found by walking up

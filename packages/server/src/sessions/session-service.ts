@@ -4,6 +4,8 @@ import type { AccessTokens } from '../auth/access-token.js';
 import { createOpaqueToken, hashOpaqueToken } from '../auth/opaque-token.js';
 import type { Database, Queryable } from '../database/database.js';
 import type { UserCaller } from '../http/caller.js';
+import { currentRequestContext } from '../http/request-context.js';
+import { deviceLabel } from './device-label.js';
 import type { SessionCheckCache } from './session-check-cache.js';
 
 /** What a client gets when a session starts or is refreshed. */
@@ -96,8 +98,9 @@ export function createSessionService(options: SessionServiceOptions) {
       const { token } = createOpaqueToken(refreshPrefix);
       const insert = async (tx: Queryable) => {
         const [session] = await tx.query<{ id: string }>(
-          `INSERT INTO plinth.sessions (user_id, not_after) VALUES ($1, now() + make_interval(secs => $2)) RETURNING id`,
-          [userId, lifetime],
+          `INSERT INTO plinth.sessions (user_id, not_after, ip, user_agent)
+           VALUES ($1, now() + make_interval(secs => $2), $3, $4) RETURNING id`,
+          [userId, lifetime, ...seenFrom()],
         );
         if (!session) throw new Error('session insert returned nothing');
         return tx.query<{ id: string; issued_at: Date | string }>(
@@ -149,7 +152,12 @@ export function createSessionService(options: SessionServiceOptions) {
           `INSERT INTO plinth.refresh_tokens (token_hash, session_id, generation) VALUES ($1, $2, $3) RETURNING issued_at`,
           [hashOpaqueToken(successor), row.session_id, row.generation + 1],
         );
-        await tx.query('UPDATE plinth.sessions SET refreshed_at = now() WHERE id = $1', [row.session_id]);
+        // Where it was used from last: a refresh from elsewhere moves it (coalesce keeps what was
+        // known when a refresh comes from outside a request, as in tests).
+        await tx.query(
+          'UPDATE plinth.sessions SET refreshed_at = now(), ip = coalesce($2, ip), user_agent = coalesce($3, user_agent) WHERE id = $1',
+          [row.session_id, ...seenFrom()],
+        );
         if (!next) throw new Error('refresh token insert returned nothing');
         return answer(row.user_id, row.session_id, successor, epochSeconds(next.issued_at));
       });
@@ -221,6 +229,54 @@ export function createSessionService(options: SessionServiceOptions) {
       return rows.length;
     },
   };
+}
+
+/** The address and user agent of the request being served, as a session records them. */
+const seenFrom = (): [string | null, string | null] => {
+  const context = currentRequestContext();
+  return [context?.ip ?? null, context?.userAgent ?? null];
+};
+
+/** An active session as the lists of sessions show it (a user's own, an admin's). */
+export interface ActiveSession {
+  id: string;
+  createdAt: string;
+  /** When it was last seen: its sign-in or last refresh (access tokens are checked without writing). */
+  refreshedAt: string;
+  ip: string | null;
+  userAgent: string | null;
+  /** `Chrome on macOS`: a readable guess from the user agent. */
+  device: string;
+}
+
+/**
+ * A user's active sessions (not revoked, not past their lifetime), newest first.
+ *
+ * @example
+ * ```ts
+ * const sessions = await activeSessions(database, userId);
+ * ```
+ */
+export async function activeSessions(db: Queryable, userId: string): Promise<ActiveSession[]> {
+  const rows = await db.query<{
+    id: string;
+    created_at: Date | string;
+    refreshed_at: Date | string;
+    ip: string | null;
+    user_agent: string | null;
+  }>(
+    `SELECT id, created_at, refreshed_at, ip, user_agent FROM plinth.sessions
+      WHERE user_id = $1 AND revoked_at IS NULL AND not_after > now() ORDER BY created_at DESC`,
+    [userId],
+  );
+  return rows.map((row) => ({
+    id: row.id,
+    createdAt: new Date(row.created_at).toISOString(),
+    refreshedAt: new Date(row.refreshed_at).toISOString(),
+    ip: row.ip,
+    userAgent: row.user_agent,
+    device: deviceLabel(row.user_agent),
+  }));
 }
 
 /** The session service. */

@@ -215,7 +215,7 @@ describe('hostile input', () => {
       ['limit=1.5', 'limit'],
       ['limit=-1', 'limit'],
       ['limit=1&limit=2', 'limit'],
-      ['status=banned', 'status'],
+      ['status=suspended', 'status'],
       ['status=', 'status'],
       ['cursor=not%20a%20cursor', 'cursor'],
       ['cursor=', 'cursor'],

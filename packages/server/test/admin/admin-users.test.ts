@@ -5,7 +5,7 @@ import { defaultRateRules } from '../../src/features.js';
 import { createLogger } from '../../src/logger.js';
 import { createOutboxMailer } from '../../src/mail/outbox-mailer.js';
 import { type RunningServer, startServer } from '../../src/start-server.js';
-import { jsonClient, tokenFromMail } from '../fixtures/auth-helpers.js';
+import { jsonClient, signUpAndSignIn, tokenFromMail } from '../fixtures/auth-helpers.js';
 import { useTestServer } from '../fixtures/test-server.js';
 
 // docs/security.md, Refresh tokens and sessions: "All sessions revoked on password change/reset,
@@ -22,16 +22,7 @@ const password = 'correct horse battery staple';
 const asService = () => ({ authorization: `Bearer ${server().serviceKey}` });
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
-async function signedIn(email: string) {
-  await call('POST', '/v1/auth/sign-up', { email, password });
-  const token = await tokenFromMail(outbox, email, 'verify_email');
-  expect((await call('POST', '/v1/auth/verify-email', { token })).status).toBe(200);
-  const answer = await call('POST', '/v1/auth/sign-in', { email, password });
-  expect(answer.status).toBe(200);
-  const { accessToken, refreshToken } = (answer.body as { session: { accessToken: string; refreshToken: string } })
-    .session;
-  return { userId: answer.body?.user.id as string, accessToken, refreshToken };
-}
+const signedIn = (email: string) => signUpAndSignIn(call, outbox, email, password);
 
 async function warm(accessToken: string) {
   for (let i = 0; i < 2; i++)
@@ -50,6 +41,10 @@ describe('admin: a user’s sessions', () => {
       id: expect.any(String),
       createdAt: expect.any(String),
       refreshedAt: expect.any(String),
+      ip: '127.0.0.1',
+      // Node's fetch, which the test signs in with.
+      userAgent: 'node',
+      device: 'node',
     });
 
     const me = await call('GET', '/v1/auth/me', undefined, bearer(ada.accessToken));
