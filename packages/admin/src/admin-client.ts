@@ -5,9 +5,11 @@ import {
   type ApiKeyInfo,
   type ApiKeyScope,
   adminCreateApiKeyRoute,
+  adminCreateSignInLinkRoute,
   adminCreateUserRoute,
   adminDeleteUserRoute,
   adminGetUserRoute,
+  adminInviteUserRoute,
   adminListApiKeysRoute,
   adminListSessionsRoute,
   adminListUsersRoute,
@@ -16,6 +18,7 @@ import {
   adminRevokeSessionRoute,
   adminUpdateUserRoute,
 } from '@plinth/protocol';
+import { type AdminAudit, createAuditClient } from './audit-client.js';
 import { definedOnly } from './defined-only.js';
 import { followCursor } from './follow-cursor.js';
 import { type AdminSecrets, createSecretsClient } from './secrets-client.js';
@@ -25,7 +28,8 @@ import { type AdminWebhooks, createWebhooksClient } from './webhooks-client.js';
 export interface ListUsersFilters {
   /** The start of the email, matched case-insensitively (`ada@` finds `Ada@example.com`). */
   emailPrefix?: string | undefined;
-  status?: 'active' | 'disabled' | undefined;
+  /** `active` (may sign in), `disabled`, or `banned` (a ban still running). */
+  status?: 'active' | 'disabled' | 'banned' | undefined;
 }
 
 /** One page request of `users.list`. */
@@ -64,6 +68,20 @@ export interface UpdateUserOptions {
   email?: string | undefined;
   /** Replaces the metadata whole (not merged). */
   metadata?: Record<string, unknown> | undefined;
+  /**
+   * Bans the account until this time (ISO 8601 with its offset, or a Date): sign-in is refused
+   * and every session ends now. `null` lifts the ban; a ban also ends by itself at that time.
+   */
+  bannedUntil?: string | Date | null | undefined;
+}
+
+/** An invitation: an account with no password, mailed a sign-in link. */
+export interface InviteUserOptions {
+  email: string;
+  /** Where the mailed link leads; must be on one of the server's app origins (default: the first). */
+  redirectTo?: string | undefined;
+  /** A JSON object of at most 16 KiB. */
+  metadata?: Record<string, unknown> | undefined;
 }
 
 /** A new API key. */
@@ -98,6 +116,21 @@ export interface AdminUsers {
   ): Promise<{ user: AdminUser; revokedSessions: number }>;
   /** Deletes a user and ends their sessions; `deleted` is false if there was none. */
   delete(userId: string, callOptions?: CallOptions): Promise<{ deleted: boolean; revokedSessions: number }>;
+  /**
+   * Makes an account with no password and mails it a sign-in link (single use, 10 minutes);
+   * opening it confirms the email. `ConflictError` if the email has an account.
+   */
+  invite(invitation: InviteUserOptions, callOptions?: CallOptions): Promise<AdminUser>;
+  /**
+   * A single-use sign-in link (10 minutes), answered instead of mailed, for the app to deliver
+   * its own way. It is a credential: send it to the user only. `ConflictError` if the account is
+   * disabled or banned.
+   */
+  createSignInLink(
+    userId: string,
+    options?: { redirectTo?: string | undefined },
+    callOptions?: CallOptions,
+  ): Promise<{ link: string; expiresAt: string }>;
 }
 
 /** `admin.sessions`. */
@@ -129,6 +162,8 @@ export interface AdminClient {
   secrets: AdminSecrets;
   /** Endpoints that receive the server's events, and the record of every delivery to them. */
   webhooks: AdminWebhooks;
+  /** Who did what, from where: the audit log, newest first. */
+  audit: AdminAudit;
 }
 
 /**
@@ -207,12 +242,44 @@ export function createAdminClient(transport: Transport): AdminClient {
           transport,
           adminUpdateUserRoute,
           'admin.users.update()',
-          { ...definedOnly({ disabled: changes.disabled, email: changes.email, metadata: changes.metadata }), userId },
+          {
+            ...definedOnly({
+              disabled: changes.disabled,
+              email: changes.email,
+              metadata: changes.metadata,
+              bannedUntil:
+                changes.bannedUntil instanceof Date ? changes.bannedUntil.toISOString() : changes.bannedUntil,
+            }),
+            userId,
+          },
           callOptions,
         ),
 
       delete: (userId, callOptions) =>
         callAs(transport, adminDeleteUserRoute, 'admin.users.delete()', { userId }, callOptions),
+
+      invite: (invitation, callOptions) =>
+        callAs(
+          transport,
+          adminInviteUserRoute,
+          'admin.users.invite()',
+          definedOnly({
+            email: invitation.email,
+            redirectTo: invitation.redirectTo,
+            metadata: invitation.metadata,
+          }) as { email: string },
+          callOptions,
+        ).then((a) => a.user),
+
+      // userId last: an options object from elsewhere cannot point the link at another user.
+      createSignInLink: (userId, options = {}, callOptions) =>
+        callAs(
+          transport,
+          adminCreateSignInLinkRoute,
+          'admin.users.createSignInLink()',
+          { ...definedOnly({ redirectTo: options.redirectTo }), userId },
+          callOptions,
+        ),
     },
 
     sessions: {
@@ -260,5 +327,6 @@ export function createAdminClient(transport: Transport): AdminClient {
 
     secrets: createSecretsClient(transport),
     webhooks: createWebhooksClient(transport),
+    audit: createAuditClient(transport),
   };
 }

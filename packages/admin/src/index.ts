@@ -6,9 +6,11 @@
  * @packageDocumentation
  */
 
-// The shapes `admin.webhooks` answers with and the event types it takes, so a receiver or a script
-// needs no import from @plinth/protocol.
+// The shapes `admin.webhooks` and `admin.audit` answer with and the event types webhooks take, so
+// a receiver or a script needs no import from @plinth/protocol.
 export {
+  type AuditActorType,
+  type AuditEntry,
   type WebhookAttempt,
   type WebhookDelivery,
   type WebhookEndpoint,
@@ -28,6 +30,13 @@ export {
   type UpdateUserOptions,
   type UsersPage,
 } from './admin-client.js';
+export {
+  type AdminAudit,
+  type AuditLogFilters,
+  type AuditLogPage,
+  createAuditClient,
+  type ListAuditLogOptions,
+} from './audit-client.js';
 export { type AdminSecrets, createSecretsClient, type ListSecretsOptions } from './secrets-client.js';
 export {
   type RawWebhookBody,

@@ -20,6 +20,7 @@ const user = (n: number): AdminUser => ({
   emailVerified: true,
   createdAt: '2026-01-01T00:00:00.000Z',
   disabled: false,
+  bannedUntil: null,
   metadata: {},
 });
 const apiKey = {
@@ -119,6 +120,50 @@ describe('users', () => {
       { path: userId, body: { metadata: { plan: 'pro' } } },
     ]);
     expect(mock.requests.map((request) => request.method)).toEqual(['GET', 'POST', 'PATCH', 'DELETE']);
+  });
+
+  it('update() sends a ban as an ISO time (a Date converted) and null to lift it', async () => {
+    const bodies: unknown[] = [];
+    mock.use(
+      http.patch(`${apiUrl}/v1/admin/users/:userId`, async ({ request }) => {
+        bodies.push(await request.json());
+        return HttpResponse.json({ user: user(3), revokedSessions: 1 });
+      }),
+    );
+    await admin().users.update(userId, { bannedUntil: new Date('2026-12-24T10:00:00.000Z') });
+    await admin().users.update(userId, { bannedUntil: '2026-12-25T10:00:00+01:00' });
+    await admin().users.update(userId, { bannedUntil: null });
+    expect(bodies).toEqual([
+      { bannedUntil: '2026-12-24T10:00:00.000Z' },
+      { bannedUntil: '2026-12-25T10:00:00+01:00' },
+      { bannedUntil: null },
+    ]);
+  });
+
+  it('invite() and createSignInLink() call their routes; the user id comes from the argument, not the options', async () => {
+    const bodies: unknown[] = [];
+    mock.use(
+      http.post(`${apiUrl}/v1/admin/users/invite`, async ({ request }) => {
+        bodies.push(await request.json());
+        return HttpResponse.json({ user: user(4) });
+      }),
+      http.post(`${apiUrl}/v1/admin/users/:userId/sign-in-link`, async ({ request, params }) => {
+        bodies.push({ path: params.userId, body: await request.json() });
+        return HttpResponse.json({ link: 'https://app.example/?type=magic_link&token=ot_x', expiresAt: 'later' });
+      }),
+    );
+    expect(
+      await admin().users.invite({ email: 'new@example.com', redirectTo: undefined, metadata: { team: 1 } }),
+    ).toEqual(user(4));
+    const options = { redirectTo: 'https://app.example/welcome', userId: 'someone-else' } as { redirectTo: string };
+    expect(await admin().users.createSignInLink(userId, options)).toEqual({
+      link: 'https://app.example/?type=magic_link&token=ot_x',
+      expiresAt: 'later',
+    });
+    expect(bodies).toEqual([
+      { email: 'new@example.com', metadata: { team: 1 } },
+      { path: userId, body: { redirectTo: 'https://app.example/welcome' } },
+    ]);
   });
 
   it('server refusals become PlinthError subclasses: 409 ConflictError, 404 NotFoundError, 400 ValidationError', async () => {

@@ -21,6 +21,8 @@ describe('MissingServiceKeyError, synchronously, with zero requests', () => {
     ['users.create()', () => admin.users.create({ email: 'ada@example.com' })],
     ['users.update()', () => admin.users.update(userId, { disabled: true })],
     ['users.delete()', () => admin.users.delete(userId)],
+    ['users.invite()', () => admin.users.invite({ email: 'ada@example.com' })],
+    ['users.createSignInLink()', () => admin.users.createSignInLink(userId)],
     ['sessions.list()', () => admin.sessions.list(userId)],
     ['sessions.revoke()', () => admin.sessions.revoke(userId, userId)],
     ['sessions.revokeAll()', () => admin.sessions.revokeAll(userId)],
@@ -41,6 +43,8 @@ describe('MissingServiceKeyError, synchronously, with zero requests', () => {
     ['webhooks.deliveries()', () => admin.webhooks.deliveries(endpointId, { status: 'failed' })],
     ['webhooks.getDelivery()', () => admin.webhooks.getDelivery(deliveryId)],
     ['webhooks.redeliver()', () => admin.webhooks.redeliver(deliveryId)],
+    ['audit.list()', () => admin.audit.list({ action: 'admin.*' })],
+    ['audit.listAll()', () => admin.audit.listAll({ actor: userId })],
   ])('%s', async (name, call) => {
     const error = thrownSynchronously(call);
     expect(error).toBeInstanceOf(MissingServiceKeyError);

@@ -1,5 +1,6 @@
+import type { AdminClient } from '@plinth/admin';
 import { ConfigurationError, type Transport } from '@plinth/core';
-import { createTicketRoute } from '@plinth/protocol';
+import { adminListUsersRoute, createTicketRoute } from '@plinth/protocol';
 import type { AnyDatabase } from '@plinth/query';
 import type { RealtimeClient } from '@plinth/realtime';
 import { installBrowserDataMethods } from './browser-data-methods.js';
@@ -19,7 +20,7 @@ import { type ServerClientOptions, serverClientOptions } from './create-server-c
  * ```
  */
 export function createClient<DB = AnyDatabase>(options: ClientOptions): PlinthClient<DB> {
-  return buildClient<DB>(options, installBrowserDataMethods, browserRealtimeClient);
+  return buildClient<DB>(options, installBrowserDataMethods, browserRealtimeClient, browserAdminClient);
 }
 
 /**
@@ -49,6 +50,33 @@ function browserRealtimeClient(transport: Transport): RealtimeClient {
   const client = {} as Record<keyof RealtimeClient, () => never>;
   for (const method of ['createTicket', 'broadcast', 'stream', 'subscribe'] as const) client[method] = refuse(method);
   return client;
+}
+
+/**
+ * The browser build's `plinth.admin`: none of the admin client's code, which belongs on a server.
+ * Every method of every group (`admin.users.list()`, `admin.webhooks.create()`, …) throws
+ * `MissingServiceKeyError` synchronously, as the full build's do without a service key, and with
+ * one (`dangerouslyAllowBrowser`) a `ConfigurationError` naming the way to the full client.
+ *
+ * @example
+ * ```ts
+ * buildClient(options, installBrowserDataMethods, browserRealtimeClient, browserAdminClient).admin.users.list();
+ * // throws MissingServiceKeyError
+ * ```
+ */
+function browserAdminClient(transport: Transport): AdminClient {
+  const refuse = (caller: string) => () => {
+    // Every admin route is a service route: any one of them refuses alike.
+    transport.assertCallable(adminListUsersRoute, caller);
+    throw new ConfigurationError(
+      `${caller}: the browser build of @plinth/client leaves the admin client out. A trusted tool with dangerouslyAllowBrowser uses createAdminClient(plinth.transport) from @plinth/admin.`,
+      { code: 'invalid_configuration' },
+    );
+  };
+  // Not thenables, and nothing for inspection's symbols: only names are groups and methods.
+  const named = <T>(make: (name: string) => T) =>
+    new Proxy({}, { get: (_target, name) => (typeof name === 'symbol' || name === 'then' ? undefined : make(name)) });
+  return named((group) => named((method) => refuse(`admin.${group}.${method}()`))) as AdminClient;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { type AdminClient, createAdminClient } from '@plinth/admin';
 import { type AuthClient, type AuthOptions, authMode, createAuthClient } from '@plinth/auth';
 import { type CallOptions, createTransport, type Transport, type TransportOptions } from '@plinth/core';
 import { healthRoute, type RouteOutput } from '@plinth/protocol';
@@ -54,6 +55,13 @@ export interface PlinthClient<DB = AnyDatabase> extends QueryClient<DB> {
    * '@plinth/client'`): their `plinth.realtime` leaves its code out. Built on first read.
    */
   readonly realtime: RealtimeClient;
+  /**
+   * Administration from your server (docs/admin.md): users, sessions, API keys, secrets, webhook
+   * endpoints. Every method needs the service key (or an API key with the `admin` scope): on a
+   * client without one it throws `MissingServiceKeyError`, synchronously. Built on first read;
+   * browser bundles carry none of its code.
+   */
+  readonly admin: AdminClient;
   /** Whether the server and its database answer. */
   health(options?: CallOptions): Promise<Health>;
 }
@@ -76,25 +84,27 @@ export interface PlinthClient<DB = AnyDatabase> extends QueryClient<DB> {
  * ```
  */
 export function createClient<DB = AnyDatabase>(options: ClientOptions): PlinthClient<DB> {
-  return buildClient<DB>(options, installDataMethods, createRealtimeClient);
+  return buildClient<DB>(options, installDataMethods, createRealtimeClient, createAdminClient);
 }
 
 /** Puts `from`, `sql`, `batch` and `as` on a client: the real ones, or the browser build's stubs. */
 export type DataMethodsInstaller = (client: PlinthClient<never>, transport: Transport, options: ClientOptions) => void;
 
 /**
- * The client without its data methods, which `installData` adds, and with the realtime client
- * `realtime` makes: `createClient` and the browser build's `createClient` differ only there.
+ * The client without its data methods, which `installData` adds, and with the realtime and admin
+ * clients `realtime` and `admin` make: `createClient` and the browser build's `createClient`
+ * differ only there.
  *
  * @example
  * ```ts
- * const plinth = buildClient({ url, publishableKey }, installDataMethods, createRealtimeClient);
+ * const plinth = buildClient({ url, publishableKey }, installDataMethods, createRealtimeClient, createAdminClient);
  * ```
  */
 export function buildClient<DB>(
   options: ClientOptions,
   installData: DataMethodsInstaller,
   realtime: (transport: Transport) => RealtimeClient,
+  admin: (transport: Transport) => AdminClient,
 ): PlinthClient<DB> {
   const transport = createTransport(options);
   // Checked now, so a refused combination fails where the client is made, not at first use.
@@ -106,6 +116,7 @@ export function buildClient<DB>(
   defineLazyProperty(client, 'auth', () => createAuthClient(transport, options.auth));
   defineLazyProperty(client, 'storage', () => createStorageClient(transport));
   defineLazyProperty(client, 'realtime', () => realtime(transport));
+  defineLazyProperty(client, 'admin', () => admin(transport));
   installData(client as PlinthClient<never>, transport, options);
   return client;
 }

@@ -24,7 +24,7 @@ describe('the browser build of @plinth/client', () => {
     expect(mock.requests).toHaveLength(0);
   });
 
-  it('says how to get the data client where a service key is allowed in a browser', () => {
+  it('says how to get the data and admin clients where a service key is allowed in a browser', () => {
     vi.stubGlobal('window', {});
     vi.stubGlobal('document', {});
     try {
@@ -36,6 +36,8 @@ describe('the browser build of @plinth/client', () => {
       });
       expect(() => plinth.from('posts')).toThrow(ConfigurationError);
       expect(() => plinth.from('posts')).toThrow(/createQueryClient\(plinth\.transport\) from @plinth\/query/);
+      expect(() => plinth.admin.users.list()).toThrow(ConfigurationError);
+      expect(() => plinth.admin.users.list()).toThrow(/createAdminClient\(plinth\.transport\) from @plinth\/admin/);
     } finally {
       vi.unstubAllGlobals();
     }
