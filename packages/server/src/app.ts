@@ -1,5 +1,10 @@
 import { declaredRoute, type Route, type RouteWithSchemas, routeTable, wireHeaders } from '@plinth/protocol';
 import { Hono } from 'hono';
+import {
+  databaseRetryAfterSeconds,
+  databaseUnavailableError,
+  isDatabaseUnavailable,
+} from './database/database-unavailable.js';
 import type { FeatureModule } from './feature-module.js';
 import { addAnswerHeader, answeredStatus, answerJson, applyAnswerHeaders } from './http/answer-headers.js';
 import { type Authenticators, authenticate } from './http/auth-guard.js';
@@ -224,13 +229,21 @@ export function createApp(options: AppOptions): Hono<Env> {
 
   app.onError((error, c) => {
     const requestId = c.get('requestId') ?? requestIdFor(undefined);
+    if (isDatabaseUnavailable(error)) {
+      services.logger.warn({ requestId, err: { message: error.message } }, 'database unavailable');
+      return databaseUnavailableError(error).toResponse(requestId);
+    }
     if (error instanceof HttpError) {
       // A deliberate 500 or 503 (the database failing or down) is still the operator's to know about.
       if (error.status === 500 || error.status === 503) {
         const cause = error.cause instanceof Error ? error.cause.message : undefined;
         services.logger.error({ requestId, code: error.code, details: error.details, cause }, error.message);
       }
-      return error.toResponse(requestId);
+      const response = error.toResponse(requestId);
+      // Every 503 tells the client when to try again.
+      if (error.status === 503 && !response.headers.has('retry-after'))
+        response.headers.set('retry-after', String(databaseRetryAfterSeconds));
+      return response;
     }
     services.logger.error(
       { requestId, err: { name: error.name, message: error.message, stack: error.stack } },

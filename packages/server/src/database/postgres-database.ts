@@ -82,6 +82,33 @@ export interface PostgresOptions {
    */
   dataUrl?: string;
   appSchema?: readonly AppSchemaFile[];
+  /**
+   * How long making one connection may take, in seconds, before the statement waiting for it
+   * fails (and its request gets 503). Default 2: a database that is down is said so quickly.
+   */
+  connectTimeoutSeconds?: number;
+}
+
+/**
+ * `make()` once, shared by every caller while it is pending or done; forgotten if it fails, so
+ * that a pool first needed while the database was down is made again once it is back (a cached
+ * failure would answer 500 until a restart).
+ *
+ * @example
+ * ```ts
+ * const pool = retryingOnce(async () => makePool());
+ * const sql = await pool(); // the same pool on every call, or a new attempt after a failure
+ * ```
+ */
+function retryingOnce<T>(make: () => Promise<T>): () => Promise<T> {
+  let made: Promise<T> | undefined;
+  return () => {
+    made ??= make().catch((error: unknown) => {
+      made = undefined;
+      throw error;
+    });
+    return made;
+  };
 }
 
 /**
@@ -98,7 +125,7 @@ export interface PostgresOptions {
  * ```
  */
 export async function openPostgresDatabase(url: string, options: PostgresOptions = {}): Promise<Database> {
-  const quiet = { onnotice: () => {} };
+  const quiet = { onnotice: () => {}, connect_timeout: options.connectTimeoutSeconds ?? 2 };
   const admin = postgres(url, { ...quiet, max: 1 });
   let dataUrl = options.dataUrl;
   try {
@@ -123,10 +150,25 @@ export async function openPostgresDatabase(url: string, options: PostgresOptions
   }
   const sql = postgres(url, { ...quiet, max: options.max ?? 10, connection: { role: serverRole } });
   await useNullAwareArrayParsers(sql);
-  const pinned = new Map<string, Promise<{ sql: postgres.Sql; queryable: Queryable }>>();
+  const pinned = new Map<string, () => Promise<{ sql: postgres.Sql; queryable: Queryable }>>();
+  const made: postgres.Sql[] = [];
   const loginUrl = dataUrl;
+  // A pool whose parsers could not be read (the database went down) is made again on the next
+  // call (see retryingOnce).
+  const poolWithParsers = async (connection?: Record<string, string>) => {
+    const pool = postgres(loginUrl, {
+      ...quiet,
+      max: options.dataMax ?? 10,
+      ...(connection ? { connection } : {}),
+    });
+    // Kept for close() even when its parsers could not be read: ending a pool whose connection
+    // attempt just failed makes postgres.js write to a closed socket (an uncaught TypeError).
+    made.push(pool);
+    await useNullAwareArrayParsers(pool);
+    return pool;
+  };
   // Opened on first use: a server whose users never read through the data API makes none.
-  let compiledSql: Promise<postgres.Sql> | undefined;
+  const compiledSql = retryingOnce(() => poolWithParsers());
   return {
     kind: 'postgres',
     ...queryable(sql),
@@ -160,28 +202,18 @@ export async function openPostgresDatabase(url: string, options: PostgresOptions
       const key = JSON.stringify([role, settings]);
       let pool = pinned.get(key);
       if (!pool) {
-        pool = (async () => {
-          const roleSql = postgres(loginUrl, {
-            ...quiet,
-            max: options.dataMax ?? 10,
-            connection: { ...settings, role },
-          });
-          await useNullAwareArrayParsers(roleSql);
+        pool = retryingOnce(async () => {
+          const roleSql = await poolWithParsers({ ...settings, role });
           return { sql: roleSql, queryable: queryable(roleSql, true, true) };
-        })();
+        });
         pinned.set(key, pool);
       }
-      return (await pool).queryable;
+      return (await pool()).queryable;
     },
     compiledTransaction: (setup) => ({
       run: async (text, params = []) => {
         // One promise, so calls that arrive while the pool is being made wait for its parsers.
-        compiledSql ??= (async () => {
-          const pool = postgres(loginUrl, { ...quiet, max: options.dataMax ?? 10 });
-          await useNullAwareArrayParsers(pool);
-          return pool;
-        })();
-        const session = await (await compiledSql).reserve();
+        const session = await (await compiledSql()).reserve();
         try {
           // Sent back to back, answered in order: BEGIN and the settings, the statement, COMMIT.
           const [, result] = await Promise.all([
@@ -208,12 +240,10 @@ export async function openPostgresDatabase(url: string, options: PostgresOptions
       },
     }),
     close: async () => {
-      const pools = await Promise.allSettled(pinned.values());
       await Promise.all([
         sql.end({ timeout: 5 }),
         dataSql.end({ timeout: 5 }),
-        compiledSql?.then((pool) => pool.end({ timeout: 5 })),
-        ...pools.map((pool) => (pool.status === 'fulfilled' ? pool.value.sql.end({ timeout: 5 }) : undefined)),
+        ...made.map((pool) => pool.end({ timeout: 5 })),
       ]);
     },
   };
