@@ -166,8 +166,8 @@ export {
   sqlResponseSchema,
   sqlSchemas,
 } from './routes/data.schemas.js';
-export { healthRoute } from './routes/health.js';
-export { healthSchemas } from './routes/health.schemas.js';
+export { healthRoute, livenessRoute } from './routes/health.js';
+export { healthSchemas, livenessSchemas } from './routes/health.schemas.js';
 export { broadcastRoute, createTicketRoute, streamRoute } from './routes/realtime.js';
 export {
   broadcastEventName,

@@ -7,8 +7,8 @@ import * as auth from './routes/auth.js';
 import * as authSchemas from './routes/auth.schemas.js';
 import * as data from './routes/data.js';
 import * as dataSchemas from './routes/data.schemas.js';
-import { healthRoute } from './routes/health.js';
-import { healthSchemas } from './routes/health.schemas.js';
+import { healthRoute, livenessRoute } from './routes/health.js';
+import { healthSchemas, livenessSchemas } from './routes/health.schemas.js';
 import * as realtime from './routes/realtime.js';
 import * as realtimeSchemas from './routes/realtime.schemas.js';
 import * as secrets from './routes/secrets.js';
@@ -25,6 +25,7 @@ import * as webhooksSchemas from './routes/webhooks.schemas.js';
  */
 export const routeTable = /* @__PURE__ */ Object.freeze([
   withSchemas(healthRoute, healthSchemas),
+  withSchemas(livenessRoute, livenessSchemas),
   withSchemas(auth.signUpRoute, authSchemas.signUpSchemas),
   withSchemas(auth.signInRoute, authSchemas.signInSchemas),
   withSchemas(auth.signOutRoute, authSchemas.signOutSchemas),

@@ -20,6 +20,12 @@ describe('GET /v1/health', () => {
     });
   });
 
+  it('GET /v1/health/live answers 200 with the version, asking no dependency', async () => {
+    const response = await get('/v1/health/live');
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ status: 'ok', version: expect.any(String) });
+  });
+
   it('answers with the security headers and echoes a plain request id', async () => {
     const response = await get('/v1/health', { headers: { 'x-request-id': 'req_abc12345' } });
     expect(Object.fromEntries(response.headers)).toMatchObject({

@@ -15,3 +15,9 @@ export const healthSchemas = {
     rateLimits: z.optional(z.object({ store: z.enum(['redis', 'memory']), shared: z.boolean() })),
   }),
 };
+
+/** `GET /v1/health/live`. */
+export const livenessSchemas = {
+  request: z.object({}),
+  response: z.object({ status: z.literal('ok'), version: z.string() }),
+};

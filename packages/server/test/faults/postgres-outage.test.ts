@@ -120,6 +120,11 @@ describe.skipIf(!runs)('PostgreSQL stopped and started again under load', () => 
       const down = await insert(`first-${randomUUID()}`, 0);
       expect(down.status, JSON.stringify(down.body)).toBe(503);
       expect(down.headers.get('retry-after')).toBe('1');
+      // Readiness says so (a load balancer drains the instance); liveness does not (nothing to restart).
+      const readiness = await call('GET', '/v1/health');
+      expect(readiness.status).toBe(503);
+      expect(readiness.body).toMatchObject({ status: 'degraded', database: { reachable: false } });
+      expect((await call('GET', '/v1/health/live')).status).toBe(200);
     } finally {
       pg.start();
     }
