@@ -5,6 +5,7 @@ import { ConfigError, type ConfigOptions, resolveConfig } from './config.js';
 import { ConfigUsageError, cliConfigDefaults, runConfigCommand } from './config-command.js';
 import { DirectoryInUseError } from './database/directory-lock.js';
 import { openDatabase } from './database/open-database.js';
+import { DatabaseStartError } from './database/start-errors.js';
 import { KeysUsageError, runKeysCommand } from './keys/api-key-commands.js';
 import { createKeyRing } from './keys/key-ring.js';
 import { RealtimeUsageError, runRealtimeCommand } from './realtime/realtime-commands.js';
@@ -121,6 +122,8 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
       error instanceof ConfigError ||
       // Another process holds the PGlite directory: refused before anything touched it.
       error instanceof DirectoryInUseError ||
+      // The database cannot be opened (not reachable in time, login refused, no such database).
+      error instanceof DatabaseStartError ||
       error instanceof KeysUsageError ||
       error instanceof ConfigUsageError ||
       error instanceof BucketsUsageError ||

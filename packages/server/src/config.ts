@@ -17,6 +17,8 @@ export interface ServerConfig {
   hostname: string;
   /** `memory`, a PGlite directory, or a `postgres://` URL. */
   database: string;
+  /** PostgreSQL: how long the start waits for a database it cannot reach yet, in seconds (0: not at all). */
+  databaseWaitSeconds: number;
   redisUrl: string | undefined;
   smtpUrl: string | undefined;
   trustedProxyHeader: string | undefined;
@@ -110,6 +112,7 @@ export const configVariables: { [K in keyof ServerConfig]: string } = {
   port: 'PORT',
   hostname: 'PLINTH_HOST',
   database: 'DATABASE_URL',
+  databaseWaitSeconds: 'PLINTH_DATABASE_WAIT_SECONDS',
   redisUrl: 'REDIS_URL',
   smtpUrl: 'SMTP_URL',
   trustedProxyHeader: 'PLINTH_TRUSTED_PROXY_HEADER',
@@ -146,6 +149,8 @@ const builtInDefaults: ServerConfig = {
   port: 0,
   hostname: '127.0.0.1',
   database: '.plinth/data',
+  // Containers routinely start before their database: long enough for one to come up.
+  databaseWaitSeconds: 30,
   redisUrl: undefined,
   smtpUrl: undefined,
   trustedProxyHeader: undefined,
@@ -245,6 +250,7 @@ const parsers: { [K in keyof ServerConfig]: (given: Given) => ServerConfig[K] } 
       throw new ConfigError(given.name, `must be memory, a directory or a URL like ${postgresExample}.`);
     return text(given);
   },
+  databaseWaitSeconds: (given) => integer(given, 0, 600),
   redisUrl: (given) => url(given, ['redis:', 'rediss:'], 'redis://127.0.0.1:6379'),
   smtpUrl: (given) => url(given, ['smtp:', 'smtps:'], 'smtps://user:password@smtp.example.com:465'),
   trustedProxyHeader: (given) => {

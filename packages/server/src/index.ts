@@ -14,6 +14,7 @@ export {
   type ServerConfig,
 } from './config.js';
 export { DirectoryInUseError } from './database/directory-lock.js';
+export { DatabaseStartError, DatabaseUnreachableError } from './database/start-errors.js';
 export {
   defineFeatureModule,
   type FeatureModule,

@@ -6,9 +6,15 @@ import { join } from 'node:path';
 import { serve } from '@hono/node-server';
 import { workAfterAnswers } from './accounts/after-answer.js';
 import { createApp } from './app.js';
-import { type ConfigOptions, resolveConfig, type SecretsKeyOption, type ServerConfig } from './config.js';
+import {
+  type ConfigOptions,
+  configVariables,
+  resolveConfig,
+  type SecretsKeyOption,
+  type ServerConfig,
+} from './config.js';
 import { readAppSchema } from './database/app-schema.js';
-import { openDatabase } from './database/open-database.js';
+import { openDatabaseAtStart } from './database/open-database.js';
 import type { FeatureModule, RateRuleSet } from './feature-module.js';
 import { featureModules } from './features.js';
 import { createLogger } from './logger.js';
@@ -30,6 +36,12 @@ export interface StartServerOptions {
    * Default: `DATABASE_URL`, else `.plinth/data` in the working directory.
    */
   database?: string;
+  /**
+   * PostgreSQL: how long the start keeps trying a database it cannot reach (refused, host not
+   * found, timed out, starting up), in whole seconds from 0 to 600; then it fails with an error
+   * whose `code` is `database_unreachable`. Default `PLINTH_DATABASE_WAIT_SECONDS`, else 30.
+   */
+  databaseWaitSeconds?: number;
   /**
    * Where uploaded bytes are kept (the local storage driver). Default `PLINTH_STORAGE_DIR`, else
    * `.plinth/storage` in the working directory; with the `memory` database, a temporary
@@ -200,7 +212,7 @@ function slowClientSettings(config: ServerConfig) {
  */
 export async function startServer(options: StartServerOptions = {}): Promise<RunningServer> {
   // First, so a bad setting fails the start before anything is opened.
-  const { config } = resolveConfig(options, options.env ?? process.env, options.configDefaults);
+  const { config, sources } = resolveConfig(options, options.env ?? process.env, options.configDefaults);
   const logger = createLogger(config.logLevel);
   // Known once the server listens, unless configured.
   let ownUrl: string | undefined;
@@ -211,11 +223,27 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     ...(config.schemaDir ? readAppSchema(config.schemaDir) : []),
     ...(config.realtimeTables.length > 0 ? [publishingFile(config.realtimeTables.map((name) => ({ name })))] : []),
   ];
-  const database = await openDatabase(config.database, {
-    ...(appSchema.length > 0 ? { appSchema } : {}),
-    ...(config.dataDatabaseUrl ? { dataUrl: config.dataDatabaseUrl } : {}),
-    dataPoolSize: config.dataPoolSize,
-  });
+  // Errors name each setting as it was given: the variable, else the option's name.
+  const named = (key: keyof ServerConfig) => (sources[key].from === 'variable' ? configVariables[key] : key);
+  const database = await openDatabaseAtStart(
+    config.database,
+    {
+      ...(appSchema.length > 0 ? { appSchema } : {}),
+      ...(config.dataDatabaseUrl ? { dataUrl: config.dataDatabaseUrl } : {}),
+      dataPoolSize: config.dataPoolSize,
+    },
+    {
+      waitSeconds: config.databaseWaitSeconds,
+      names: {
+        database: named('database'),
+        dataUrl: named('dataDatabaseUrl'),
+        // Unless code set it, the variable is what an operator would set.
+        waitSeconds:
+          sources.databaseWaitSeconds.from === 'option' ? 'databaseWaitSeconds' : configVariables.databaseWaitSeconds,
+      },
+      logger,
+    },
+  );
   // An in-memory database forgets its objects when it closes; so do their bytes.
   const temporaryStorage =
     config.storageDir === undefined && config.database === 'memory'
