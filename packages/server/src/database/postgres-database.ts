@@ -125,7 +125,14 @@ function retryingOnce<T>(make: () => Promise<T>): () => Promise<T> {
  * ```
  */
 export async function openPostgresDatabase(url: string, options: PostgresOptions = {}): Promise<Database> {
-  const quiet = { onnotice: () => {}, connect_timeout: options.connectTimeoutSeconds ?? 2 };
+  const quiet = {
+    onnotice: () => {},
+    connect_timeout: options.connectTimeoutSeconds ?? 2,
+    // The driver waits before reconnecting after a failure, 3^retries/100 s up to 20 s by
+    // default: after a few seconds of outage under load it waited several seconds after the
+    // database was back. Capped at half a second, with jitter, service resumes within about that.
+    backoff: (retries: number) => Math.min(0.05 * 2 ** retries, 0.5) * (0.5 + Math.random() / 2),
+  };
   const admin = postgres(url, { ...quiet, max: 1 });
   let dataUrl = options.dataUrl;
   try {

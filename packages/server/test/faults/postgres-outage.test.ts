@@ -150,11 +150,14 @@ describe.skipIf(!runs)('PostgreSQL stopped and started again under load', () => 
       let down = false;
       let writing = true;
       let firstSuccessAfterStart: number | undefined;
+      let slowestWhileDown = 0;
       let startedAt = 0;
       const writers = Array.from({ length: 10 }, async (_, writer) => {
         while (writing) {
           const id = `${mode}-${writer}-${randomUUID()}`;
+          const sent = performance.now();
           const answer = await insert(id, writer).catch(() => ({ status: 0, headers: new Headers(), body: undefined }));
+          if (down) slowestWhileDown = Math.max(slowestWhileDown, performance.now() - sent);
           statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1);
           if (answer.status === 200) {
             acknowledged.add(id);
@@ -182,7 +185,7 @@ describe.skipIf(!runs)('PostgreSQL stopped and started again under load', () => 
       const stored = new Set(rows.map((row) => row.id));
       const missing = [...acknowledged].filter((id) => !stored.has(id));
       console.info(
-        `faults: -m ${mode}, ${downMs} ms down: ${acknowledged.size} acknowledged, ${missing.length} missing; statuses ${JSON.stringify(Object.fromEntries(statuses))}; first success ${firstSuccessAfterStart ?? 'never'} ms after the start`,
+        `faults: -m ${mode}, ${downMs} ms down: ${acknowledged.size} acknowledged, ${missing.length} missing; statuses ${JSON.stringify(Object.fromEntries(statuses))}; first success ${firstSuccessAfterStart ?? 'never'} ms after the start; slowest answer while down ${Math.round(slowestWhileDown)} ms`,
       );
       expect(missing).toEqual([]);
       expect(statuses.get(500) ?? 0).toBe(0);
