@@ -281,6 +281,10 @@ export async function createWebhooksService({
   } = options;
   // A claim outlives its attempt by a minute: an instance that died mid-send loses it then.
   const leaseMs = timeoutMs + 60_000;
+  // Whether the last dispatch found an enabled endpoint. While none is, a commit's NOTIFY does
+  // not wake the loop (every realtime event would cost a run); the poll moves the cursor, and
+  // an endpoint made or enabled on another instance is picked up within `pollMs`.
+  let delivering = true;
 
   function checkedEvents(events: readonly string[]): string[] {
     for (const [index, type] of events.entries()) {
@@ -314,6 +318,13 @@ export async function createWebhooksService({
 
   /** Turns the log's new events into deliveries, a page per transaction; answers how many. */
   async function dispatch(): Promise<number> {
+    // Without the lock first: most ticks (the poll, a commit with no endpoint to serve) find the
+    // cursor at the head and write nothing.
+    const [behind] = await database.query<{ behind: boolean }>(
+      `SELECT coalesce((SELECT max(id) FROM plinth.events), 0) > dispatched_through AS behind
+         FROM plinth.webhook_state`,
+    );
+    if (!behind?.behind) return 0;
     let made = 0;
     for (;;) {
       const page = await database.transaction(async (tx) => {
@@ -323,6 +334,7 @@ export async function createWebhooksService({
         );
         const through = state?.through ?? '0';
         const endpoints = await tx.query<EndpointTaste>(enabledEndpoints, [null]);
+        delivering = endpoints.length > 0;
         if (endpoints.length === 0) {
           // Nobody to deliver to: skip to the head without reading the events.
           await tx.query(
@@ -515,7 +527,9 @@ export async function createWebhooksService({
   if (autoRun) {
     stopListening = await database.listen(
       eventsChannel,
-      () => void tick(),
+      () => {
+        if (delivering) void tick();
+      },
       () => void tick(),
     );
     poll = setInterval(() => void tick(), pollMs);
@@ -536,6 +550,7 @@ export async function createWebhooksService({
          RETURNING ${endpointColumns}`,
         [newId('whe_', now), url, events, input.description ?? '', input.enabled ?? true, secret, at(now)],
       );
+      delivering = true;
       return { endpoint: endpointOf(row as EndpointRow), secret };
     },
 
@@ -569,6 +584,7 @@ export async function createWebhooksService({
         [id, url, events, input.description ?? null, input.enabled ?? null, at(clock())],
       );
       if (!row) throw new HttpError('not_found', `There is no webhook endpoint ${id}.`, { field: 'id' });
+      if (row.enabled) delivering = true;
       return endpointOf(row);
     },
 
