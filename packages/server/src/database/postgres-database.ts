@@ -91,13 +91,13 @@ export interface PostgresOptions {
 
 /**
  * `make()` once, shared by every caller while it is pending or done; forgotten if it fails, so
- * that a pool first needed while the database was down is made again once it is back (a cached
- * failure would answer 500 until a restart).
+ * that a pool first needed while the database was down reads its parsers again once it is back
+ * (a cached failure answered 500 until a restart).
  *
  * @example
  * ```ts
- * const pool = retryingOnce(async () => makePool());
- * const sql = await pool(); // the same pool on every call, or a new attempt after a failure
+ * const ready = retryingOnce(() => useNullAwareArrayParsers(pool));
+ * await ready(); // read once and shared; read again on the next call if it failed
  * ```
  */
 function retryingOnce<T>(make: () => Promise<T>): () => Promise<T> {
@@ -157,25 +157,22 @@ export async function openPostgresDatabase(url: string, options: PostgresOptions
   }
   const sql = postgres(url, { ...quiet, max: options.max ?? 10, connection: { role: serverRole } });
   await useNullAwareArrayParsers(sql);
-  const pinned = new Map<string, () => Promise<{ sql: postgres.Sql; queryable: Queryable }>>();
+  const pinned = new Map<string, { queryable: Queryable; ready: () => Promise<void> }>();
   const made: postgres.Sql[] = [];
   const loginUrl = dataUrl;
-  // A pool whose parsers could not be read (the database went down) is made again on the next
-  // call (see retryingOnce).
-  const poolWithParsers = async (connection?: Record<string, string>) => {
+  // One pool per kind, made at once; reading its array parsers needs the database, so that step
+  // is tried again on the next call when it failed (the database was down), never cached.
+  const poolWithParsers = (connection?: Record<string, string>) => {
     const pool = postgres(loginUrl, {
       ...quiet,
       max: options.dataMax ?? 10,
       ...(connection ? { connection } : {}),
     });
-    // Kept for close() even when its parsers could not be read: ending a pool whose connection
-    // attempt just failed makes postgres.js write to a closed socket (an uncaught TypeError).
     made.push(pool);
-    await useNullAwareArrayParsers(pool);
-    return pool;
+    return { pool, ready: retryingOnce(() => useNullAwareArrayParsers(pool)) };
   };
   // Opened on first use: a server whose users never read through the data API makes none.
-  const compiledSql = retryingOnce(() => poolWithParsers());
+  let compiled: ReturnType<typeof poolWithParsers> | undefined;
   return {
     kind: 'postgres',
     ...queryable(sql),
@@ -207,20 +204,21 @@ export async function openPostgresDatabase(url: string, options: PostgresOptions
     },
     pinnedRole: async (role, settings) => {
       const key = JSON.stringify([role, settings]);
-      let pool = pinned.get(key);
-      if (!pool) {
-        pool = retryingOnce(async () => {
-          const roleSql = await poolWithParsers({ ...settings, role });
-          return { sql: roleSql, queryable: queryable(roleSql, true, true) };
-        });
-        pinned.set(key, pool);
+      let entry = pinned.get(key);
+      if (!entry) {
+        const { pool, ready } = poolWithParsers({ ...settings, role });
+        entry = { queryable: queryable(pool, true, true), ready };
+        pinned.set(key, entry);
       }
-      return (await pool()).queryable;
+      await entry.ready();
+      return entry.queryable;
     },
     compiledTransaction: (setup) => ({
       run: async (text, params = []) => {
         // One promise, so calls that arrive while the pool is being made wait for its parsers.
-        const session = await (await compiledSql()).reserve();
+        compiled ??= poolWithParsers();
+        await compiled.ready();
+        const session = await compiled.pool.reserve();
         try {
           // Sent back to back, answered in order: BEGIN and the settings, the statement, COMMIT.
           const [, result] = await Promise.all([
