@@ -116,7 +116,7 @@ export const adminUpdateUserHandler = defineHandler(adminUpdateUserRoute, async 
     auth.sessions.changed({ userId: input.userId });
   }
   const users = usersRepository(database);
-  const user =
+  let user =
     input.disabled === undefined
       ? await users.findForAdmin(input.userId)
       : input.disabled
@@ -125,8 +125,10 @@ export const adminUpdateUserHandler = defineHandler(adminUpdateUserRoute, async 
   if (!user) throw noSuchUser(input.userId);
   let revokedSessions = 0;
   if (input.bannedUntil !== undefined) {
+    // The user as it is after every change: the ban comes after the disable or enable.
     const banned = await users.setBannedUntil(input.userId, input.bannedUntil);
     if (!banned) throw noSuchUser(input.userId);
+    user = banned;
     if (banned.bannedUntil !== null) {
       // As a disable does: out now, and no link mailed before works after the ban.
       revokedSessions += await auth.sessions.revokeAll(input.userId, 'user_banned');
@@ -149,7 +151,7 @@ export const adminUpdateUserHandler = defineHandler(adminUpdateUserRoute, async 
     auth.sessions.changed({ userId: input.userId });
     await audit(database, 'admin.user_enabled', { userId: input.userId, requestId });
   }
-  return { user: (await users.findForAdmin(input.userId)) ?? user, revokedSessions };
+  return { user, revokedSessions };
 });
 
 /**
