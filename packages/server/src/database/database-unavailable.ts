@@ -1,19 +1,27 @@
 import { HttpError } from '../http/http-error.js';
 
-// Socket failures of a connection to the database (refused, reset, unreachable, timed out).
-const socketCodes = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'EPIPE',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EAI_AGAIN',
-]);
-// postgres.js's own codes for a connection that could not be made or was lost.
-const driverCodes = new Set(['CONNECT_TIMEOUT', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED']);
-// PostgreSQL's: shutting down, crashed, starting up (57P01–57P03), and connection exceptions (08).
-const shuttingDown = new Set(['57P01', '57P02', '57P03']);
+/**
+ * The error codes that say the database cannot be reached right now, with what each means in
+ * words: Node's socket failures, postgres.js's own for a connection not made or lost, and
+ * PostgreSQL's for shutting down, crashed and starting up (57P01–57P03). Connection exceptions
+ * (SQLSTATE class 08) count too.
+ */
+export const unavailableCodes: Readonly<Record<string, string>> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  EPIPE: 'connection closed',
+  ETIMEDOUT: 'timed out',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  EAI_AGAIN: 'host not found',
+  CONNECT_TIMEOUT: 'timed out',
+  CONNECTION_CLOSED: 'connection closed',
+  CONNECTION_ENDED: 'connection closed',
+  CONNECTION_DESTROYED: 'connection closed',
+  '57P01': 'the database is shutting down',
+  '57P02': 'the database is restarting',
+  '57P03': 'the database is starting up',
+};
 
 /** How long a client is asked to wait before trying again while the database is down, in seconds. */
 export const databaseRetryAfterSeconds = 1;
@@ -31,8 +39,7 @@ export const databaseRetryAfterSeconds = 1;
 export function isDatabaseUnavailable(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   const code = (error as { code?: unknown }).code;
-  if (typeof code !== 'string') return false;
-  return socketCodes.has(code) || driverCodes.has(code) || shuttingDown.has(code) || code.startsWith('08');
+  return typeof code === 'string' && (Object.hasOwn(unavailableCodes, code) || code.startsWith('08'));
 }
 
 /**

@@ -6,6 +6,7 @@ import { openPgliteDatabase } from './pglite-database.js';
 import { openPostgresDatabase } from './postgres-database.js';
 import {
   DatabaseUnreachableError,
+  isPostgresUrl,
   postgresAddress,
   type StartTarget,
   startErrorOf,
@@ -21,8 +22,6 @@ export interface OpenDatabaseOptions {
   /** PostgreSQL: connections of the data pool. Default 10. */
   dataPoolSize?: number;
 }
-
-const isPostgresUrl = (location: string) => /^postgres(ql)?:\/\//.test(location);
 
 /**
  * Opens the database the configuration names: `memory` (throwaway PGlite), a `postgres://` URL,

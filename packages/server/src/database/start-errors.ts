@@ -1,4 +1,4 @@
-import { isDatabaseUnavailable } from './database-unavailable.js';
+import { isDatabaseUnavailable, unavailableCodes } from './database-unavailable.js';
 
 // What the drivers throw when the start cannot open the database, turned into one line that names
 // the setting to fix. postgres.js throws Node's socket errors (`ECONNREFUSED`, `ENOTFOUND`), its
@@ -75,27 +75,12 @@ export function postgresAddress(url: string): string {
   }
 }
 
+/** Whether a database location is a PostgreSQL URL (else a PGlite directory, or `memory`). */
+export const isPostgresUrl = (location: string) => /^postgres(ql)?:\/\//.test(location);
+
 const codeOf = (error: unknown): string | undefined => {
   const code = error instanceof Error ? (error as { code?: unknown }).code : undefined;
   return typeof code === 'string' ? code : undefined;
-};
-
-const reasons: Record<string, string> = {
-  ECONNREFUSED: 'connection refused',
-  ENOTFOUND: 'host not found',
-  EAI_AGAIN: 'host not found',
-  ETIMEDOUT: 'timed out',
-  CONNECT_TIMEOUT: 'timed out',
-  EHOSTUNREACH: 'host unreachable',
-  ENETUNREACH: 'network unreachable',
-  ECONNRESET: 'connection reset',
-  EPIPE: 'connection closed',
-  CONNECTION_CLOSED: 'connection closed',
-  CONNECTION_ENDED: 'connection closed',
-  CONNECTION_DESTROYED: 'connection closed',
-  '57P01': 'the database is shutting down',
-  '57P02': 'the database is restarting',
-  '57P03': 'the database is starting up',
 };
 
 /**
@@ -110,8 +95,9 @@ const reasons: Record<string, string> = {
  */
 export function unreachableReason(error: unknown): string | undefined {
   const code = codeOf(error);
-  if (code === undefined || (code !== 'ENOTFOUND' && !isDatabaseUnavailable(error))) return undefined;
-  return reasons[code] ?? (error as Error).message;
+  if (code === 'ENOTFOUND') return 'host not found';
+  if (code === undefined || !isDatabaseUnavailable(error)) return undefined;
+  return unavailableCodes[code] ?? (error as Error).message;
 }
 
 /**
@@ -129,7 +115,7 @@ export function startErrorOf(error: unknown, target: StartTarget): DatabaseStart
   const code = codeOf(error);
   const message = error instanceof Error ? error.message : String(error);
   const { variable, location } = target;
-  if (/^postgres(ql)?:\/\//.test(location)) {
+  if (isPostgresUrl(location)) {
     const at = postgresAddress(location);
     switch (code) {
       case '28P01':
