@@ -1,4 +1,5 @@
 import type { Queryable } from '../database/database.js';
+import type { TimeCursor } from '../http/time-cursor.js';
 import { canonicalEmail } from './canonical-email.js';
 import type { PublicUser } from './public-user.js';
 
@@ -17,21 +18,15 @@ export interface UserListFilters {
   readonly status?: AccountStatus | 'banned' | undefined;
   /** The page size; the caller bounds it. */
   readonly limit: number;
-  /** Where the previous page ended, from {@link decodeUserCursor}. */
-  readonly after?: UserCursor | undefined;
-}
-
-/** A position in the (created_at, id) order: created_at as PostgreSQL's exact text, in UTC. */
-export interface UserCursor {
-  readonly createdAt: string;
-  readonly id: string;
+  /** Where the previous page ended: a user's created_at, to the microsecond, and id. */
+  readonly after?: TimeCursor | undefined;
 }
 
 /** One page of {@link UsersRepository.list}. */
 export interface UserPage {
   readonly users: AdminUser[];
   /** Where this page ended, when there may be more; undefined on the last page. */
-  readonly next: UserCursor | undefined;
+  readonly next: TimeCursor | undefined;
   /** Users matching the filters, over all pages. */
   readonly total: number;
 }
@@ -160,7 +155,7 @@ export function usersRepository(db: Queryable) {
       const paged = [...where];
       const pageParams = [...params];
       if (filters.after) {
-        pageParams.push(filters.after.createdAt, filters.after.id);
+        pageParams.push(filters.after.at, filters.after.id);
         // ::text first: typed timestamptz, the PostgreSQL driver would send it through a JS Date
         // and drop the microseconds, and the page after a tie would start before the cursor.
         paged.push(`(created_at, id) > ($${pageParams.length - 1}::text::timestamptz, $${pageParams.length}::uuid)`);
@@ -180,7 +175,7 @@ export function usersRepository(db: Queryable) {
       const last = page.at(-1);
       return {
         users: page.map(adminUser),
-        next: rows.length > filters.limit && last ? { createdAt: last.created_at_exact, id: last.id } : undefined,
+        next: rows.length > filters.limit && last ? { at: last.created_at_exact, id: last.id } : undefined,
         total: Number(counted?.total ?? 0),
       };
     },
@@ -430,41 +425,7 @@ async function setDisabled(db: Queryable, userId: string, disabled: boolean): Pr
   return row ? adminUser(row) : undefined;
 }
 
-/**
- * The opaque `nextCursor` of `admin.listUsers`: base64url of where the page ended. Only a
- * position, never a filter, so a forged one can only move where a page starts.
- *
- * @example
- * ```ts
- * const cursor = encodeUserCursor({ createdAt: '2026-01-01T00:00:00.000001Z', id });
- * decodeUserCursor(cursor); // { createdAt: '2026-01-01T00:00:00.000001Z', id }
- * ```
- */
-export function encodeUserCursor(cursor: UserCursor): string {
-  return Buffer.from(JSON.stringify([cursor.createdAt, cursor.id])).toString('base64url');
-}
+const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-const cursorTime = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
-const cursorId = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/**
- * The position in a cursor from {@link encodeUserCursor}, or undefined when it is not one (so
- * the caller answers 400 rather than letting PostgreSQL refuse the values).
- *
- * @example
- * ```ts
- * decodeUserCursor('garbage'); // undefined
- * ```
- */
-export function decodeUserCursor(cursor: string): UserCursor | undefined {
-  try {
-    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (!Array.isArray(value) || value.length !== 2) return undefined;
-    const [createdAt, id] = value;
-    if (typeof createdAt !== 'string' || typeof id !== 'string') return undefined;
-    if (!cursorTime.test(createdAt) || !cursorId.test(id) || Number.isNaN(Date.parse(createdAt))) return undefined;
-    return { createdAt, id };
-  } catch {
-    return undefined;
-  }
-}
+/** Whether a cursor's id can be a user's: a UUID. */
+export const isUserId = (id: string) => uuid.test(id);

@@ -10,11 +10,12 @@ import {
 import { canonicalEmail } from '../accounts/canonical-email.js';
 import { emailLink, emailLinkBase } from '../accounts/email-links.js';
 import { issueOneTimeToken, oneTimeTokenTtlSeconds, revokeOneTimeTokens } from '../accounts/one-time-tokens.js';
-import { decodeUserCursor, encodeUserCursor, usersRepository } from '../accounts/users-repository.js';
+import { isUserId, usersRepository } from '../accounts/users-repository.js';
 import { audit } from '../audit/audit-log.js';
 import { assertAcceptablePassword } from '../auth/password-rules.js';
 import { HttpError } from '../http/http-error.js';
 import { defineHandler } from '../http/route-handler.js';
+import { decodeTimeCursor, encodeTimeCursor } from '../http/time-cursor.js';
 import { deliverLater } from '../mail/deliver-later.js';
 
 const noSuchUser = (userId: string) =>
@@ -34,7 +35,7 @@ const defaultPageSize = 100;
  * match. The cursor is a position, so following `nextCursor` to the end sees each user once.
  */
 export const adminListUsersHandler = defineHandler(adminListUsersRoute, async ({ input, services }) => {
-  const after = input.cursor === undefined ? undefined : decodeUserCursor(input.cursor);
+  const after = input.cursor === undefined ? undefined : decodeTimeCursor(input.cursor, isUserId);
   if (input.cursor !== undefined && after === undefined)
     throw new HttpError(
       'validation_failed',
@@ -47,7 +48,7 @@ export const adminListUsersHandler = defineHandler(adminListUsersRoute, async ({
     limit: input.limit ?? defaultPageSize,
     after,
   });
-  return { users: page.users, nextCursor: page.next ? encodeUserCursor(page.next) : null, total: page.total };
+  return { users: page.users, nextCursor: page.next ? encodeTimeCursor(page.next) : null, total: page.total };
 });
 
 /** `GET /v1/admin/users/:userId`: one user, or a 404 naming the id. */

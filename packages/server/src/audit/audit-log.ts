@@ -1,6 +1,7 @@
 import type { AuditEntry } from '@plinth/protocol';
 import type { Queryable } from '../database/database.js';
 import { type Actor, currentRequestContext, maxUserAgentLength } from '../http/request-context.js';
+import type { TimeCursor } from '../http/time-cursor.js';
 
 /** Audited actions. Never put a secret, token or password in `details`. */
 export type AuditAction =
@@ -158,14 +159,8 @@ export interface AuditFilters {
   readonly since?: string | undefined;
   readonly until?: string | undefined;
   readonly limit: number;
-  /** Where the previous page ended ({@link decodeAuditCursor}). */
-  readonly after?: AuditCursor | undefined;
-}
-
-/** A position in the log's order: an entry's time, to the microsecond, and its id. */
-export interface AuditCursor {
-  readonly at: string;
-  readonly id: string;
+  /** Where the previous page ended: an entry's time, to the microsecond, and its id. */
+  readonly after?: TimeCursor | undefined;
 }
 
 interface AuditRow {
@@ -199,7 +194,7 @@ const likePrefix = (prefix: string) => `${prefix.replace(/[\\%_]/g, (c) => `\\${
 export async function listAuditEntries(
   db: Queryable,
   filters: AuditFilters,
-): Promise<{ entries: AuditEntry[]; next: AuditCursor | undefined }> {
+): Promise<{ entries: AuditEntry[]; next: TimeCursor | undefined }> {
   const where: string[] = [];
   const params: unknown[] = [];
   const add = (condition: (param: string) => string, value: unknown) => {
@@ -249,45 +244,7 @@ export async function listAuditEntries(
   };
 }
 
-/**
- * The opaque `nextCursor` of `admin.audit.list`: base64url of where the page ended. Only a
- * position, never a filter, so a forged one can only move where a page starts.
- *
- * @example
- * ```ts
- * encodeAuditCursor({ at: '2026-12-01T10:00:00.000001Z', id: '42' }); // 'WyIyMDI2LTEy…'
- * ```
- */
-export function encodeAuditCursor(cursor: AuditCursor): string {
-  return Buffer.from(JSON.stringify([cursor.at, cursor.id])).toString('base64url');
-}
-
-const cursorTime = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
-const cursorId = /^[1-9]\d{0,18}$/;
 const maxBigint = 9_223_372_036_854_775_807n;
 
-/**
- * The position in a cursor from {@link encodeAuditCursor}, or undefined when it is not one: so
- * the route answers 400 rather than letting the database refuse the values with a 500.
- *
- * @example
- * ```ts
- * decodeAuditCursor('garbage'); // undefined
- * ```
- */
-export function decodeAuditCursor(cursor: string): AuditCursor | undefined {
-  try {
-    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (!Array.isArray(value) || value.length !== 2) return undefined;
-    const [at, id] = value;
-    if (typeof at !== 'string' || typeof id !== 'string') return undefined;
-    if (!cursorId.test(id) || BigInt(id) > maxBigint) return undefined;
-    // A real date (Date.parse takes 30 February and moves it to March; PostgreSQL refuses it).
-    const time = Date.parse(at);
-    if (!cursorTime.test(at) || Number.isNaN(time) || at.startsWith('0000')) return undefined;
-    if (new Date(time).toISOString().slice(0, 19) !== at.slice(0, 19)) return undefined;
-    return { at, id };
-  } catch {
-    return undefined;
-  }
-}
+/** Whether a cursor's id can be an entry's: a positive bigint. */
+export const isAuditEntryId = (id: string) => /^[1-9]\d{0,18}$/.test(id) && BigInt(id) <= maxBigint;

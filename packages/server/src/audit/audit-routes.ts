@@ -1,7 +1,8 @@
 import { listAuditLogRoute } from '@plinth/protocol';
 import { HttpError } from '../http/http-error.js';
 import { defineHandler } from '../http/route-handler.js';
-import { decodeAuditCursor, encodeAuditCursor, listAuditEntries } from './audit-log.js';
+import { decodeTimeCursor, encodeTimeCursor } from '../http/time-cursor.js';
+import { isAuditEntryId, listAuditEntries } from './audit-log.js';
 
 /**
  * `GET /v1/admin/audit-log`: entries newest first, filtered by actor, action (exact or `admin.*`),
@@ -14,7 +15,7 @@ import { decodeAuditCursor, encodeAuditCursor, listAuditEntries } from './audit-
  * ```
  */
 export const listAuditLogHandler = defineHandler(listAuditLogRoute, async ({ input, services }) => {
-  const after = input.cursor === undefined ? undefined : decodeAuditCursor(input.cursor);
+  const after = input.cursor === undefined ? undefined : decodeTimeCursor(input.cursor, isAuditEntryId);
   if (input.cursor !== undefined && after === undefined)
     throw new HttpError(
       'validation_failed',
@@ -31,5 +32,5 @@ export const listAuditLogHandler = defineHandler(listAuditLogRoute, async ({ inp
     limit: input.limit ?? 100,
     after,
   });
-  return { entries: page.entries, nextCursor: page.next ? encodeAuditCursor(page.next) : null };
+  return { entries: page.entries, nextCursor: page.next ? encodeTimeCursor(page.next) : null };
 });

@@ -222,6 +222,11 @@ describe('hostile input', () => {
       [`cursor=${forged}`, 'cursor'],
       [`cursor=${Buffer.from('{"a":1}').toString('base64url')}`, 'cursor'],
       [`cursor=${'A'.repeat(500)}`, 'cursor'],
+      // A date that does not exist: Date.parse moves it to March, PostgreSQL would refuse it.
+      [
+        `cursor=${Buffer.from(JSON.stringify(['2026-02-30T10:00:00.000000Z', '6f1c1f3e-6a43-4c57-9d7e-2b8c3a0d5e11'])).toString('base64url')}`,
+        'cursor',
+      ],
       ['emailPrefix=a%00b', 'emailPrefix'],
       [`emailPrefix=${'a'.repeat(255)}`, 'emailPrefix'],
       ['emailPrefix=', 'emailPrefix'],
