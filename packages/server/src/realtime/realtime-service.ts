@@ -171,10 +171,13 @@ export async function createRealtimeService({
 
   const prune = async () => {
     return database.transaction(async (tx) => {
-      // Never past what webhooks have made deliveries of (schema/013-webhooks.sql): an event
-      // pruned before that would never reach its endpoints.
+      // Never past what webhooks have made deliveries of (schema/013-webhooks.sql) while an
+      // endpoint is enabled: an event pruned before that would never reach it. With none, no
+      // event is owed to anyone (an endpoint made later takes only events after it).
       const [cut] = await tx.query<{ through: string | null }>(
-        `SELECT CASE WHEN old.through IS NULL THEN NULL ELSE least(old.through, w.dispatched_through) END::text AS through
+        `SELECT CASE WHEN old.through IS NULL THEN NULL
+                     WHEN NOT EXISTS (SELECT 1 FROM plinth.webhook_endpoints WHERE enabled) THEN old.through
+                     ELSE least(old.through, w.dispatched_through) END::text AS through
            FROM (SELECT greatest(
              (SELECT max(id) FROM plinth.events WHERE created_at < now() - make_interval(secs => $1)),
              (SELECT id FROM plinth.events ORDER BY id DESC OFFSET $2 LIMIT 1)) AS through) AS old,
