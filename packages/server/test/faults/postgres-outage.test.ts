@@ -1,12 +1,11 @@
-import { execFileSync, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningServer, startServer } from '../../src/start-server.js';
 import { jsonClient } from '../fixtures/auth-helpers.js';
+import { cluster, freePort } from '../fixtures/postgres-cluster.js';
 
 // Faults (`pnpm test:faults`): a PostgreSQL cluster of this test's own (initdb and pg_ctl on a
 // free port) is stopped under 10 concurrent writers and started again, fast and immediate.
@@ -15,66 +14,6 @@ import { jsonClient } from '../fixtures/auth-helpers.js';
 // pool that was first used during the outage. The figures are printed.
 
 const runs = process.env.PLINTH_FAULTS === '1';
-
-/** initdb and pg_ctl: on the PATH, or in Debian's versioned directory. */
-function postgresBin(name: string): string | undefined {
-  const onPath = spawnSync('which', [name], { encoding: 'utf8' }).stdout.trim();
-  if (onPath) return onPath;
-  const root = '/usr/lib/postgresql';
-  if (!existsSync(root)) return undefined;
-  for (const version of readdirSync(root).sort().reverse()) {
-    const candidate = join(root, version, 'bin', name);
-    if (existsSync(candidate)) return candidate;
-  }
-  return undefined;
-}
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-
-/** A throwaway cluster. PostgreSQL refuses to run as root: then it runs as the `postgres` user. */
-function cluster(port: number) {
-  const initdb = postgresBin('initdb');
-  const pgCtl = postgresBin('pg_ctl');
-  if (!initdb || !pgCtl) throw new Error('initdb and pg_ctl are needed for the fault suite');
-  const root = mkdtempSync(join(tmpdir(), 'plinth-faults-pg-'));
-  const data = join(root, 'data');
-  const sockets = join(root, 'sockets');
-  mkdirSync(sockets);
-  const asRoot = process.getuid?.() === 0;
-  if (asRoot) {
-    const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }));
-    const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }));
-    chownSync(root, uid, gid);
-    chownSync(sockets, uid, gid);
-  }
-  const run = (bin: string, args: string[]) =>
-    asRoot
-      ? execFileSync('runuser', ['-u', 'postgres', '--', bin, ...args], { stdio: 'pipe' })
-      : execFileSync(bin, args, { stdio: 'pipe' });
-  run(initdb, ['-D', data, '-U', 'postgres', '--auth=trust', '--no-sync']);
-  const options = `-p ${port} -k ${sockets} -c listen_addresses=127.0.0.1 -c fsync=off`;
-  return {
-    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
-    start: () => run(pgCtl, ['-D', data, '-o', options, '-l', join(root, 'log'), '-w', 'start']),
-    stop: (mode: 'fast' | 'immediate') => run(pgCtl, ['-D', data, '-m', mode, '-w', 'stop']),
-    remove: () => {
-      try {
-        run(pgCtl, ['-D', data, '-m', 'immediate', '-w', 'stop']);
-      } catch {
-        // already stopped
-      }
-      rmSync(root, { recursive: true, force: true });
-    },
-  };
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
