@@ -11,7 +11,7 @@ import { type Authenticators, authenticate } from './http/auth-guard.js';
 import { corsForAppOrigins } from './http/cors.js';
 import { HttpError } from './http/http-error.js';
 import { readInput } from './http/read-input.js';
-import { recordCaller, requestContext, runInRequestContext } from './http/request-context.js';
+import { requestContext } from './http/request-context.js';
 import { requestIdFor } from './http/request-id.js';
 import { bytesOf, type RouteHandler } from './http/route-handler.js';
 import { assertInputScopes } from './http/scope-check.js';
@@ -98,15 +98,7 @@ export function createApp(options: AppOptions): Hono<Env> {
     const logging = services.logger.isLevelEnabled('info');
     const started = logging ? performance.now() : 0;
     addAnswerHeader(c, 'x-request-id', requestId);
-    // Who and from where, for the whole request and the work it leaves behind (the audit log reads
-    // it): the address is the rate limiter's, by the same function and the same trusted header.
-    const ip = clientIp(c.req.raw, nodeSocketAddress(c), options.trustedProxyHeader);
-    const context = requestContext({
-      requestId,
-      ip: ip === unknownClientIp ? undefined : ip,
-      userAgent: c.req.header('user-agent'),
-    });
-    await runInRequestContext(context, next);
+    await next();
     const sent = answeredStatus(c);
     // Answers built another way (errors, a handler's own Response, 404s) get the headers now.
     if (sent === undefined) applyAnswerHeaders(c, c.res.headers);
@@ -140,7 +132,16 @@ export function createApp(options: AppOptions): Hono<Env> {
       await limited(c, proceed);
       const requestId = c.get('requestId');
       const caller = await authenticate(route, c.req.raw, services.keys, authenticators);
-      recordCaller(caller);
+      // Who and from where, for the audit log and a session's device, passed on by the handler
+      // (to work after the answer too): the address is the rate limiter's, by the same function
+      // and the same trusted header.
+      const ip = clientIp(c.req.raw, nodeSocketAddress(c), options.trustedProxyHeader);
+      const context = requestContext({
+        requestId,
+        ip: ip === unknownClientIp ? undefined : ip,
+        userAgent: c.req.header('user-agent'),
+        caller,
+      });
       if (!handler) {
         throw new HttpError(
           'not_implemented',
@@ -173,7 +174,7 @@ export function createApp(options: AppOptions): Hono<Env> {
           input: input as never,
           caller,
           request: c.req.raw,
-          requestId,
+          context,
           services,
           ...(scope ? { idempotency: scope } : {}),
           ...(route.body === 'bytes'

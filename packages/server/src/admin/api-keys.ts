@@ -36,14 +36,14 @@ function expiry(expiresAt: string | undefined): Date | undefined {
  */
 export const adminCreateApiKeyHandler = defineHandler(
   adminCreateApiKeyRoute,
-  async ({ input, caller, services, requestId }) => {
+  async ({ input, caller, services, context }) => {
     assertScopes(caller, input.scopes, adminCreateApiKeyRoute);
     const expiresAt = expiry(input.expiresAt);
     const owner = ownerOf(caller);
     const created = await services.database.transaction(async (tx) => {
       const made = await createApiKey(tx, { name: input.name, scopes: input.scopes, expiresAt, owner });
       await audit(tx, 'admin.api_key_created', {
-        requestId,
+        context,
         details: { keyId: made.apiKey.id, prefix: made.apiKey.prefix, scopes: made.apiKey.scopes, owner },
       });
       return made;
@@ -60,12 +60,12 @@ export const adminListApiKeysHandler = defineHandler(adminListApiKeysRoute, asyn
 /** `DELETE /v1/admin/api-keys/:keyId`: revokes a key; the next request with it is a 401. */
 export const adminRevokeApiKeyHandler = defineHandler(
   adminRevokeApiKeyRoute,
-  async ({ input, caller, services, requestId }) => {
+  async ({ input, caller, services, context }) => {
     const revoked = await services.database.transaction(async (tx) => {
       const apiKey = await revokeApiKey(tx, { id: input.keyId });
       if (apiKey)
         await audit(tx, 'admin.api_key_revoked', {
-          requestId,
+          context,
           details: { keyId: apiKey.id, prefix: apiKey.prefix, by: ownerOf(caller) },
         });
       return apiKey;

@@ -11,12 +11,12 @@ export const adminListSessionsHandler = defineHandler(adminListSessionsRoute, as
 /** `DELETE /v1/admin/users/:userId/sessions/:id`: ends one session of that user. */
 export const adminRevokeSessionHandler = defineHandler(
   adminRevokeSessionRoute,
-  async ({ input, services, requestId }) => {
+  async ({ input, services, context }) => {
     const revoked = await services.auth.sessions.revokeOne(input.id, 'revoked_by_admin', input.userId);
     if (revoked)
       await audit(services.database, 'admin.session_revoked', {
         userId: input.userId,
-        requestId,
+        context,
         details: { sessionId: input.id },
       });
     return { revoked };
@@ -26,12 +26,12 @@ export const adminRevokeSessionHandler = defineHandler(
 /** `DELETE /v1/admin/users/:userId/sessions`: ends every session of that user at once. */
 export const adminRevokeAllSessionsHandler = defineHandler(
   adminRevokeAllSessionsRoute,
-  async ({ input, services, requestId }) => {
+  async ({ input, services, context }) => {
     const revokedSessions = await services.auth.sessions.revokeAll(input.userId, 'revoked_by_admin');
     if (revokedSessions > 0)
       await audit(services.database, 'admin.sessions_revoked', {
         userId: input.userId,
-        requestId,
+        context,
         details: { revokedSessions },
       });
     return { revokedSessions };

@@ -63,7 +63,7 @@ export const adminGetUserHandler = defineHandler(adminGetUserRoute, async ({ inp
  * as sign-up hashes it; `emailConfirmed: true` confirms the email with no mail, for scripts and
  * tests. No mail is sent either way: the app tells the user.
  */
-export const adminCreateUserHandler = defineHandler(adminCreateUserRoute, async ({ input, services, requestId }) => {
+export const adminCreateUserHandler = defineHandler(adminCreateUserRoute, async ({ input, services, context }) => {
   const email = canonicalEmail(input.email);
   if (input.password !== undefined) assertAcceptablePassword(input.password, 'password', email);
   const passwordHash = input.password === undefined ? undefined : await services.auth.passwords.hash(input.password);
@@ -78,7 +78,7 @@ export const adminCreateUserHandler = defineHandler(adminCreateUserRoute, async 
     if (userId === undefined) return undefined;
     await audit(tx, 'admin.user_created', {
       userId,
-      requestId,
+      context,
       details: { password: passwordHash !== undefined, emailConfirmed: input.emailConfirmed === true },
     });
     return users.findForAdmin(userId);
@@ -95,7 +95,7 @@ export const adminCreateUserHandler = defineHandler(adminCreateUserRoute, async 
  * link, reset), so none works once it is enabled again; `false` enables it. Email and metadata
  * change together or not at all, before the disable.
  */
-export const adminUpdateUserHandler = defineHandler(adminUpdateUserRoute, async ({ input, services, requestId }) => {
+export const adminUpdateUserHandler = defineHandler(adminUpdateUserRoute, async ({ input, services, context }) => {
   const { database, auth } = services;
   const changed = [
     ...(input.email === undefined ? [] : ['email']),
@@ -112,7 +112,7 @@ export const adminUpdateUserHandler = defineHandler(adminUpdateUserRoute, async 
       }
       if (input.metadata !== undefined && !(await users.setMetadata(input.userId, input.metadata)))
         throw noSuchUser(input.userId);
-      await audit(tx, 'admin.user_updated', { userId: input.userId, requestId, details: { changed } });
+      await audit(tx, 'admin.user_updated', { userId: input.userId, context, details: { changed } });
     });
     auth.sessions.changed({ userId: input.userId });
   }
@@ -136,21 +136,21 @@ export const adminUpdateUserHandler = defineHandler(adminUpdateUserRoute, async 
       await revokeOneTimeTokens(database, input.userId);
       await audit(database, 'admin.user_banned', {
         userId: input.userId,
-        requestId,
+        context,
         details: { until: banned.bannedUntil, revokedSessions },
       });
     } else {
       auth.sessions.changed({ userId: input.userId });
-      await audit(database, 'admin.user_unbanned', { userId: input.userId, requestId });
+      await audit(database, 'admin.user_unbanned', { userId: input.userId, context });
     }
   }
   if (input.disabled === true) {
     revokedSessions += await auth.sessions.revokeAll(input.userId, 'user_disabled');
     await revokeOneTimeTokens(database, input.userId);
-    await audit(database, 'admin.user_disabled', { userId: input.userId, requestId, details: { revokedSessions } });
+    await audit(database, 'admin.user_disabled', { userId: input.userId, context, details: { revokedSessions } });
   } else if (input.disabled === false) {
     auth.sessions.changed({ userId: input.userId });
-    await audit(database, 'admin.user_enabled', { userId: input.userId, requestId });
+    await audit(database, 'admin.user_enabled', { userId: input.userId, context });
   }
   return { user, revokedSessions };
 });
@@ -159,13 +159,13 @@ export const adminUpdateUserHandler = defineHandler(adminUpdateUserRoute, async 
  * `DELETE /v1/admin/users/:userId`: revokes every session, then deletes the account and all it
  * owns (its one-time tokens go with it: the table cascades).
  */
-export const adminDeleteUserHandler = defineHandler(adminDeleteUserRoute, async ({ input, services, requestId }) => {
+export const adminDeleteUserHandler = defineHandler(adminDeleteUserRoute, async ({ input, services, context }) => {
   const { database, auth } = services;
   const revokedSessions = await auth.sessions.revokeAll(input.userId, 'user_deleted');
   const deleted = await usersRepository(database).delete(input.userId);
   auth.sessions.changed({ userId: input.userId });
   if (deleted)
-    await audit(database, 'admin.user_deleted', { userId: input.userId, requestId, details: { revokedSessions } });
+    await audit(database, 'admin.user_deleted', { userId: input.userId, context, details: { revokedSessions } });
   return { deleted, revokedSessions };
 });
 
@@ -174,7 +174,7 @@ export const adminDeleteUserHandler = defineHandler(adminDeleteUserRoute, async 
  * `redirectTo` is checked first, so a bad one makes no account. The account, and the token, are
  * one transaction; the mail goes after the commit.
  */
-export const adminInviteUserHandler = defineHandler(adminInviteUserRoute, async ({ input, services, requestId }) => {
+export const adminInviteUserHandler = defineHandler(adminInviteUserRoute, async ({ input, services, context }) => {
   const { auth, database, logger } = services;
   const base = emailLinkBase(input.redirectTo, auth.appOrigins);
   const email = canonicalEmail(input.email);
@@ -183,7 +183,7 @@ export const adminInviteUserHandler = defineHandler(adminInviteUserRoute, async 
     const userId = await users.create({ email, metadata: input.metadata });
     if (userId === undefined) return undefined;
     const token = await issueOneTimeToken(tx, 'magic_link', userId);
-    await audit(tx, 'admin.user_invited', { userId, requestId });
+    await audit(tx, 'admin.user_invited', { userId, context });
     return { user: await users.findForAdmin(userId), token };
   });
   if (!invited?.user || invited.token === undefined) throw emailTaken(email);
@@ -201,7 +201,7 @@ export const adminInviteUserHandler = defineHandler(adminInviteUserRoute, async 
  */
 export const adminCreateSignInLinkHandler = defineHandler(
   adminCreateSignInLinkRoute,
-  async ({ input, services, requestId }) => {
+  async ({ input, services, context }) => {
     const { auth, database } = services;
     const base = emailLinkBase(input.redirectTo, auth.appOrigins);
     const token = await database.transaction((tx) => issueOneTimeToken(tx, 'magic_link', input.userId));
@@ -213,7 +213,7 @@ export const adminCreateSignInLinkHandler = defineHandler(
         { field: 'userId' },
       );
     }
-    await audit(database, 'admin.sign_in_link_created', { userId: input.userId, requestId });
+    await audit(database, 'admin.sign_in_link_created', { userId: input.userId, context });
     return {
       link: emailLink(base, 'magic_link', token),
       expiresAt: new Date(Date.now() + oneTimeTokenTtlSeconds * 1000).toISOString(),

@@ -1,6 +1,6 @@
 import type { AuditEntry } from '@plinth/protocol';
 import type { Queryable } from '../database/database.js';
-import { type Actor, currentRequestContext, maxUserAgentLength } from '../http/request-context.js';
+import type { Actor, RequestContext } from '../http/request-context.js';
 import type { TimeCursor } from '../http/time-cursor.js';
 
 /** Audited actions. Never put a secret, token or password in `details`. */
@@ -38,51 +38,46 @@ export type AuditAction =
   | 'admin.webhook_secret_rotated'
   | 'admin.webhook_redelivered';
 
-/** One entry's particulars. What is left out comes from the request being served, if any. */
+/** One entry's particulars. Who acted and from where come from `context`, the request being served. */
 export interface AuditEntryInput {
   /** The account the action was about (for sign-in and the like, the account that acted). */
   userId?: string | undefined;
-  requestId?: string | undefined;
+  /**
+   * The request being served (its id, caller, address and user agent); `undefined` only for work
+   * no request asked for. Required, so that no call site can leave it out by forgetting.
+   */
+  context: RequestContext | undefined;
   /** What else to record. Never a secret, token, key or password. */
   details?: Record<string, unknown> | undefined;
-  /** Who acted; `null` for nobody. Default: the request's caller (see {@link auditActor}). */
-  actor?: Actor | null | undefined;
-  /** What the action was about. Default: {@link auditTarget} of the action, `userId` and `details`. */
-  target?: string | undefined;
-  /** The client's address. Default: the request's, as the rate limiter works it out. */
-  ip?: string | undefined;
-  /** The client's user agent. Default: the request's, cut to 512 characters. */
-  userAgent?: string | undefined;
 }
 
 /**
- * Appends to the audit log (UTC timestamps by the database). Who acted, from which address and
- * user agent, and in which request, are taken from the request being served (`request-context.ts`)
- * unless `entry` gives them, so every call site records them without passing them on; the
- * target comes from `userId` and `details` by {@link auditTarget}.
+ * Appends to the audit log (UTC timestamps by the database). Who acted ({@link auditActor}), from
+ * which address and user agent, and in which request, are taken from `entry.context`; the target
+ * comes from `userId` and `details` by {@link auditTarget}.
  *
  * @example
  * ```ts
- * await audit(database, 'auth.sign_in', { userId, requestId });
- * await audit(database, 'admin.secret_put', { details: { name } }); // target secret:<name>
+ * await audit(database, 'auth.sign_in', { userId, context });
+ * await audit(database, 'admin.secret_put', { context, details: { name } }); // target secret:<name>
  * ```
  */
 export async function audit(db: Queryable, action: AuditAction, entry: AuditEntryInput): Promise<void> {
-  const context = currentRequestContext();
-  const actor = entry.actor !== undefined ? entry.actor : auditActor(action, context?.actor, entry.userId);
+  const { context } = entry;
+  const actor = auditActor(action, context?.actor, entry.userId);
   await db.query(
     `INSERT INTO plinth.audit_log (action, user_id, request_id, details, actor_type, actor_id, target, ip, user_agent)
      VALUES ($1, $2, $3, $4::text::jsonb, $5, $6, $7, $8, $9)`,
     [
       action,
       entry.userId ?? null,
-      entry.requestId ?? context?.requestId ?? null,
+      context?.requestId ?? null,
       JSON.stringify(entry.details ?? {}),
       actor?.type ?? null,
       actor && 'id' in actor ? actor.id : null,
-      entry.target ?? auditTarget(action, entry) ?? null,
-      entry.ip ?? context?.ip ?? null,
-      (entry.userAgent ?? context?.userAgent)?.slice(0, maxUserAgentLength) ?? null,
+      auditTarget(action, entry) ?? null,
+      context?.ip ?? null,
+      context?.userAgent ?? null,
     ],
   );
 }

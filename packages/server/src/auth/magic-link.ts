@@ -18,7 +18,7 @@ export const signInWithMagicLinkHandler = defineHandler(signInWithMagicLinkRoute
 });
 
 /** `POST /v1/auth/magic-link/verify`: signs in with the token; also confirms the email. */
-export const verifyMagicLinkHandler = defineHandler(verifyMagicLinkRoute, async ({ input, services, requestId }) => {
+export const verifyMagicLinkHandler = defineHandler(verifyMagicLinkRoute, async ({ input, services, context }) => {
   const { auth, database } = services;
   const userId = await consumeOneTimeToken(database, 'magic_link', input.token);
   if (!userId) throw new HttpError('invalid_credentials', 'This link is invalid, used, or expired; ask for a new one.');
@@ -28,7 +28,7 @@ export const verifyMagicLinkHandler = defineHandler(verifyMagicLinkRoute, async 
   auth.sessions.changed({ userId });
   const user = await users.findById(userId);
   if (!user) throw new HttpError('invalid_credentials', 'This link is invalid, used, or expired; ask for a new one.');
-  const issued = await auth.sessions.start(userId);
-  await audit(database, 'auth.magic_link_used', { userId, requestId });
+  const issued = await auth.sessions.start(userId, context);
+  await audit(database, 'auth.magic_link_used', { userId, context });
   return sessionAnswer(issued, user, input.mode ?? 'token', auth);
 });

@@ -11,7 +11,7 @@ import { assertAcceptablePassword } from './password-rules.js';
 /** `POST /v1/auth/password`: changes the password, signs out every other session and ends every link mailed before. */
 export const updatePasswordHandler = defineHandler(
   updatePasswordRoute,
-  async ({ input, caller, services, requestId }) => {
+  async ({ input, caller, services, context }) => {
     const me = requireUser(caller);
     const { auth, database } = services;
     const users = usersRepository(database);
@@ -27,7 +27,7 @@ export const updatePasswordHandler = defineHandler(
     await users.setPassword(me.userId, await auth.passwords.hash(input.newPassword));
     await auth.sessions.revoke(me, 'others', 'password_changed');
     await revokeOneTimeTokens(database, me.userId);
-    await audit(database, 'auth.password_changed', { userId: me.userId, requestId });
+    await audit(database, 'auth.password_changed', { userId: me.userId, context });
     return { updated: true as const };
   },
 );
@@ -46,7 +46,7 @@ export const resetPasswordHandler = defineHandler(resetPasswordRoute, async ({ i
 /** `POST /v1/auth/reset-password/confirm`: sets the new password, signs out every session and ends every other link mailed before. */
 export const confirmPasswordResetHandler = defineHandler(
   confirmPasswordResetRoute,
-  async ({ input, services, requestId }) => {
+  async ({ input, services, context }) => {
     assertAcceptablePassword(input.newPassword, 'newPassword');
     const { auth, database } = services;
     const invalidLink = () =>
@@ -61,7 +61,7 @@ export const confirmPasswordResetHandler = defineHandler(
     await usersRepository(database).resetPassword(userId, hash);
     await auth.sessions.revokeAll(userId, 'password_reset');
     await revokeOneTimeTokens(database, userId);
-    await audit(database, 'auth.password_reset', { userId, requestId });
+    await audit(database, 'auth.password_reset', { userId, context });
     return { updated: true as const };
   },
 );

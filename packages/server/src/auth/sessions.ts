@@ -12,17 +12,14 @@ export const listSessionsHandler = defineHandler(listSessionsRoute, async ({ cal
 });
 
 /** `DELETE /v1/auth/sessions/:id`: ends one of the user's own sessions (another user's: `revoked: false`). */
-export const revokeSessionHandler = defineHandler(
-  revokeSessionRoute,
-  async ({ input, caller, services, requestId }) => {
-    const me = requireUser(caller);
-    const revoked = await services.auth.sessions.revokeOne(input.id, 'revoked_by_user', me.userId);
-    if (revoked)
-      await audit(services.database, 'auth.sign_out', {
-        userId: me.userId,
-        requestId,
-        details: { sessionId: input.id },
-      });
-    return { revoked };
-  },
-);
+export const revokeSessionHandler = defineHandler(revokeSessionRoute, async ({ input, caller, services, context }) => {
+  const me = requireUser(caller);
+  const revoked = await services.auth.sessions.revokeOne(input.id, 'revoked_by_user', me.userId);
+  if (revoked)
+    await audit(services.database, 'auth.sign_out', {
+      userId: me.userId,
+      context,
+      details: { sessionId: input.id },
+    });
+  return { revoked };
+});

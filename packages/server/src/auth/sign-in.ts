@@ -12,7 +12,7 @@ const refused = () =>
   new HttpError('invalid_credentials', 'The email or password is wrong, or the email is not verified yet.');
 
 /** `POST /v1/auth/sign-in` with email and password. A new session, in a cookie or as tokens. */
-export const signInHandler = defineHandler(signInRoute, async ({ input, services, requestId }) => {
+export const signInHandler = defineHandler(signInRoute, async ({ input, services, context }) => {
   const { auth, database } = services;
   const email = canonicalEmail(input.email);
   // Per account as well as per IP (the route's own limit): guessing one account's password from
@@ -34,7 +34,7 @@ export const signInHandler = defineHandler(signInRoute, async ({ input, services
   if (!account?.passwordHash) {
     // Same cost as a real check: timing must not reveal that the account does not exist.
     await auth.passwords.verifyDummy(input.password);
-    await audit(database, 'auth.sign_in_failed', { requestId, details: { reason: 'unknown_email' } });
+    await audit(database, 'auth.sign_in_failed', { context, details: { reason: 'unknown_email' } });
     throw refused();
   }
   const { user } = account;
@@ -42,13 +42,13 @@ export const signInHandler = defineHandler(signInRoute, async ({ input, services
   if (!verdict.ok || account.disabled || !user.emailVerified) {
     await audit(database, 'auth.sign_in_failed', {
       userId: user.id,
-      requestId,
+      context,
       details: { reason: verdict.ok ? 'not_allowed' : 'password' },
     });
     throw refused();
   }
   if (verdict.needsRehash) await users.setPassword(user.id, await auth.passwords.hash(input.password));
-  const issued = await auth.sessions.start(user.id);
-  await audit(database, 'auth.sign_in', { userId: user.id, requestId, details: { mode: input.mode ?? 'token' } });
+  const issued = await auth.sessions.start(user.id, context);
+  await audit(database, 'auth.sign_in', { userId: user.id, context, details: { mode: input.mode ?? 'token' } });
   return sessionAnswer(issued, user, input.mode ?? 'token', auth);
 });

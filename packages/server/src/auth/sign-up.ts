@@ -16,7 +16,7 @@ import { assertAcceptablePassword } from './password-rules.js';
  * taken, and the answer's timing must not tell which. A new account (stored under its canonical
  * email) gets a verification mail and signs in once verified; a taken email gets a notice.
  */
-export const signUpHandler = defineHandler(signUpRoute, async ({ input, services, requestId }) => {
+export const signUpHandler = defineHandler(signUpRoute, async ({ input, services, context }) => {
   const email = canonicalEmail(input.email);
   assertAcceptablePassword(input.password, 'password', email);
   const { auth, database, logger } = services;
@@ -32,7 +32,7 @@ export const signUpHandler = defineHandler(signUpRoute, async ({ input, services
       return { userId, token };
     });
     if (created) {
-      await audit(database, 'auth.sign_up', { userId: created.userId, requestId });
+      await audit(database, 'auth.sign_up', { userId: created.userId, context });
       deliverLater(auth.mailer, logger, {
         to: email,
         subject: 'Confirm your email',

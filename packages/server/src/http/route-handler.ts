@@ -3,6 +3,7 @@ import type * as z from 'zod/mini';
 import type { IdempotencyScope } from '../idempotency/idempotency.js';
 import type { ServerServices } from '../server-services.js';
 import type { Caller } from './caller.js';
+import type { RequestContext } from './request-context.js';
 
 /** The validated input of a route, after its schema's defaults and transforms. */
 export type ParsedInput<R extends Route> = R extends Route<infer S> ? z.output<S['request']> : never;
@@ -12,7 +13,8 @@ export interface HandlerContext<R extends Route> {
   readonly input: ParsedInput<R>;
   readonly caller: Caller;
   readonly request: Request;
-  readonly requestId: string;
+  /** The request's id, its caller as the audit log names them, the client's address and user agent. */
+  readonly context: RequestContext;
   readonly services: ServerServices;
   /**
    * Set on an `idempotent` route called with an `Idempotency-Key` (claimed, not a replay). A data

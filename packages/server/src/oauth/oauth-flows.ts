@@ -3,6 +3,7 @@ import { usersRepository } from '../accounts/users-repository.js';
 import { createOpaqueToken, hashOpaqueToken } from '../auth/opaque-token.js';
 import { codeChallengeS256, verifyPkce } from '../auth/pkce.js';
 import type { Database, Queryable } from '../database/database.js';
+import type { RequestContext } from '../http/request-context.js';
 import type { IssuedSession, SessionService } from '../sessions/session-service.js';
 
 /** How long a sign-in may spend at the provider (login, second factor, consent). ≤ 10 min (docs/security.md). */
@@ -168,17 +169,18 @@ export type Redemption =
  * code's row `FOR UPDATE`: exactly one of two racing exchanges wins. A code that was already
  * used revokes the session its first exchange started (RFC 6749 §4.1.2, docs/security.md: "a replayed
  * code revokes what it issued"), whoever replays it. A wrong verifier leaves the code usable by
- * the right one until it expires.
+ * the right one until it expires. The session records the address and user agent of `context`.
  *
  * @example
  * ```ts
- * const result = await redeemOAuthCode(database, sessions, { code, codeVerifier });
+ * const result = await redeemOAuthCode(database, sessions, { code, codeVerifier }, context);
  * ```
  */
 export async function redeemOAuthCode(
   database: Database,
   sessions: SessionService,
   presented: { code: string; codeVerifier: string },
+  context: RequestContext | undefined,
 ): Promise<Redemption> {
   let revokedSessionId: string | undefined;
   const redemption = await database.transaction(async (tx): Promise<Redemption> => {
@@ -212,7 +214,7 @@ export async function redeemOAuthCode(
     if (!verifyPkce({ ...pkce, method: row.code_challenge_method }))
       return { ok: false, refused: 'verifier', userId: row.user_id };
     if (status === 'disabled') return { ok: false, refused: 'disabled', userId: row.user_id };
-    const issued = await sessions.start(row.user_id, tx);
+    const issued = await sessions.start(row.user_id, context, tx);
     await tx.query('UPDATE plinth.oauth_codes SET used_at = now(), session_id = $2 WHERE code_hash = $1', [
       hashOpaqueToken(presented.code),
       issued.sessionId,

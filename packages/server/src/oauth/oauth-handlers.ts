@@ -87,93 +87,90 @@ export const signInWithOAuthHandler = defineHandler(signInWithOAuthRoute, async 
  * the user found or created, and the browser sent to the app's `redirectTo` with a Plinth code
  * and the app's state — or with `error` and the app's state.
  */
-export const oauthCallbackHandler = defineHandler(
-  oauthCallbackRoute,
-  async ({ input, request, services, requestId }) => {
-    const { auth, database, logger } = services;
-    const provider = providerOrNotFound(services.oauth, input.provider);
-    const secure = auth.cookies.secure;
-    const cleared = flowCookie(input.state, '', secure);
-    const flow = await consumeFlow(database, {
-      provider: provider.name,
-      state: input.state,
-      browserSecret: readCookie(request.headers.get('cookie'), flowCookieName(input.state, secure)) ?? '',
+export const oauthCallbackHandler = defineHandler(oauthCallbackRoute, async ({ input, request, services, context }) => {
+  const { auth, database, logger } = services;
+  const provider = providerOrNotFound(services.oauth, input.provider);
+  const secure = auth.cookies.secure;
+  const cleared = flowCookie(input.state, '', secure);
+  const flow = await consumeFlow(database, {
+    provider: provider.name,
+    state: input.state,
+    browserSecret: readCookie(request.headers.get('cookie'), flowCookieName(input.state, secure)) ?? '',
+  });
+  if (!flow) {
+    await audit(database, 'auth.sign_in_failed', {
+      context,
+      details: { method: 'oauth', reason: 'unknown_state' },
     });
-    if (!flow) {
-      await audit(database, 'auth.sign_in_failed', {
-        requestId,
-        details: { method: 'oauth', reason: 'unknown_state' },
-      });
-      throw new HttpError(
-        'invalid_credentials',
-        'This sign-in is unknown, already finished, expired, or was started in another browser; start again from the app.',
-        undefined,
-        { 'set-cookie': cleared },
-      );
-    }
-    const back = (params: Record<string, string>) => {
-      const url = new URL(flow.redirectTo);
-      for (const [name, value] of Object.entries(params)) url.searchParams.set(name, value);
-      url.searchParams.set('state', flow.appState);
-      return redirect(url.href, [cleared]);
-    };
-    const refuse = async (error: string, reason: string, userId?: string) => {
-      await audit(database, 'auth.sign_in_failed', {
-        userId,
-        requestId,
-        details: { method: 'oauth', provider: provider.name, reason },
-      });
-      return back({ error });
-    };
+    throw new HttpError(
+      'invalid_credentials',
+      'This sign-in is unknown, already finished, expired, or was started in another browser; start again from the app.',
+      undefined,
+      { 'set-cookie': cleared },
+    );
+  }
+  const back = (params: Record<string, string>) => {
+    const url = new URL(flow.redirectTo);
+    for (const [name, value] of Object.entries(params)) url.searchParams.set(name, value);
+    url.searchParams.set('state', flow.appState);
+    return redirect(url.href, [cleared]);
+  };
+  const refuse = async (error: string, reason: string, userId?: string) => {
+    await audit(database, 'auth.sign_in_failed', {
+      userId,
+      context,
+      details: { method: 'oauth', provider: provider.name, reason },
+    });
+    return back({ error });
+  };
 
-    if (input.error !== undefined) {
-      return refuse(passedOnErrors.has(input.error) ? input.error : 'provider_error', 'provider_declined');
-    }
-    if (input.code === undefined) return refuse('provider_error', 'no_code');
-    let identity: ProviderIdentity;
-    try {
-      identity = await services.oauth.identify(provider, {
-        code: input.code,
-        codeVerifier: flow.providerVerifier,
-        nonce: flow.nonce,
-        iss: input.iss,
-      });
-    } catch (error) {
-      if (!(error instanceof ProviderError)) throw error;
-      logger.warn({ requestId, provider: provider.name, problem: error.message }, 'oauth provider');
-      return refuse('provider_error', 'provider_error');
-    }
-    const linked = await findOrCreateUser(database, provider.name, identity);
-    if ('refused' in linked) return refuse(linked.refused, linked.refused, linked.userId);
-    if (linked.outcome !== 'signed_in') {
-      await audit(database, linked.outcome === 'created' ? 'auth.sign_up' : 'auth.oauth_linked', {
-        userId: linked.userId,
-        requestId,
-        details: { method: 'oauth', provider: provider.name, emailVerified: identity.emailVerified },
-      });
-    }
-    const code = await issueOAuthCode(database, {
-      userId: linked.userId,
-      provider: provider.name,
-      codeChallenge: flow.codeChallenge,
-      redirectTo: flow.redirectTo,
+  if (input.error !== undefined) {
+    return refuse(passedOnErrors.has(input.error) ? input.error : 'provider_error', 'provider_declined');
+  }
+  if (input.code === undefined) return refuse('provider_error', 'no_code');
+  let identity: ProviderIdentity;
+  try {
+    identity = await services.oauth.identify(provider, {
+      code: input.code,
+      codeVerifier: flow.providerVerifier,
+      nonce: flow.nonce,
+      iss: input.iss,
     });
-    return back({ code });
-  },
-);
+  } catch (error) {
+    if (!(error instanceof ProviderError)) throw error;
+    logger.warn({ requestId: context.requestId, provider: provider.name, problem: error.message }, 'oauth provider');
+    return refuse('provider_error', 'provider_error');
+  }
+  const linked = await findOrCreateUser(database, provider.name, identity);
+  if ('refused' in linked) return refuse(linked.refused, linked.refused, linked.userId);
+  if (linked.outcome !== 'signed_in') {
+    await audit(database, linked.outcome === 'created' ? 'auth.sign_up' : 'auth.oauth_linked', {
+      userId: linked.userId,
+      context,
+      details: { method: 'oauth', provider: provider.name, emailVerified: identity.emailVerified },
+    });
+  }
+  const code = await issueOAuthCode(database, {
+    userId: linked.userId,
+    provider: provider.name,
+    codeChallenge: flow.codeChallenge,
+    redirectTo: flow.redirectTo,
+  });
+  return back({ code });
+});
 
 /**
  * `POST /v1/auth/oauth/token`: the app trades the Plinth code and its PKCE verifier for a session,
  * in a cookie or as tokens like any sign-in. One 401 for every refusal; a replayed code also
  * revokes the session its first exchange started.
  */
-export const exchangeCodeHandler = defineHandler(exchangeCodeRoute, async ({ input, services, requestId }) => {
+export const exchangeCodeHandler = defineHandler(exchangeCodeRoute, async ({ input, services, context }) => {
   const { auth, database } = services;
-  const result = await redeemOAuthCode(database, auth.sessions, input);
+  const result = await redeemOAuthCode(database, auth.sessions, input, context);
   if (!result.ok) {
     await audit(database, result.refused === 'replayed' ? 'auth.oauth_code_reuse' : 'auth.sign_in_failed', {
       userId: result.userId,
-      requestId,
+      context,
       details: { method: 'oauth', reason: result.refused, revokedSession: result.revokedSession ?? false },
     });
     throw new HttpError(
@@ -186,7 +183,7 @@ export const exchangeCodeHandler = defineHandler(exchangeCodeRoute, async ({ inp
     throw new HttpError('invalid_credentials', 'This code is invalid, already used or expired; sign in again.');
   await audit(database, 'auth.sign_in', {
     userId: result.userId,
-    requestId,
+    context,
     details: { method: 'oauth', provider: result.provider, mode: input.mode ?? 'token' },
   });
   return sessionAnswer(result.issued, user, input.mode ?? 'token', auth);

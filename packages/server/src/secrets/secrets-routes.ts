@@ -10,10 +10,10 @@ import { defineHandler } from '../http/route-handler.js';
  * defineFeatureModule({ name: 'secrets', handlers: [putSecretHandler] });
  * ```
  */
-export const putSecretHandler = defineHandler(putSecretRoute, async ({ input, services, requestId }) => {
+export const putSecretHandler = defineHandler(putSecretRoute, async ({ input, services, context }) => {
   const stored = await services.secrets.put(input.name, input.value);
   // The name only: a value never reaches the audit log.
-  await audit(services.database, 'admin.secret_put', { requestId, details: { name: input.name } });
+  await audit(services.database, 'admin.secret_put', { context, details: { name: input.name } });
   return stored;
 });
 
@@ -49,8 +49,8 @@ export const listSecretsHandler = defineHandler(listSecretsRoute, async ({ input
  * defineFeatureModule({ name: 'secrets', handlers: [deleteSecretHandler] });
  * ```
  */
-export const deleteSecretHandler = defineHandler(deleteSecretRoute, async ({ input, services, requestId }) => {
+export const deleteSecretHandler = defineHandler(deleteSecretRoute, async ({ input, services, context }) => {
   const deleted = await services.secrets.remove(input.name);
-  if (deleted) await audit(services.database, 'admin.secret_deleted', { requestId, details: { name: input.name } });
+  if (deleted) await audit(services.database, 'admin.secret_deleted', { context, details: { name: input.name } });
   return { deleted };
 });

@@ -4,7 +4,7 @@ import type { AccessTokens } from '../auth/access-token.js';
 import { createOpaqueToken, hashOpaqueToken } from '../auth/opaque-token.js';
 import type { Database, Queryable } from '../database/database.js';
 import type { UserCaller } from '../http/caller.js';
-import { currentRequestContext } from '../http/request-context.js';
+import type { RequestContext } from '../http/request-context.js';
 import { deviceLabel } from './device-label.js';
 import type { SessionCheckCache } from './session-check-cache.js';
 
@@ -90,17 +90,18 @@ export function createSessionService(options: SessionServiceOptions) {
 
   return {
     /**
-     * Starts a new session (a new id at every sign-in) with its first refresh token. `within`
-     * runs the inserts in a transaction the caller already holds (an OAuth code exchange records
-     * the session on the code in the same transaction).
+     * Starts a new session (a new id at every sign-in) with its first refresh token, recording
+     * the address and user agent of `context`, the sign-in's request. `within` runs the inserts
+     * in a transaction the caller already holds (an OAuth code exchange records the session on
+     * the code in the same transaction).
      */
-    async start(userId: string, within?: Queryable): Promise<IssuedSession> {
+    async start(userId: string, context: RequestContext | undefined, within?: Queryable): Promise<IssuedSession> {
       const { token } = createOpaqueToken(refreshPrefix);
       const insert = async (tx: Queryable) => {
         const [session] = await tx.query<{ id: string }>(
           `INSERT INTO plinth.sessions (user_id, not_after, ip, user_agent)
            VALUES ($1, now() + make_interval(secs => $2), $3, $4) RETURNING id`,
-          [userId, lifetime, ...seenFrom()],
+          [userId, lifetime, ...seenFrom(context)],
         );
         if (!session) throw new Error('session insert returned nothing');
         return tx.query<{ id: string; issued_at: Date | string }>(
@@ -114,8 +115,14 @@ export function createSessionService(options: SessionServiceOptions) {
       return answer(userId, row.id, token, epochSeconds(row.issued_at));
     },
 
-    /** Trades a refresh token for the next one: rotation, grace-window repeat, or family revocation. */
-    async refresh(refreshToken: string): Promise<IssuedSession | { refused: RefreshRefusal }> {
+    /**
+     * Trades a refresh token for the next one: rotation, grace-window repeat, or family
+     * revocation. The session moves to the address and user agent of `context`, if known.
+     */
+    async refresh(
+      refreshToken: string,
+      context: RequestContext | undefined,
+    ): Promise<IssuedSession | { refused: RefreshRefusal }> {
       let revokedSession: string | undefined;
       const outcome = await database.transaction(async (tx) => {
         const [row] = await tx.query<TokenRow>(
@@ -153,10 +160,10 @@ export function createSessionService(options: SessionServiceOptions) {
           [hashOpaqueToken(successor), row.session_id, row.generation + 1],
         );
         // Where it was used from last: a refresh from elsewhere moves it (coalesce keeps what was
-        // known when a refresh comes from outside a request, as in tests).
+        // known when a refresh has no request, as in tests).
         await tx.query(
           'UPDATE plinth.sessions SET refreshed_at = now(), ip = coalesce($2, ip), user_agent = coalesce($3, user_agent) WHERE id = $1',
-          [row.session_id, ...seenFrom()],
+          [row.session_id, ...seenFrom(context)],
         );
         if (!next) throw new Error('refresh token insert returned nothing');
         return answer(row.user_id, row.session_id, successor, epochSeconds(next.issued_at));
@@ -231,11 +238,11 @@ export function createSessionService(options: SessionServiceOptions) {
   };
 }
 
-/** The address and user agent of the request being served, as a session records them. */
-const seenFrom = (): [string | null, string | null] => {
-  const context = currentRequestContext();
-  return [context?.ip ?? null, context?.userAgent ?? null];
-};
+/** The address and user agent of a request, as a session records them. */
+const seenFrom = (context: RequestContext | undefined): [string | null, string | null] => [
+  context?.ip ?? null,
+  context?.userAgent ?? null,
+];
 
 /** An active session as the lists of sessions show it (a user's own, an admin's). */
 export interface ActiveSession {

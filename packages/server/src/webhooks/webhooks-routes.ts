@@ -22,10 +22,10 @@ import { defineHandler } from '../http/route-handler.js';
  */
 export const createWebhookEndpointHandler = defineHandler(
   createWebhookEndpointRoute,
-  async ({ input, services, requestId }) => {
+  async ({ input, services, context }) => {
     const created = await services.webhooks.createEndpoint(input);
     await audit(services.database, 'admin.webhook_created', {
-      requestId,
+      context,
       details: { id: created.endpoint.id, url: created.endpoint.url },
     });
     return created;
@@ -66,11 +66,11 @@ export const getWebhookEndpointHandler = defineHandler(getWebhookEndpointRoute, 
  */
 export const updateWebhookEndpointHandler = defineHandler(
   updateWebhookEndpointRoute,
-  async ({ input, services, requestId }) => {
+  async ({ input, services, context }) => {
     const { id, ...change } = input;
     const endpoint = await services.webhooks.updateEndpoint(id, change);
     await audit(services.database, 'admin.webhook_updated', {
-      requestId,
+      context,
       details: { id, changed: Object.keys(change).filter((key) => change[key as keyof typeof change] !== undefined) },
     });
     return { endpoint };
@@ -87,9 +87,9 @@ export const updateWebhookEndpointHandler = defineHandler(
  */
 export const deleteWebhookEndpointHandler = defineHandler(
   deleteWebhookEndpointRoute,
-  async ({ input, services, requestId }) => {
+  async ({ input, services, context }) => {
     const deleted = await services.webhooks.deleteEndpoint(input.id);
-    if (deleted) await audit(services.database, 'admin.webhook_deleted', { requestId, details: { id: input.id } });
+    if (deleted) await audit(services.database, 'admin.webhook_deleted', { context, details: { id: input.id } });
     return { deleted };
   },
 );
@@ -104,10 +104,10 @@ export const deleteWebhookEndpointHandler = defineHandler(
  */
 export const rotateWebhookSecretHandler = defineHandler(
   rotateWebhookSecretRoute,
-  async ({ input, services, requestId }) => {
+  async ({ input, services, context }) => {
     const rotated = await services.webhooks.rotateSecret(input.id);
     // The endpoint only: a secret never reaches the audit log.
-    await audit(services.database, 'admin.webhook_secret_rotated', { requestId, details: { id: input.id } });
+    await audit(services.database, 'admin.webhook_secret_rotated', { context, details: { id: input.id } });
     return rotated;
   },
 );
@@ -145,8 +145,8 @@ export const getWebhookDeliveryHandler = defineHandler(getWebhookDeliveryRoute, 
  * defineFeatureModule({ name: 'webhooks', handlers: [redeliverWebhookHandler] });
  * ```
  */
-export const redeliverWebhookHandler = defineHandler(redeliverWebhookRoute, async ({ input, services, requestId }) => {
+export const redeliverWebhookHandler = defineHandler(redeliverWebhookRoute, async ({ input, services, context }) => {
   const delivery = await services.webhooks.redeliver(input.deliveryId);
-  await audit(services.database, 'admin.webhook_redelivered', { requestId, details: { id: input.deliveryId } });
+  await audit(services.database, 'admin.webhook_redelivered', { context, details: { id: input.deliveryId } });
   return { delivery };
 });

@@ -5,7 +5,7 @@ import { jsonClient } from '../fixtures/auth-helpers.js';
 import { useTestServer } from '../fixtures/test-server.js';
 
 // What every audit entry records about who acted and from where, taken from the request being
-// served (src/http/request-context.ts) without the call sites passing it: the actor, the target,
+// served (src/http/request-context.ts, which every call site must pass): the actor, the target,
 // the client's address as the rate limiter sees it, the user agent and the request id, also for
 // work done after the answer (sign-up). And what it never records: a password, token, key or
 // secret value. The log is append-only for the server's role.

@@ -42,8 +42,8 @@ describe.each(testDatabaseLocations().filter((l) => l.label !== 'PGlite (directo
       ) - 1;
 
     it('a new session id at every sign-in; tokens stored only as hashes', async () => {
-      const a = await sessions.start(userId);
-      const b = await sessions.start(userId);
+      const a = await sessions.start(userId, undefined);
+      const b = await sessions.start(userId, undefined);
       expect(a.sessionId).not.toBe(b.sessionId);
       const stored = JSON.stringify(await database.query('SELECT * FROM plinth.refresh_tokens'));
       expect(stored).not.toContain(a.refreshToken);
@@ -52,8 +52,10 @@ describe.each(testDatabaseLocations().filter((l) => l.label !== 'PGlite (directo
     });
 
     it('50 concurrent refreshes of one token: exactly 1 rotation, 50 identical answers', async () => {
-      const started = await sessions.start(userId);
-      const answers = await Promise.all(Array.from({ length: 50 }, () => sessions.refresh(started.refreshToken)));
+      const started = await sessions.start(userId, undefined);
+      const answers = await Promise.all(
+        Array.from({ length: 50 }, () => sessions.refresh(started.refreshToken, undefined)),
+      );
       expect(await rotations(started.sessionId)).toBe(1);
       const first = answers[0] as IssuedSession;
       expect(first.refreshToken).not.toBe(started.refreshToken);
@@ -66,46 +68,46 @@ describe.each(testDatabaseLocations().filter((l) => l.label !== 'PGlite (directo
     });
 
     it('the successor rotates in turn; the chain goes on', async () => {
-      const started = await sessions.start(userId);
-      const second = (await sessions.refresh(started.refreshToken)) as IssuedSession;
-      const third = (await sessions.refresh(second.refreshToken)) as IssuedSession;
+      const started = await sessions.start(userId, undefined);
+      const second = (await sessions.refresh(started.refreshToken, undefined)) as IssuedSession;
+      const third = (await sessions.refresh(second.refreshToken, undefined)) as IssuedSession;
       expect(new Set([started.refreshToken, second.refreshToken, third.refreshToken]).size).toBe(3);
       expect(await rotations(started.sessionId)).toBe(2);
     });
 
     it('reuse after the grace window revokes the whole family', async () => {
-      const started = await sessions.start(userId);
-      const next = (await sessions.refresh(started.refreshToken)) as IssuedSession;
+      const started = await sessions.start(userId, undefined);
+      const next = (await sessions.refresh(started.refreshToken, undefined)) as IssuedSession;
       await database.query(
         `UPDATE plinth.refresh_tokens SET used_at = now() - interval '11 seconds' WHERE token_hash = $1`,
         [hashOpaqueToken(started.refreshToken)],
       );
-      expect(await sessions.refresh(started.refreshToken)).toEqual({ refused: 'reused' });
+      expect(await sessions.refresh(started.refreshToken, undefined)).toEqual({ refused: 'reused' });
       // The thief's (or the victim's) newer token dies with the family, and so does its access token.
-      expect(await sessions.refresh(next.refreshToken)).toEqual({ refused: 'revoked' });
+      expect(await sessions.refresh(next.refreshToken, undefined)).toEqual({ refused: 'revoked' });
       expect(await sessions.authenticate(next.accessToken)).toBeUndefined();
     });
 
     it('an absolute lifetime ends the session even if it keeps refreshing', async () => {
-      const started = await sessions.start(userId);
+      const started = await sessions.start(userId, undefined);
       await database.query(`UPDATE plinth.sessions SET not_after = now() - interval '1 second' WHERE id = $1`, [
         started.sessionId,
       ]);
-      expect(await sessions.refresh(started.refreshToken)).toEqual({ refused: 'expired' });
+      expect(await sessions.refresh(started.refreshToken, undefined)).toEqual({ refused: 'expired' });
       expect(await sessions.authenticate(started.accessToken)).toBeUndefined();
     });
 
     it('an unknown or tampered refresh token is refused', async () => {
-      const started = await sessions.start(userId);
-      expect(await sessions.refresh(`${started.refreshToken}x`)).toEqual({ refused: 'unknown' });
-      expect(await sessions.refresh('rt_nothing')).toEqual({ refused: 'unknown' });
+      const started = await sessions.start(userId, undefined);
+      expect(await sessions.refresh(`${started.refreshToken}x`, undefined)).toEqual({ refused: 'unknown' });
+      expect(await sessions.refresh('rt_nothing', undefined)).toEqual({ refused: 'unknown' });
     });
 
     it('sign-out scopes: local, others, global; revoked sessions stop authenticating', async () => {
       const [one, two, three] = await Promise.all([
-        sessions.start(userId),
-        sessions.start(userId),
-        sessions.start(userId),
+        sessions.start(userId, undefined),
+        sessions.start(userId, undefined),
+        sessions.start(userId, undefined),
       ]);
       if (!one || !two || !three) throw new Error('sessions did not start');
       const as = (s: IssuedSession) => ({ kind: 'user' as const, userId, sessionId: s.sessionId });
