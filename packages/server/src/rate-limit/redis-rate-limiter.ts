@@ -13,7 +13,11 @@ export interface RedisRateLimiterOptions {
    * outage, go to debug. Default: nothing is logged.
    */
   logger?: Pick<Logger, 'debug' | 'info' | 'warn'>;
-  /** How long one request waits for Redis before it is decided in memory, in ms. Default 2000. */
+  /**
+   * How long one request waits for Redis before it is decided in memory, in ms. Default 500: Redis
+   * answers in about a millisecond, and every route (health checks too) waits this long at the
+   * start of a freeze, before the limiter has switched to memory.
+   */
   commandTimeoutMs?: number;
 }
 
@@ -108,7 +112,7 @@ export function createRedisRateLimiter(url: string, options: RedisRateLimiterOpt
     // queued during a reconnection is failed after one more attempt, or by the command timeout.
     maxRetriesPerRequest: 1,
     // Bounds the wait on a Redis that holds the connection open but does not answer (frozen).
-    commandTimeout: options.commandTimeoutMs ?? 2000,
+    commandTimeout: options.commandTimeoutMs ?? 500,
   }) as RedisWithTokenBucket;
   // Without a listener ioredis prints every reconnection failure to stderr.
   redis.on('error', (error: Error) => logger?.debug({ err: { message: error.message } }, 'rate-limit redis'));

@@ -1,18 +1,14 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { type AddressInfo, createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { RateLimiter } from '../../src/rate-limit/rate-limiter.js';
 import { createRedisRateLimiter } from '../../src/rate-limit/redis-rate-limiter.js';
 import type { RunningServer } from '../../src/start-server.js';
+import { freePort } from '../fixtures/postgres-cluster.js';
+import { type RedisProcess, redisServer, redisServerBin } from '../fixtures/redis-process.js';
 import { useTestServer } from '../fixtures/test-server.js';
 
 // Redis killed, restarted and frozen under load, against a redis-server of this file's own on a
 // free port: never a Redis someone else uses. Skipped where redis-server is not installed.
-const redisServerPath = '/usr/bin/redis-server';
 
 // `auth.getMe` (GET /v1/auth/me, a 401 without a session, after the limiter) carries the tight
 // rule; everything else is limited so loosely that the load below never meets a 429.
@@ -21,39 +17,6 @@ const rateRules = {
   default: { capacity: 1_000_000, refillPerSecond: 1_000_000 },
   'auth.getMe': { capacity: 3, refillPerSecond: 0.001 },
 };
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
-
-/** Starts redis-server on `port`, without persistence, and resolves once it accepts connections. */
-function startRedis(port: number, dir: string): Promise<ChildProcess> {
-  const child = spawn(
-    redisServerPath,
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  return new Promise((resolve, reject) => {
-    let output = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('Ready to accept connections')) resolve(child);
-    });
-    child.once('exit', (code) => reject(new Error(`redis-server on port ${port} exited (${code}): ${output}`)));
-  });
-}
-
-/** SIGKILL, and resolves once the process is gone (so the port is free for a restart). */
-async function killRedis(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGKILL');
-  await exited;
-}
 
 interface HealthBody {
   status: string;
@@ -110,20 +73,18 @@ async function underLoad(servers: RunningServer[], during: () => Promise<void>):
   return counts;
 }
 
-describe.runIf(existsSync(redisServerPath))('rate limits when Redis fails', () => {
-  const redisDir = mkdtempSync(join(tmpdir(), 'plinth-redis-'));
+describe.runIf(redisServerBin)('rate limits when Redis fails', () => {
   const keyPrefix = `plinth:test:outage:${randomBytes(6).toString('hex')}:`;
-  let port = 0;
-  let redis: ChildProcess | undefined;
+  let redis: RedisProcess;
   let redisUrl = '';
   // A limiter of this file's own, to read what it logs.
   const logger = { debug: vi.fn(), info: vi.fn(), warn: vi.fn() };
   let direct: RateLimiter;
 
   beforeAll(async () => {
-    port = await freePort();
-    redisUrl = `redis://127.0.0.1:${port}`;
-    redis = await startRedis(port, redisDir);
+    redis = redisServer(await freePort());
+    redisUrl = redis.url;
+    await redis.start();
     direct = createRedisRateLimiter(redisUrl, { keyPrefix: `${keyPrefix}direct:`, logger });
   });
 
@@ -134,8 +95,7 @@ describe.runIf(existsSync(redisServerPath))('rate limits when Redis fails', () =
 
   afterAll(async () => {
     await direct?.close();
-    if (redis) await killRedis(redis);
-    rmSync(redisDir, { recursive: true, force: true });
+    await redis?.remove();
   });
 
   const waitForStore = (store: 'redis' | 'memory') =>
@@ -166,7 +126,7 @@ describe.runIf(existsSync(redisServerPath))('rate limits when Redis fails', () =
   it('Redis killed under load: no answer is a 500, and health answers 200 degraded, on memory', async () => {
     const counts = await underLoad([first(), second()], async () => {
       await sleep(500);
-      await killRedis(redis as ChildProcess);
+      await redis.kill();
       // Requests in flight at the kill wait at most the command timeout (2 s); keep loading past it.
       await sleep(3000);
     });
@@ -199,7 +159,7 @@ describe.runIf(existsSync(redisServerPath))('rate limits when Redis fails', () =
   });
 
   it('Redis restarted on the same port: decisions go back to it and the count is shared again', async () => {
-    redis = await startRedis(port, redisDir);
+    await redis.start();
     await waitForStore('redis');
     for (const server of [first(), second()]) {
       expect((await health(server)).body).toMatchObject({ status: 'ok', rateLimits: { store: 'redis', shared: true } });
@@ -213,12 +173,11 @@ describe.runIf(existsSync(redisServerPath))('rate limits when Redis fails', () =
   });
 
   it('Redis frozen (SIGSTOP) under load: every request answers, none with a 500, and it falls back; SIGCONT brings it back', async () => {
-    const frozen = redis as ChildProcess;
     let thawed = false;
     try {
       const counts = await underLoad([first(), second()], async () => {
         await sleep(300);
-        frozen.kill('SIGSTOP');
+        redis.freeze();
         // Past the command timeout (2 s) of the requests that were waiting when it froze.
         await sleep(3500);
       });
@@ -231,12 +190,12 @@ describe.runIf(existsSync(redisServerPath))('rate limits when Redis fails', () =
         expect((await health(server)).body).toMatchObject({ status: 'degraded', rateLimits: { store: 'memory' } });
       }
       expect(logger.warn).toHaveBeenCalledTimes(2);
-      frozen.kill('SIGCONT');
+      redis.thaw();
       thawed = true;
       await waitForStore('redis');
       expect(logger.info).toHaveBeenCalledTimes(2);
     } finally {
-      if (!thawed) frozen.kill('SIGCONT');
+      if (!thawed) redis.thaw();
     }
   });
 });
