@@ -1,7 +1,14 @@
 import { AwsClient } from 'aws4fetch';
 import { byteTally } from './byte-tally.js';
 import { createPostPolicy } from './s3-post-policy.js';
-import type { ByteRange, InspectedObject, S3StorageDriver, StoredPart } from './storage-driver.js';
+import {
+  type ByteRange,
+  type InspectedObject,
+  ObjectTooLargeError,
+  type S3StorageDriver,
+  type StoredPart,
+} from './storage-driver.js';
+import { connectionFailure, StorageUnavailableError } from './storage-unavailable.js';
 
 /** Where the S3-compatible driver keeps bytes, and how it signs in. */
 export interface S3Options {
@@ -16,7 +23,22 @@ export interface S3Options {
   sessionToken?: string | undefined;
   /** Keys start with this, so Plinth can share a bucket (e.g. `plinth/`). Default: none. */
   prefix?: string | undefined;
+  /**
+   * How long a request waits for the service to connect and begin its answer, in ms; past it the
+   * caller gets 503 `storage_unavailable`. Default {@link defaultS3TimeoutMs} (2 s).
+   */
+  timeoutMs?: number | undefined;
+  /**
+   * The same for copies and joins of parts, which the service may work on before it answers.
+   * Default {@link defaultS3CopyTimeoutMs} (2 min).
+   */
+  copyTimeoutMs?: number | undefined;
 }
+
+/** How long an S3 request waits to connect and for its answer to begin, unless configured. */
+export const defaultS3TimeoutMs = 2_000;
+/** How long a copy or a join of parts waits for its answer to begin, unless configured. */
+export const defaultS3CopyTimeoutMs = 120_000;
 
 /** The storage service refused or failed a request; its S3 error code and message. */
 export class S3RequestError extends Error {
@@ -72,7 +94,17 @@ const element = (xml: string, tag: string) => {
  * ```
  */
 export function createS3Driver(options: S3Options): S3StorageDriver {
-  const { endpoint, region, bucket, accessKeyId, secretAccessKey, sessionToken, prefix = '' } = options;
+  const {
+    endpoint,
+    region,
+    bucket,
+    accessKeyId,
+    secretAccessKey,
+    sessionToken,
+    prefix = '',
+    timeoutMs = defaultS3TimeoutMs,
+    copyTimeoutMs = defaultS3CopyTimeoutMs,
+  } = options;
   const aws = new AwsClient({
     accessKeyId,
     secretAccessKey,
@@ -84,11 +116,38 @@ export function createS3Driver(options: S3Options): S3StorageDriver {
   const base = `${endpoint.replace(/\/+$/, '')}/${encodeURIComponent(bucket)}`;
   const urlOf = (key: string, query = '') => `${base}/${encodeKey(prefix + key)}${query}`;
 
-  /** A signed request; S3 error answers become {@link S3RequestError}s (a 404 is left to the caller). */
-  async function send(url: string, init: RequestInit & { headers?: Record<string, string> }, allow404 = false) {
-    const response = await aws.fetch(url, init);
+  /**
+   * A signed request; S3 error answers become {@link S3RequestError}s (a 404 is left to the
+   * caller). A service that cannot be reached, does not begin its answer within `waitMs`, or still
+   * fails (5xx) after aws4fetch's retries is a {@link StorageUnavailableError}: a 503, not a 500
+   * and not a hang. Only the wait for the answer's start is bounded: an answer's body (a large
+   * download) may take as long as it takes.
+   */
+  async function send(
+    url: string,
+    init: RequestInit & { headers?: Record<string, string> },
+    allow404 = false,
+    waitMs = timeoutMs,
+  ) {
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(), waitMs);
+    let response: Response;
+    try {
+      response = await aws.fetch(url, { ...init, signal: deadline.signal });
+    } catch (error) {
+      if (deadline.signal.aborted) throw new StorageUnavailableError(`did not answer within ${waitMs} ms`, error);
+      throw new StorageUnavailableError(`could not be reached (${connectionFailure(error)})`, error);
+    } finally {
+      clearTimeout(timer);
+    }
     if (response.ok || (allow404 && response.status === 404)) return response;
     const text = await response.text().catch(() => '');
+    if (response.status >= 500) {
+      throw new StorageUnavailableError(
+        `answered ${response.status} ${element(text, 'Code') ?? ''}`.trimEnd(),
+        new Error(element(text, 'Message') ?? text.slice(0, 200)),
+      );
+    }
     throw new S3RequestError(
       response.status,
       element(text, 'Code') ?? `HTTP ${response.status}`,
@@ -96,9 +155,18 @@ export function createS3Driver(options: S3Options): S3StorageDriver {
     );
   }
 
+  /** The answer's text; the service going away while it sends it is a {@link StorageUnavailableError}. */
+  async function textOf(response: Response): Promise<string> {
+    try {
+      return await response.text();
+    } catch (error) {
+      throw new StorageUnavailableError(`cut its answer off (${connectionFailure(error)})`, error);
+    }
+  }
+
   /** A 200 answer of CopyObject or CompleteMultipartUpload may still carry an error. */
   async function checkBody(response: Response, what: string): Promise<string> {
-    const text = await response.text();
+    const text = await textOf(response);
     if (/<Error>/.test(text)) {
       throw new S3RequestError(
         500,
@@ -127,7 +195,7 @@ export function createS3Driver(options: S3Options): S3StorageDriver {
       'x-amz-copy-source': `/${encodeURIComponent(bucket)}/${encodeKey(prefix + from)}`,
     };
     if (ifMatch !== undefined) headers['x-amz-copy-source-if-match'] = ifMatch;
-    await checkBody(await send(urlOf(to), { method: 'PUT', headers }), 'to copy an object');
+    await checkBody(await send(urlOf(to), { method: 'PUT', headers }, false, copyTimeoutMs), 'to copy an object');
   }
 
   const remove = async (key: string) => {
@@ -167,8 +235,14 @@ export function createS3Driver(options: S3Options): S3StorageDriver {
       const etag = response.headers.get('etag') ?? '';
       const contentType = response.headers.get('content-type') ?? 'application/octet-stream';
       const tally = byteTally(maxBytes);
-      // Past maxBytes add() throws: leaving the loop cancels the rest of the answer.
-      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) tally.add(chunk);
+      try {
+        // Past maxBytes add() throws: leaving the loop cancels the rest of the answer.
+        for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) tally.add(chunk);
+      } catch (error) {
+        if (error instanceof ObjectTooLargeError) throw error;
+        // The service went away half-way through its answer: nothing was checked, nothing refused.
+        throw new StorageUnavailableError(`cut its answer off (${connectionFailure(error)})`, error);
+      }
       let committed = false;
       return {
         ...tally.result(),
@@ -214,7 +288,7 @@ export function createS3Driver(options: S3Options): S3StorageDriver {
           await response.body?.cancel();
           return undefined;
         }
-        const text = await response.text();
+        const text = await textOf(response);
         for (const part of elements(text, 'Part')) {
           parts.push({
             partNumber: Number(element(part, 'PartNumber')),
@@ -231,11 +305,12 @@ export function createS3Driver(options: S3Options): S3StorageDriver {
       const body = `<CompleteMultipartUpload>${parts
         .map((part) => `<Part><PartNumber>${part.partNumber}</PartNumber><ETag>${escapeXml(part.etag)}</ETag></Part>`)
         .join('')}</CompleteMultipartUpload>`;
-      const response = await send(urlOf(key, `?uploadId=${encodeURIComponent(multipartId)}`), {
-        method: 'POST',
-        headers: { 'content-type': 'application/xml' },
-        body,
-      });
+      const response = await send(
+        urlOf(key, `?uploadId=${encodeURIComponent(multipartId)}`),
+        { method: 'POST', headers: { 'content-type': 'application/xml' }, body },
+        false,
+        copyTimeoutMs,
+      );
       await checkBody(response, 'to join the parts');
     },
 
@@ -254,7 +329,7 @@ export function createS3Driver(options: S3Options): S3StorageDriver {
       let token: string | undefined;
       do {
         const query = `?list-type=2&prefix=${encodeURIComponent(prefix + stagingRoot)}${token ? `&continuation-token=${encodeURIComponent(token)}` : ''}`;
-        const text = await (await send(`${base}${query}`, { method: 'GET' })).text();
+        const text = await textOf(await send(`${base}${query}`, { method: 'GET' }));
         for (const item of elements(text, 'Contents')) {
           const key = element(item, 'Key');
           const modified = Date.parse(element(item, 'LastModified') ?? '');

@@ -24,6 +24,7 @@ import {
   type StagedObject,
   type StorageDriver,
 } from './storage-driver.js';
+import { isStorageUnavailable } from './storage-unavailable.js';
 
 /** How long an upload URL lives unless the app says otherwise, in seconds. */
 export const defaultGrantSeconds = 600;
@@ -225,6 +226,16 @@ const multipartRoot = '/v1/storage/multipart/';
 const multipartPath = (uploadId: string) => `${multipartRoot}${uploadId}`;
 
 const iso = (value: Date | string) => new Date(value).toISOString();
+
+// An HttpError ends an upload as refused, except the storage service being down: that upload was
+// not checked, so it stays open to be completed again once the service is back.
+const refuses = (error: unknown) => error instanceof HttpError && !isStorageUnavailable(error);
+
+// Bytes no object names any more, removed after the commit that let them go: past that commit the
+// storage service being down must not turn a done change into a 503, so they are left behind.
+const leftBehindWhenDown = (error: unknown) => {
+  if (!isStorageUnavailable(error)) throw error;
+};
 
 /** The key a list cursor resumes after; a 400 naming `cursor` if it is not one this server made. */
 function cursorKey(cursor: string): string {
@@ -583,9 +594,10 @@ export function createStorageService(options: {
    */
   async function commitObject(grant: GrantRow, declared: string, staged: StagedObject): Promise<ObjectInfo> {
     const blob = `${grant.bucket}/${grant.id}`;
+    let committed: { row: ObjectInfo; replaced: string | undefined };
     try {
       await staged.commit(blob);
-      const { row, replaced } = await database.transaction(async (tx) => {
+      committed = await database.transaction(async (tx) => {
         // Writers of one key take turns: a row another upload is inserting right now is not
         // visible to FOR UPDATE, and the version it replaces would never be removed.
         await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`plinth.storage:${grant.bucket}/${grant.key}`]);
@@ -619,14 +631,16 @@ export function createStorageService(options: {
         await publishEvent(tx, `storage:${grant.bucket}`, 'object.created', { object });
         return { row: object, replaced: previous?.blob };
       });
-      // The old bytes are no longer any object's: removed after the commit that replaced them.
-      if (replaced !== undefined && replaced !== blob) await driver.remove(replaced);
-      return row;
     } catch (error) {
       await driver.remove(blob).catch(() => undefined);
       await release(grant.id, 'pending').catch(() => undefined);
       throw error;
     }
+    const { row, replaced } = committed;
+    // The old bytes are no longer any object's: removed after the commit that replaced them, and
+    // outside the try above, whose cleanup would remove the bytes just committed.
+    if (replaced !== undefined && replaced !== blob) await driver.remove(replaced).catch(leftBehindWhenDown);
+    return row;
   }
 
   /** Inserts a grant after checking it against its bucket: types, sizes, expiry. */
@@ -797,7 +811,7 @@ export function createStorageService(options: {
         staged = (await stageWithin({ grant }, Number(grant.max_bytes))) as InspectedObject | undefined;
       } catch (error) {
         // Over the size limit: refused, and the bytes go; the service failing: try again later.
-        if (error instanceof HttpError) {
+        if (refuses(error)) {
           await s3.remove(s3.stagingKey(uploadId));
           await release(uploadId, 'refused');
         } else await release(uploadId, 'pending');
@@ -996,7 +1010,7 @@ export function createStorageService(options: {
         verify(grant, declared, staged as StagedObject, request.sha256);
       } catch (error) {
         await staged?.discard();
-        if (error instanceof HttpError) await endMultipart(grant, 'refused');
+        if (refuses(error)) await endMultipart(grant, 'refused');
         else await release(uploadId, 'pending');
         throw error;
       }
@@ -1055,7 +1069,7 @@ export function createStorageService(options: {
         );
         return rows;
       });
-      for (const row of removed) await driver.remove(row.blob);
+      for (const row of removed) await driver.remove(row.blob).catch(leftBehindWhenDown);
       return removed.map((row) => row.key).sort();
     },
 
