@@ -24,6 +24,8 @@ export interface CliIo {
   cwd: string;
   /** Resolves when the process is asked to stop (SIGTERM/SIGINT). */
   stopSignal: Promise<unknown>;
+  /** Resolves when it is asked again while stopping: the stop is forced (see `RunningServer.close`). */
+  forceSignal?: Promise<unknown>;
   /** Redraws one status line in place, on a terminal (progress bars); absent, progress is printed as lines. */
   progress?: ((text: string) => void) | undefined;
 }
@@ -151,9 +153,15 @@ async function serve(configDefaults: ConfigOptions, io: CliIo, dev: boolean): Pr
     if (file) io.stdout(`Keys saved to ${file} (readable by you only).`);
   }
   await io.stopSignal;
-  io.stdout('Stopping: finishing requests in flight…');
-  await server.close();
-  return 0;
+  io.stdout('Stopping: finishing requests in flight (again to force)…');
+  void io.forceSignal?.then(() => server.close({ force: true }));
+  const stop = await server.close();
+  if (!stop.forced) return 0;
+  // Exit code 1: an orchestrator's log shows the stop was not clean.
+  io.stderr(
+    `plinth: stopped without finishing everything: ${stop.cutRequests} request(s) answered 503 or cut after ${stop.drainMs} ms, statements still running cancelled; raise PLINTH_SHUTDOWN_TIMEOUT_MS to wait longer.`,
+  );
+  return 1;
 }
 
 function writeKeysFile(cwd: string, server: RunningServer): string | undefined {

@@ -45,6 +45,11 @@ export interface ServerConfig {
   headersTimeoutMs: number;
   requestTimeoutMs: number;
   keepAliveTimeoutMs: number;
+  /**
+   * How long a stop waits for requests in flight and the work their answers promised, in ms;
+   * then what is left is cut (503) and statements still running on PostgreSQL are cancelled.
+   */
+  shutdownTimeoutMs: number;
   /** Check every answer against its response schema (off when `NODE_ENV=production`). */
   validateResponses: boolean;
   /**
@@ -130,6 +135,7 @@ export const configVariables: { [K in keyof ServerConfig]: string } = {
   headersTimeoutMs: 'PLINTH_HEADERS_TIMEOUT_MS',
   requestTimeoutMs: 'PLINTH_REQUEST_TIMEOUT_MS',
   keepAliveTimeoutMs: 'PLINTH_KEEP_ALIVE_TIMEOUT_MS',
+  shutdownTimeoutMs: 'PLINTH_SHUTDOWN_TIMEOUT_MS',
   validateResponses: 'NODE_ENV',
   storageDir: 'PLINTH_STORAGE_DIR',
   s3: 'PLINTH_S3_*',
@@ -168,6 +174,7 @@ const builtInDefaults: ServerConfig = {
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 30_000,
   keepAliveTimeoutMs: 5_000,
+  shutdownTimeoutMs: 10_000,
   validateResponses: true,
   storageDir: undefined,
   s3: undefined,
@@ -323,6 +330,8 @@ const parsers: { [K in keyof ServerConfig]: (given: Given) => ServerConfig[K] } 
   headersTimeoutMs: (given) => integer(given, 1, 3_600_000),
   requestTimeoutMs: (given) => integer(given, 1, 3_600_000),
   keepAliveTimeoutMs: (given) => integer(given, 1, 3_600_000),
+  // 0: nothing waits; every request still in flight at the stop is answered 503 at once.
+  shutdownTimeoutMs: (given) => integer(given, 0, 3_600_000),
   storageDir: (given) => {
     const dir = text(given);
     if (dir.trim() === '') throw new ConfigError(given.name, 'must name a directory, such as .plinth/storage.');

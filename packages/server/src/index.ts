@@ -30,4 +30,4 @@ export type { Mail, Mailer } from './mail/mailer.js';
 export { createOutboxMailer, type OutboxMailer } from './mail/outbox-mailer.js';
 export type { OAuthOptions, OAuthProviderOptions } from './oauth/provider-config.js';
 export type { ServerServices } from './server-services.js';
-export { type RunningServer, type StartServerOptions, startServer } from './start-server.js';
+export { type RunningServer, type StartServerOptions, type StopReport, startServer } from './start-server.js';

@@ -1,9 +1,11 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type { Server, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, Server as NetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serve } from '@hono/node-server';
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
+import { errorEnvelope } from '@plinth/protocol';
 import { workAfterAnswers } from './accounts/after-answer.js';
 import { createApp } from './app.js';
 import {
@@ -17,6 +19,8 @@ import { readAppSchema } from './database/app-schema.js';
 import { openDatabaseAtStart } from './database/open-database.js';
 import type { FeatureModule, RateRuleSet } from './feature-module.js';
 import { featureModules } from './features.js';
+import { HttpError } from './http/http-error.js';
+import { requestIdFor } from './http/request-id.js';
 import { createLogger } from './logger.js';
 import type { Mailer } from './mail/mailer.js';
 import type { OAuthOptions } from './oauth/provider-config.js';
@@ -100,7 +104,11 @@ export interface StartServerOptions {
   logLevel?: string;
   /** Check every answer against its response schema. Default on unless `NODE_ENV=production`. */
   validateResponses?: boolean;
-  /** How long `close()` waits for requests in flight, in ms. Default 10 000. */
+  /**
+   * How long `close()` waits for requests in flight and the work their answers promised, in ms
+   * (0 to 3 600 000); then what is left is answered 503 and statements still running on
+   * PostgreSQL are cancelled. Default `PLINTH_SHUTDOWN_TIMEOUT_MS`, else 10 000.
+   */
   shutdownTimeoutMs?: number;
   /** SMTP for outgoing mail (`smtp://…`); default `SMTP_URL`, else the dev outbox. */
   smtpUrl?: string;
@@ -179,9 +187,61 @@ export interface RunningServer {
    * answers as the server does over one.
    */
   readonly app: { request(path: string, init?: RequestInit): Response | Promise<Response> };
-  /** Stops accepting, lets requests in flight finish (bounded), and closes the database. */
-  close(): Promise<void>;
+  /**
+   * Stops: no new connections, and requests that arrive on open ones are answered 503
+   * `service_unavailable` (reason `shutting_down`, `Retry-After`, `Connection: close`); requests
+   * in flight, those waiting for the embedded database included, finish within
+   * `shutdownTimeoutMs`. Whatever is left then, or at once with `force` (also while a stop is
+   * draining), is answered 503 if its answer has not started, and the database is closed with
+   * its running statements cancelled. Every call resolves to the one stop's {@link StopReport}.
+   */
+  close(options?: { force?: boolean }): Promise<StopReport>;
 }
+
+/** How a stop went: what {@link RunningServer.close} resolves to. */
+export interface StopReport {
+  /**
+   * The drain did not finish everything (requests or the work their answers promised) within
+   * `shutdownTimeoutMs`, or the stop was forced: requests were cut and statements cancelled.
+   */
+  readonly forced: boolean;
+  /** Requests still in flight when the drain ended: answered 503, or cut if their answer had started. */
+  readonly cutRequests: number;
+  /** From the stop's start to the end of the drain, in ms. */
+  readonly drainMs: number;
+}
+
+/** How long a client is asked to wait before sending again a request refused by a stopping server, in seconds. */
+const shutdownRetryAfterSeconds = 1;
+
+/**
+ * Answers 503 `shutting_down` straight on Node's response, in the same turn as the check that no
+ * answer has started (an answer written meanwhile would be written twice), and closes the
+ * connection after it. Returns hono's mark for an answer already sent.
+ */
+function refuseStopping(request: Request, outgoing: ServerResponse): Response {
+  if (!outgoing.headersSent) {
+    const requestId = requestIdFor(request.headers.get('x-request-id'));
+    const error = new HttpError(
+      'service_unavailable',
+      'The server is stopping; send the request again in a moment (another instance, or this one once restarted, answers it).',
+      { reason: 'shutting_down' },
+    );
+    const body = JSON.stringify(errorEnvelope(error.code, error.message, requestId, error.details));
+    outgoing.writeHead(error.status, {
+      'content-type': 'application/json',
+      'content-length': String(Buffer.byteLength(body)),
+      'retry-after': String(shutdownRetryAfterSeconds),
+      'x-request-id': requestId,
+      connection: 'close',
+    });
+    outgoing.end(body);
+  }
+  return RESPONSE_ALREADY_SENT;
+}
+
+/** A promise that resolves after `ms` without keeping the process alive. */
+const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
 const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string })
   .version;
@@ -305,8 +365,26 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   await sweepStorage();
   const sweeper = setInterval(sweepStorage, 10 * 60 * 1000).unref();
 
+  // Once a stop began, requests get 503 instead of the app; a forced stop answers the requests
+  // still waiting for the app the same way (`cutters`: one per request waiting).
+  let stopping = false;
+  const cutters = new Set<() => void>();
+  const fetch = (request: Request, env: { outgoing: object }) => {
+    // serve() makes a node:http server here: its bindings are HTTP/1's.
+    const outgoing = env.outgoing as ServerResponse;
+    if (stopping) return refuseStopping(request, outgoing);
+    const answer = app.fetch(request, env);
+    if (!(answer instanceof Promise)) return answer;
+    let cut: () => void = () => {};
+    const cutOff = new Promise<Response>((resolve) => {
+      cut = () => resolve(refuseStopping(request, outgoing));
+    });
+    cutters.add(cut);
+    return Promise.race([answer, cutOff]).finally(() => cutters.delete(cut));
+  };
+
   const server = serve({
-    fetch: app.fetch,
+    fetch,
     port: config.port,
     hostname: config.hostname,
     overrideGlobalObjects: false,
@@ -316,14 +394,21 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   (server as Server).keepAliveTimeout = slowClients.keepAliveTimeout;
   // A request is in flight until its answer is fully written, not merely until the handler
   // returns: close() must not cut a response that is still streaming out.
-  let inFlight = 0;
+  const inFlight = new Set<ServerResponse>();
   let drained: (() => void) | undefined;
   server.on('request', (_request, response: ServerResponse) => {
-    inFlight++;
+    inFlight.add(response);
     response.once('close', () => {
-      if (--inFlight === 0) drained?.();
+      inFlight.delete(response);
+      if (inFlight.size === 0) drained?.();
     });
   });
+  const allAnswered = () =>
+    inFlight.size === 0
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => {
+          drained = resolve;
+        });
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);
@@ -331,37 +416,53 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   const { port } = server.address() as AddressInfo;
   const host = config.hostname !== '0.0.0.0' ? config.hostname : '127.0.0.1';
 
-  let closing: Promise<void> | undefined;
-  const close = () => {
-    closing ??= (async () => {
-      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
-      // Open streams would hold close() until the timeout: each is told why it ends, and the
-      // client resumes elsewhere from its last id.
-      await services.realtime.close();
-      await services.webhooks.close();
-      // Idle keep-alive sockets would hold close() open; requests in flight keep theirs.
-      (server as unknown as { closeIdleConnections?: () => void }).closeIdleConnections?.();
-      if (inFlight > 0) {
-        await Promise.race([
-          new Promise<void>((resolve) => {
-            drained = resolve;
-          }),
-          new Promise((resolve) => setTimeout(resolve, options.shutdownTimeoutMs ?? 10_000).unref()),
-        ]);
-      }
-      (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
-      await stopped;
-      // Accounts, tokens and mail that answers already promised (sign-up, magic link, reset).
-      await Promise.race([
-        workAfterAnswers(),
-        new Promise((resolve) => setTimeout(resolve, options.shutdownTimeoutMs ?? 10_000).unref()),
-      ]);
-      clearInterval(sweeper);
-      await services.auth.mailer.close();
-      await services.rateLimiter.close();
-      await database.close();
-      if (temporaryStorage) rmSync(temporaryStorage, { recursive: true, force: true });
-    })();
+  let closing: Promise<StopReport> | undefined;
+  let force: () => void = () => {};
+  const forced = new Promise<void>((resolve) => {
+    force = resolve;
+  });
+  const stop = async (): Promise<StopReport> => {
+    const started = performance.now();
+    // One deadline for the whole drain: requests in flight, then the work their answers promised.
+    const hurry = Promise.race([forced, delay(config.shutdownTimeoutMs)]).then(() => false);
+    // From now on every answer closes its connection (the refusals set it themselves): the
+    // client sends its next request elsewhere, rather than on a connection about to close.
+    stopping = true;
+    for (const response of inFlight) if (!response.headersSent) response.setHeader('connection', 'close');
+    // net.Server's close: it stops accepting but, unlike http.Server's (Node ≥ 19), leaves idle
+    // keep-alive connections open, so a request a client is sending on one right now is
+    // answered 503 instead of reset. They are closed once the drain is over.
+    const stopped = new Promise<void>((resolve) => NetServer.prototype.close.call(server, () => resolve()));
+    // Open streams would hold the drain until the deadline: each is told why it ends (at once,
+    // as close() begins), and the client resumes elsewhere from its last id. Stopping their
+    // listeners may wait for the database (PGlite's one session, busy with a long statement), so
+    // that is bounded by the same deadline.
+    const background = Promise.allSettled([services.realtime.close(), services.webhooks.close()]);
+    let finished = await Promise.race([Promise.all([allAnswered(), background]).then(() => true), hurry]);
+    const cutRequests = inFlight.size;
+    if (!finished) {
+      // Answered 503 now, rather than reset below; their writes need a turn or two.
+      for (const cut of cutters) cut();
+      await Promise.race([allAnswered(), delay(1_000)]);
+    }
+    const drainMs = Math.round(performance.now() - started);
+    // http.Server's close now: idle connections closed, header timeouts no longer checked.
+    server.close();
+    (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+    await stopped;
+    // Accounts, tokens and mail that answers already promised (sign-up, magic link, reset).
+    if (finished) finished = await Promise.race([workAfterAnswers().then(() => true), hurry]);
+    clearInterval(sweeper);
+    await services.auth.mailer.close();
+    await services.rateLimiter.close();
+    // Forced, statements still running on PostgreSQL are cancelled there, not left to run on.
+    await database.close({ force: !finished });
+    if (temporaryStorage) rmSync(temporaryStorage, { recursive: true, force: true });
+    return { forced: !finished, cutRequests, drainMs };
+  };
+  const close = (closeOptions: { force?: boolean } = {}) => {
+    if (closeOptions.force) force();
+    closing ??= stop();
     return closing;
   };
 

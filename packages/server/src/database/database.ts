@@ -67,7 +67,19 @@ export interface Database extends Queryable {
    * nothing is left to clear: the SET LOCALs end with the transaction. Undefined on PGlite.
    */
   compiledTransaction?(setup: string): Pick<Queryable, 'run'>;
-  close(): Promise<void>;
+  /**
+   * Closes the connections (PostgreSQL) or the embedded database. Statements still running get a
+   * few seconds to finish; with `force`, none. Then PostgreSQL's are cancelled on the database
+   * (closing a connection alone leaves its statement running there), and PGlite's calls still
+   * waiting for their turn are refused with code `57P01`.
+   */
+  close(options?: CloseOptions): Promise<void>;
+}
+
+/** Options of {@link Database.close}. */
+export interface CloseOptions {
+  /** Give statements still running no time to finish: a forced stop. */
+  force?: boolean;
 }
 
 /** The role every request's statements run as. Created by the schema; see docs/server.md. */

@@ -35,6 +35,19 @@ function workerScript(): string {
   throw new Error('Plinth cannot find src/database/pglite-worker.js; the @plinth/server install is incomplete.');
 }
 
+/** How long a forced close waits for the statement PGlite is running before it stops the thread, in ms. */
+const forcedGraceMs = 1_000;
+
+/**
+ * The error of a call refused because the server is stopping: PostgreSQL's own code for an
+ * administrator's shutdown, which the server answers with 503 and `Retry-After`.
+ */
+function shuttingDownError(): Error {
+  return Object.assign(new Error('The embedded database is closing: the server is stopping; try again in a moment.'), {
+    code: '57P01',
+  });
+}
+
 /** An error from the worker, made an Error again with PostgreSQL's fields (code, detail, …). */
 function revive(plain: Record<string, unknown>): Error {
   return Object.assign(new Error(String(plain.message)), plain);
@@ -103,10 +116,15 @@ export async function openPgliteDatabase(
   };
 
   // One session: a call waits for the one before it, and a transaction keeps its turn until it
-  // commits or rolls back, as PGlite's own transactions do.
+  // commits or rolls back, as PGlite's own transactions do. Once a forced close began, calls
+  // still waiting for their turn are refused instead of run.
   let turn: Promise<unknown> = Promise.resolve();
+  let refusing = false;
   const inTurn = <T>(work: () => Promise<T>): Promise<T> => {
-    const result = turn.then(work);
+    const result = turn.then(() => {
+      if (refusing) throw shuttingDownError();
+      return work();
+    });
     turn = result.catch(() => undefined);
     return result;
   };
@@ -164,9 +182,16 @@ export async function openPgliteDatabase(
         }
       };
     },
-    close: async () => {
+    close: async (closeOptions = {}) => {
       try {
-        if (!crashed) await inTurn(() => send('close'));
+        if (closeOptions.force) {
+          // PGlite cannot cancel the statement it is running (it runs synchronously on its
+          // thread): that one gets a moment to end, then the thread is stopped, which the
+          // directory survives like a killed process (PostgreSQL's recovery at the next open).
+          refusing = true;
+          const closed = turn.then(() => (crashed ? undefined : send('close')));
+          await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, forcedGraceMs).unref())]);
+        } else if (!crashed) await inTurn(() => send('close'));
       } finally {
         await worker.terminate();
         // Only once PGlite's thread is gone: the next process must not open files it still writes.

@@ -7,30 +7,49 @@ import { parsePostgresArray } from './postgres-arrays.js';
 
 type Sql = postgres.Sql | postgres.TransactionSql;
 
+/** A statement sent (or queued) through postgres.js: awaited, and cancellable on the database. */
+type Statement = PromiseLike<unknown> & { cancel(): void };
+
+/**
+ * Keeps a statement in a set until it settles, so that close() can cancel what is still running.
+ * It starts the statement (postgres.js sends a query once it is awaited), so statements that
+ * must go in order are started in that order.
+ */
+type Track = <Q extends Statement>(statement: Q) => Q;
+
+const untracked: Track = (statement) => statement;
+
 // Prepared (named) statements by default: the server's statements are a small fixed set, so each
 // is parsed and planned once per connection instead of on every request. Data sessions prepare
 // nothing: they are cleared with DISCARD ALL after every call, prepared statements included, and
 // an app's SQL text is unbounded. `run` prepares only on connections that run nothing but the
 // query compiler's statements (pinned roles, compiled transactions): one text per query shape,
 // and postgres.js retires each connection after 30 to 60 minutes, so the cache stays bounded.
-const queryable = (sql: Sql | postgres.ReservedSql, prepare = true, prepareRun = false): Queryable => ({
+const queryable = (
+  sql: Sql | postgres.ReservedSql,
+  prepare = true,
+  prepareRun = false,
+  track: Track = untracked,
+): Queryable => ({
   query: async <Row>(text: string, params: readonly unknown[] = []) =>
-    (await sql.unsafe(text, params as postgres.ParameterOrJSON<never>[], { prepare })) as unknown as Row[],
+    (await track(sql.unsafe(text, params as postgres.ParameterOrJSON<never>[], { prepare }))) as unknown as Row[],
   run: async (text: string, params: readonly unknown[] = []) => {
     // simple: false keeps the extended protocol even without parameters, so a text holding
     // several statements is refused by PostgreSQL instead of run in one go.
-    const result = await sql.unsafe(
-      text,
-      params as postgres.ParameterOrJSON<never>[],
-      {
-        prepare: prepareRun,
-        simple: false,
-      } as postgres.UnsafeQueryOptions,
+    const result = await track(
+      sql.unsafe(
+        text,
+        params as postgres.ParameterOrJSON<never>[],
+        {
+          prepare: prepareRun,
+          simple: false,
+        } as postgres.UnsafeQueryOptions,
+      ),
     );
     return statementResult(result);
   },
   execScript: async (script: string) => {
-    await sql.unsafe(script).simple();
+    await track(sql.unsafe(script).simple());
   },
 });
 
@@ -157,6 +176,26 @@ export async function openPostgresDatabase(url: string, options: PostgresOptions
   }
   const sql = postgres(url, { ...quiet, max: options.max ?? 10, connection: { role: serverRole } });
   await useNullAwareArrayParsers(sql);
+  // Every statement the server and the app send, until it settles: a forced stop cancels them.
+  const running = new Set<Statement>();
+  const track: Track = (statement) => {
+    running.add(statement);
+    const settled = () => {
+      running.delete(statement);
+    };
+    statement.then(settled, settled);
+    return statement;
+  };
+  // Resolves once every statement running now has settled, or after `ms`, whichever is first.
+  const settledWithin = (ms: number) => {
+    let timer: NodeJS.Timeout | undefined;
+    return Promise.race([
+      Promise.allSettled([...running]),
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, ms);
+      }),
+    ]).finally(() => clearTimeout(timer));
+  };
   const pinned = new Map<string, { queryable: Queryable; ready: () => Promise<void> }>();
   const made: postgres.Sql[] = [];
   const loginUrl = dataUrl;
@@ -175,13 +214,13 @@ export async function openPostgresDatabase(url: string, options: PostgresOptions
   let compiled: ReturnType<typeof poolWithParsers> | undefined;
   return {
     kind: 'postgres',
-    ...queryable(sql),
-    transaction: (work) => sql.begin((tx) => work(queryable(tx))) as never,
+    ...queryable(sql, true, false, track),
+    transaction: (work) => sql.begin((tx) => work(queryable(tx, true, false, track))) as never,
     dataTransaction: async (setup, work) => {
       const session = await dataSql.reserve();
       try {
         await session.unsafe(`BEGIN; ${setup}`).simple();
-        const result = await work(queryable(session, false));
+        const result = await work(queryable(session, false, false, track));
         await session.unsafe('COMMIT');
         return result;
       } catch (error) {
@@ -207,7 +246,7 @@ export async function openPostgresDatabase(url: string, options: PostgresOptions
       let entry = pinned.get(key);
       if (!entry) {
         const { pool, ready } = poolWithParsers({ ...settings, role });
-        entry = { queryable: queryable(pool, true, true), ready };
+        entry = { queryable: queryable(pool, true, true, track), ready };
         pinned.set(key, entry);
       }
       await entry.ready();
@@ -220,9 +259,10 @@ export async function openPostgresDatabase(url: string, options: PostgresOptions
         await compiled.ready();
         const session = await compiled.pool.reserve();
         try {
-          // Sent back to back, answered in order: BEGIN and the settings, the statement, COMMIT.
-          const [, result] = await Promise.all([
-            session.unsafe(`BEGIN; ${setup}`).simple(),
+          // Sent back to back, answered in order: BEGIN and the settings, the statement, COMMIT
+          // (each started explicitly, in that order: tracking starts the statement).
+          const begin = session.unsafe(`BEGIN; ${setup}`).simple().execute();
+          const statement = track(
             session.unsafe(
               text,
               params as postgres.ParameterOrJSON<never>[],
@@ -231,8 +271,9 @@ export async function openPostgresDatabase(url: string, options: PostgresOptions
                 simple: false,
               } as postgres.UnsafeQueryOptions,
             ),
-            session.unsafe('COMMIT'),
-          ]);
+          );
+          const commit = session.unsafe('COMMIT').execute();
+          const [, result] = await Promise.all([begin, statement, commit]);
           return statementResult(result);
         } catch (error) {
           // A failed statement aborts the transaction and the queued COMMIT ends it; this is for
@@ -244,12 +285,17 @@ export async function openPostgresDatabase(url: string, options: PostgresOptions
         }
       },
     }),
-    close: async () => {
-      await Promise.all([
-        sql.end({ timeout: 5 }),
-        dataSql.end({ timeout: 5 }),
-        ...made.map((pool) => pool.end({ timeout: 5 })),
-      ]);
+    close: async (closeOptions = {}) => {
+      const force = closeOptions.force ?? false;
+      if (!force) await settledWithin(5_000);
+      // Ending a connection does not stop its statement on the database (PostgreSQL notices the
+      // client is gone only when it next writes to it): a pg_sleep(30) ran on after a forced
+      // stop. Each is cancelled by its backend's key, which needs no privilege; one still
+      // queued is refused at once.
+      for (const statement of running) statement.cancel();
+      await settledWithin(2_000);
+      const timeout = force ? 0 : 5;
+      await Promise.all([sql.end({ timeout }), dataSql.end({ timeout }), ...made.map((pool) => pool.end({ timeout }))]);
     },
   };
 }
