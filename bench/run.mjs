@@ -5,6 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { benchClient } from './lib/client.mjs';
 import { benchData } from './lib/data.mjs';
+import { benchDurability, formatDurability } from './lib/durability.mjs';
 import { benchEmbedded } from './lib/embedded.mjs';
 import { benchHashing } from './lib/hashing.mjs';
 import { benchHttp } from './lib/http.mjs';
@@ -58,6 +59,9 @@ const settings = {
   secrets: { count: Number(process.env.PLINTH_BENCH_SECRETS_COUNT ?? 100_000), batchSize: 500, rounds: 3 },
   // PLINTH_BENCH_WEBHOOK_EVENTS (default 20 000) deliveries a round, 3 rounds, 32 attempts in flight.
   webhooks: { count: Number(process.env.PLINTH_BENCH_WEBHOOK_EVENTS ?? 20_000), rounds: 3, concurrency: 32 },
+  // PGlite directories with 'sync' and 'none': per writer count (1, then 10 at once), 1 s warm-up
+  // each, then 3 rounds of 3 s inserts per setting, the order alternating.
+  durability: { writerCounts: [1, 10], warmupSeconds: 1, seconds: 3, rounds: 3 },
 };
 
 // `node bench/run.mjs timing` (or `pnpm bench timing`) runs only the sections named; none, all.
@@ -73,6 +77,7 @@ const sections = [
   'realtime',
   'secrets',
   'webhooks',
+  'durability',
 ];
 const chosen = process.argv.slice(2);
 const unknownSections = chosen.filter((name) => !sections.includes(name));
@@ -115,6 +120,7 @@ const storage = runs('storage') ? await benchStorage({ ...settings.storage, log,
 const realtime = runs('realtime') ? await benchRealtime({ ...settings.realtime, log, cleanups }) : undefined;
 const secrets = runs('secrets') ? await benchSecrets({ ...settings.secrets, log, cleanups }) : undefined;
 const webhooks = runs('webhooks') ? await benchWebhooks({ ...settings.webhooks, log, cleanups }) : undefined;
+const durability = runs('durability') ? await benchDurability({ ...settings.durability, log, cleanups }) : undefined;
 
 const results = {
   date: new Date().toISOString(),
@@ -133,6 +139,7 @@ const results = {
   realtime,
   secrets,
   webhooks,
+  durability,
 };
 
 const resultsFile = fileURLToPath(new URL('./results/latest.json', import.meta.url));
@@ -145,8 +152,9 @@ const storageLines = storage ? [...formatStorage(storage), ''] : [];
 const realtimeLines = realtime ? [...formatRealtime(realtime), ''] : [];
 const secretsLines = secrets ? [...formatSecrets(secrets), ''] : [];
 const webhooksLines = webhooks ? [...formatWebhooks(webhooks), ''] : [];
+const durabilityLines = durability ? [...formatDurability(durability), ''] : [];
 process.stdout.write(
-  `${[formatReport(results), ...storageLines, ...realtimeLines, ...secretsLines, ...webhooksLines].join('\n')}\nResults: ${resultsFile}\n`,
+  `${[formatReport(results), ...storageLines, ...realtimeLines, ...secretsLines, ...webhooksLines, ...durabilityLines].join('\n')}\nResults: ${resultsFile}\n`,
 );
 
 // A run whose requests were refused or failed measured the wrong thing: say so in the exit code.

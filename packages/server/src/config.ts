@@ -19,6 +19,11 @@ export interface ServerConfig {
   database: string;
   /** PostgreSQL: how long the start waits for a database it cannot reach yet, in seconds (0: not at all). */
   databaseWaitSeconds: number;
+  /**
+   * PGlite in a directory: sync each commit to disk before answering it (default), or leave it to
+   * the OS (faster; an OS crash or power cut can lose the last acknowledged writes).
+   */
+  databaseSync: boolean;
   redisUrl: string | undefined;
   smtpUrl: string | undefined;
   trustedProxyHeader: string | undefined;
@@ -118,6 +123,7 @@ export const configVariables: { [K in keyof ServerConfig]: string } = {
   hostname: 'PLINTH_HOST',
   database: 'DATABASE_URL',
   databaseWaitSeconds: 'PLINTH_DATABASE_WAIT_SECONDS',
+  databaseSync: 'PLINTH_DATABASE_SYNC',
   redisUrl: 'REDIS_URL',
   smtpUrl: 'SMTP_URL',
   trustedProxyHeader: 'PLINTH_TRUSTED_PROXY_HEADER',
@@ -157,6 +163,7 @@ const builtInDefaults: ServerConfig = {
   database: '.plinth/data',
   // Containers routinely start before their database: long enough for one to come up.
   databaseWaitSeconds: 30,
+  databaseSync: true,
   redisUrl: undefined,
   smtpUrl: undefined,
   trustedProxyHeader: undefined,
@@ -258,6 +265,13 @@ const parsers: { [K in keyof ServerConfig]: (given: Given) => ServerConfig[K] } 
     return text(given);
   },
   databaseWaitSeconds: (given) => integer(given, 0, 600),
+  databaseSync: (given) => {
+    if (given.fromVariable && ['on', '1', 'true'].includes(String(given.value))) return true;
+    if (given.fromVariable && ['off', '0', 'false'].includes(String(given.value))) return false;
+    if (typeof given.value !== 'boolean')
+      throw new ConfigError(given.name, `must be on or off; got ${JSON.stringify(given.value)}.`);
+    return given.value;
+  },
   redisUrl: (given) => url(given, ['redis:', 'rediss:'], 'redis://127.0.0.1:6379'),
   smtpUrl: (given) => url(given, ['smtp:', 'smtps:'], 'smtps://user:password@smtp.example.com:465'),
   trustedProxyHeader: (given) => {

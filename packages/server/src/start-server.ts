@@ -47,6 +47,11 @@ export interface StartServerOptions {
    */
   databaseWaitSeconds?: number;
   /**
+   * PGlite in a directory: sync each commit to disk before answering it. Off, acknowledged writes
+   * survive a process kill but not an OS crash or power cut. Default `PLINTH_DATABASE_SYNC`, else on.
+   */
+  databaseSync?: boolean;
+  /**
    * Where uploaded bytes are kept (the local storage driver). Default `PLINTH_STORAGE_DIR`, else
    * `.plinth/storage` in the working directory; with the `memory` database, a temporary
    * directory removed by `close()`.
@@ -291,6 +296,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       ...(appSchema.length > 0 ? { appSchema } : {}),
       ...(config.dataDatabaseUrl ? { dataUrl: config.dataDatabaseUrl } : {}),
       dataPoolSize: config.dataPoolSize,
+      durability: config.databaseSync ? 'sync' : 'none',
     },
     {
       waitSeconds: config.databaseWaitSeconds,

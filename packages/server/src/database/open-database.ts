@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import postgres from 'postgres';
 import type { AppSchemaFile } from './app-schema.js';
 import type { Database } from './database.js';
-import { openPgliteDatabase } from './pglite-database.js';
+import { openPgliteDatabase, type PgliteDurability } from './pglite-database.js';
 import { openPostgresDatabase } from './postgres-database.js';
 import {
   DatabaseUnreachableError,
@@ -21,6 +21,8 @@ export interface OpenDatabaseOptions {
   dataUrl?: string;
   /** PostgreSQL: connections of the data pool. Default 10. */
   dataPoolSize?: number;
+  /** PGlite in a directory: `'sync'` (default) or `'none'`; see `openPgliteDatabase`. */
+  durability?: PgliteDurability;
 }
 
 /**
@@ -35,7 +37,7 @@ export interface OpenDatabaseOptions {
  * ```
  */
 export function openDatabase(location: string, options: OpenDatabaseOptions = {}): Promise<Database> {
-  const { dataUrl, dataPoolSize, appSchema } = options;
+  const { dataUrl, dataPoolSize, appSchema, durability } = options;
   if (isPostgresUrl(location)) {
     return openPostgresDatabase(location, {
       ...(appSchema ? { appSchema } : {}),
@@ -43,7 +45,7 @@ export function openDatabase(location: string, options: OpenDatabaseOptions = {}
       ...(dataPoolSize ? { dataMax: dataPoolSize } : {}),
     });
   }
-  return openPgliteDatabase(location, appSchema ? { appSchema } : {});
+  return openPgliteDatabase(location, { ...(appSchema ? { appSchema } : {}), ...(durability ? { durability } : {}) });
 }
 
 /** How {@link openDatabaseAtStart} waits, and how it names the settings in its errors. */

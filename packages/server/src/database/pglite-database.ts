@@ -35,6 +35,9 @@ function workerScript(): string {
   throw new Error('Plinth cannot find src/database/pglite-worker.js; the @plinth/server install is incomplete.');
 }
 
+/** Whether PGlite in a directory syncs each commit to disk before answering (`'sync'`) or not. */
+export type PgliteDurability = 'sync' | 'none';
+
 /** How long a forced close waits for the statement PGlite is running before it stops the thread, in ms. */
 const forcedGraceMs = 1_000;
 
@@ -68,7 +71,17 @@ function revive(plain: Record<string, unknown>): Error {
  */
 export async function openPgliteDatabase(
   location: 'memory' | string,
-  options: { appSchema?: readonly AppSchemaFile[] } = {},
+  options: {
+    appSchema?: readonly AppSchemaFile[];
+    /**
+     * In a directory: `'sync'` (default) puts each commit's WAL on disk before it is answered;
+     * `'none'` leaves it to the OS (a kill loses nothing, an OS crash or power cut can). See
+     * pglite-sync.js.
+     */
+    durability?: PgliteDurability;
+    /** In a directory: how often a checkpoint runs, in ms. Default 300 000 (PostgreSQL's `checkpoint_timeout`). */
+    checkpointEveryMs?: number;
+  } = {},
 ): Promise<Database> {
   const script = workerScript();
   // PGlite creates its own folder but not the ones above it (`.plinth/` on a first run); the
@@ -150,7 +163,7 @@ export async function openPgliteDatabase(
     });
 
   try {
-    await send('open', { location });
+    await send('open', { location, durability: options.durability ?? 'sync' });
     await applySchema((work) => transaction('BEGIN', work), options.appSchema);
     await session.execScript(`SET ROLE ${serverRole}`);
   } catch (error) {
@@ -158,6 +171,15 @@ export async function openPgliteDatabase(
     lock?.release();
     throw error;
   }
+  // PostgreSQL's checkpointer process, which PGlite has none of: without it the WAL grew by every
+  // write until the server stopped (1 GB over 4 million rows), and a kill's recovery replayed all
+  // of it. As the superuser the session is, between two calls (in turn: no transaction is open).
+  const checkpoints =
+    location === 'memory'
+      ? undefined
+      : setInterval(() => {
+          inTurn(() => session.execScript(`RESET ROLE; CHECKPOINT; SET ROLE ${serverRole}`)).catch(() => undefined);
+        }, options.checkpointEveryMs ?? 300_000).unref();
   return {
     kind: 'pglite',
     query: (text, params) => inTurn(() => session.query(text, params)),
@@ -183,6 +205,7 @@ export async function openPgliteDatabase(
       };
     },
     close: async (closeOptions = {}) => {
+      clearInterval(checkpoints);
       try {
         if (closeOptions.force) {
           // PGlite cannot cancel the statement it is running (it runs synchronously on its

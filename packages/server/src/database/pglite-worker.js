@@ -5,7 +5,7 @@
 // as it ran. Here it stops only this thread. Plain JavaScript, not TypeScript, so that the same
 // file runs from the sources (tests) and from the published package without a build step.
 import { parentPort } from 'node:worker_threads';
-import { PGlite } from '@electric-sql/pglite';
+import { openPglite } from './pglite-sync.js';
 
 if (!parentPort) throw new Error('pglite-worker.js runs as a worker thread of @plinth/server.');
 const port = parentPort;
@@ -28,16 +28,17 @@ function plainError(/** @type {unknown} */ error) {
   return { ...fields, message: error.message, name: error.name };
 }
 
-/** @type {PGlite} */
+/** @type {import('@electric-sql/pglite').PGlite} */
 let db;
 /** @type {Map<string, () => Promise<void>>} */
 const listening = new Map();
 
 /** @type {Record<string, (message: any) => Promise<unknown>>} */
 const operations = {
-  async open({ location }) {
-    db = location === 'memory' ? new PGlite() : new PGlite(location);
-    await db.waitReady;
+  // `durability` ('sync' unless the server says 'none') decides whether a commit is on disk
+  // before it is answered; see pglite-sync.js.
+  async open({ location, durability = 'sync' }) {
+    db = await openPglite(location, durability);
   },
   async query({ text, params }) {
     return (await db.query(text, params)).rows;
