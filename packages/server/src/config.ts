@@ -24,6 +24,11 @@ export interface ServerConfig {
    * the OS (faster; an OS crash or power cut can lose the last acknowledged writes).
    */
   databaseSync: boolean;
+  /**
+   * PostgreSQL: how long making a connection may take, in seconds: while the database is down, it
+   * bounds how long a request waits before its 503.
+   */
+  databaseConnectTimeoutSeconds: number;
   redisUrl: string | undefined;
   smtpUrl: string | undefined;
   trustedProxyHeader: string | undefined;
@@ -124,6 +129,7 @@ export const configVariables: { [K in keyof ServerConfig]: string } = {
   database: 'DATABASE_URL',
   databaseWaitSeconds: 'PLINTH_DATABASE_WAIT_SECONDS',
   databaseSync: 'PLINTH_DATABASE_SYNC',
+  databaseConnectTimeoutSeconds: 'PLINTH_DATABASE_CONNECT_TIMEOUT_SECONDS',
   redisUrl: 'REDIS_URL',
   smtpUrl: 'SMTP_URL',
   trustedProxyHeader: 'PLINTH_TRUSTED_PROXY_HEADER',
@@ -164,6 +170,7 @@ const builtInDefaults: ServerConfig = {
   // Containers routinely start before their database: long enough for one to come up.
   databaseWaitSeconds: 30,
   databaseSync: true,
+  databaseConnectTimeoutSeconds: 2,
   redisUrl: undefined,
   smtpUrl: undefined,
   trustedProxyHeader: undefined,
@@ -265,6 +272,7 @@ const parsers: { [K in keyof ServerConfig]: (given: Given) => ServerConfig[K] } 
     return text(given);
   },
   databaseWaitSeconds: (given) => integer(given, 0, 600),
+  databaseConnectTimeoutSeconds: (given) => integer(given, 1, 60),
   databaseSync: (given) => {
     if (given.fromVariable && ['on', '1', 'true'].includes(String(given.value))) return true;
     if (given.fromVariable && ['off', '0', 'false'].includes(String(given.value))) return false;

@@ -52,6 +52,12 @@ export interface StartServerOptions {
    */
   databaseSync?: boolean;
   /**
+   * PostgreSQL: how long making a connection may take, in whole seconds from 1 to 60; while the
+   * database is down, it bounds how long a request waits before its 503. Default
+   * `PLINTH_DATABASE_CONNECT_TIMEOUT_SECONDS`, else 2.
+   */
+  databaseConnectTimeoutSeconds?: number;
+  /**
    * Where uploaded bytes are kept (the local storage driver). Default `PLINTH_STORAGE_DIR`, else
    * `.plinth/storage` in the working directory; with the `memory` database, a temporary
    * directory removed by `close()`.
@@ -297,6 +303,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       ...(config.dataDatabaseUrl ? { dataUrl: config.dataDatabaseUrl } : {}),
       dataPoolSize: config.dataPoolSize,
       durability: config.databaseSync ? 'sync' : 'none',
+      connectTimeoutSeconds: config.databaseConnectTimeoutSeconds,
     },
     {
       waitSeconds: config.databaseWaitSeconds,

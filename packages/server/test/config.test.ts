@@ -84,6 +84,7 @@ const badVariables: [string, string, RegExp][] = [
   ['PLINTH_KEEP_ALIVE_TIMEOUT_MS', '99999999', /^must be a whole number from 1 to 3600000/],
   ['PLINTH_SHUTDOWN_TIMEOUT_MS', '-1', /^must be a whole number from 0 to 3600000/],
   ['PLINTH_DATABASE_SYNC', 'maybe', /^must be on or off; got "maybe"\./],
+  ['PLINTH_DATABASE_CONNECT_TIMEOUT_SECONDS', '0', /^must be a whole number from 1 to 60/],
   ['PLINTH_STORAGE_DIR', aFile, /is a file, not a directory; name a directory\.$/],
   ['PLINTH_STORAGE_DIR', '   ', /^must name a directory, such as \.plinth\/storage\.$/],
   ['PLINTH_SECRETS_KEYS', `1:${'A'.repeat(43)}`, /^the key of version 1 is not base64 of 32 bytes/],

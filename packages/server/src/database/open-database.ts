@@ -21,6 +21,8 @@ export interface OpenDatabaseOptions {
   dataUrl?: string;
   /** PostgreSQL: connections of the data pool. Default 10. */
   dataPoolSize?: number;
+  /** PostgreSQL: how long making a connection may take, in seconds. Default 2. */
+  connectTimeoutSeconds?: number;
   /** PGlite in a directory: `'sync'` (default) or `'none'`; see `openPgliteDatabase`. */
   durability?: PgliteDurability;
 }
@@ -37,12 +39,13 @@ export interface OpenDatabaseOptions {
  * ```
  */
 export function openDatabase(location: string, options: OpenDatabaseOptions = {}): Promise<Database> {
-  const { dataUrl, dataPoolSize, appSchema, durability } = options;
+  const { dataUrl, dataPoolSize, appSchema, durability, connectTimeoutSeconds } = options;
   if (isPostgresUrl(location)) {
     return openPostgresDatabase(location, {
       ...(appSchema ? { appSchema } : {}),
       ...(dataUrl ? { dataUrl } : {}),
       ...(dataPoolSize ? { dataMax: dataPoolSize } : {}),
+      ...(connectTimeoutSeconds ? { connectTimeoutSeconds } : {}),
     });
   }
   return openPgliteDatabase(location, { ...(appSchema ? { appSchema } : {}), ...(durability ? { durability } : {}) });
