@@ -1,6 +1,6 @@
 /** How the transport retries calls that are safe to repeat. */
 export interface RetryOptions {
-  /** Retries after the first attempt. Default 2. */
+  /** Retries after the first attempt, at most. Default 10. */
   limit?: number;
   /** The backoff ceiling of the first retry, in ms; it doubles each retry. Default 500. */
   baseDelay?: number;
@@ -8,9 +8,17 @@ export interface RetryOptions {
   maxDelay?: number;
   /**
    * The longest `Retry-After` the SDK will wait, in ms. When the server asks for more, the call
-   * fails at once with the error (its `retryAfter` says how long) instead of hanging. Default 60 000.
+   * fails at once with the error (its `retryAfter` says how long) instead of hanging. The wait
+   * must also end within `maxElapsed`, so this matters only with a larger budget. Default 60 000.
    */
   maxRetryAfter?: number;
+  /**
+   * The retry budget, in ms from the start of the call's first attempt: no wait ends later. A
+   * backoff is shortened to end on time; a `Retry-After` that would end later fails the call at
+   * once. So an outage shorter than this (a database restart) is ridden out, and a call that
+   * keeps failing ends about this long after it started (plus its last attempt). Default 10 000.
+   */
+  maxElapsed?: number;
 }
 
 /** Statuses worth another try: the request did not run, or may succeed a moment later. */
@@ -24,13 +32,19 @@ export type RetryPolicy = Required<RetryOptions>;
  *
  * @example
  * ```ts
- * resolveRetryPolicy({ limit: 5 }).maxDelay; // 10000
+ * resolveRetryPolicy({ limit: 5 }).maxElapsed; // 10000
  * resolveRetryPolicy(false).limit; // 0
  * ```
  */
 export function resolveRetryPolicy(options: RetryOptions | false | undefined): RetryPolicy {
-  if (options === false) return { limit: 0, baseDelay: 0, maxDelay: 0, maxRetryAfter: 0 };
-  return { limit: 2, baseDelay: 500, maxDelay: 10_000, maxRetryAfter: 60_000, ...options };
+  return {
+    limit: 10,
+    baseDelay: 500,
+    maxDelay: 10_000,
+    maxRetryAfter: 60_000,
+    maxElapsed: 10_000,
+    ...(options === false ? { limit: 0 } : options),
+  };
 }
 
 /**

@@ -143,7 +143,7 @@ const missingServiceKeyMessage = (caller: string) =>
 
 const failedSchema = (issues: readonly SchemaIssue[]) => ({
   text: issues.slice(0, 3).map(describeIssue).join('; '),
-  field: issues[0] === undefined ? undefined : issueField(issues[0]),
+  field: issues[0] && issueField(issues[0]),
 });
 
 function checkServiceKeyTarget(target: URL, base: URL): void {
@@ -264,7 +264,7 @@ export function createTransport(options: TransportOptions): Transport {
   // loaded (a mock, msw, instrumentation).
   const nodeSend = options.fetch === undefined && !isBrowserLike() ? nodeHttpSender() : undefined;
 
-  function prepare(route: Route, input: unknown, callOptions: CallOptions, sendsServiceKey: boolean): PreparedCall {
+  function prepare(route: Route, input: unknown, callOptions: CallOptions): PreparedCall {
     // Routes that carry their schemas are checked here; per-route imports in browser code carry
     // none (to keep zod out of the bundle) and rely on the server's check.
     const parsed = route.schemas
@@ -322,20 +322,22 @@ export function createTransport(options: TransportOptions): Transport {
       [wireHeaders.requestId]: requestId,
     };
     if (publishableKey !== undefined && !presigned) headers[wireHeaders.publishableKey] = publishableKey;
-    const credential =
-      route.auth === 'service'
-        ? serviceAuthorization
-        : route.auth === 'session' && callOptions.accessToken
-          ? `Bearer ${callOptions.accessToken}`
-          : route.auth === 'ticket' && callOptions.ticket
-            ? `Ticket ${callOptions.ticket}`
-            : undefined;
+    const sendsServiceKey = route.auth === 'service';
+    const credential = sendsServiceKey
+      ? serviceAuthorization
+      : route.auth === 'session' && callOptions.accessToken
+        ? `Bearer ${callOptions.accessToken}`
+        : route.auth === 'ticket' && callOptions.ticket
+          ? `Ticket ${callOptions.ticket}`
+          : undefined;
     if (credential) headers[wireHeaders.authorization] = credential;
     // One key per logical call, the same on every attempt: the server answers a retry of work it
     // already did from its record instead of doing it again.
-    if (route.idempotent === true) headers[wireHeaders.idempotencyKey] = callOptions.idempotencyKey ?? randomId();
-    else if (route.idempotent === 'when-keyed' && callOptions.idempotencyKey !== undefined)
-      headers[wireHeaders.idempotencyKey] = callOptions.idempotencyKey;
+    const key =
+      route.idempotent === true
+        ? (callOptions.idempotencyKey ?? randomId())
+        : route.idempotent && callOptions.idempotencyKey;
+    if (typeof key === 'string') headers[wireHeaders.idempotencyKey] = key;
     if (!inQuery) headers['content-type'] = 'application/json';
 
     return {
@@ -404,7 +406,7 @@ export function createTransport(options: TransportOptions): Transport {
       const body = await lease.race(reading, () => response.body?.cancel().catch(() => {}));
       return { response, body };
     } catch (cause) {
-      throw attemptSignal?.aborted && !isPlinthError(cause) ? transportFailure(cause, prepared, attemptSignal) : cause;
+      throw attemptSignal?.aborted ? transportFailure(cause, prepared, attemptSignal) : cause;
     } finally {
       lease.release();
     }
@@ -422,18 +424,14 @@ export function createTransport(options: TransportOptions): Transport {
     // Thrown here, outside the promise, so the mistake surfaces where it is made and no request
     // object is ever built.
     assertCallable(route, callOptions.caller);
-    return run(route, input, callOptions, route.auth === 'service');
+    return run(route, input, callOptions);
   }
 
-  async function run<R extends Route>(
-    route: R,
-    input: unknown,
-    callOptions: CallOptions,
-    sendsServiceKey: boolean,
-  ): Promise<RouteOutput<R>> {
-    const prepared = prepare(route, input, callOptions, sendsServiceKey);
+  async function run<R extends Route>(route: R, input: unknown, callOptions: CallOptions): Promise<RouteOutput<R>> {
+    const prepared = prepare(route, input, callOptions);
     const { requestId, signal } = prepared;
     const limit = isRetrySafe(route, wireHeaders.idempotencyKey in prepared.request.headers) ? policy.limit : 0;
+    const deadline = Date.now() + policy.maxElapsed;
     for (let attempt = 1; ; attempt++) {
       let error: PlinthError;
       // undefined: do not retry; -1: back off; otherwise the ms the server asked for.
@@ -455,9 +453,13 @@ export function createTransport(options: TransportOptions): Transport {
         error = cause;
         if (error instanceof NetworkError) delay = -1;
       }
-      if (delay === undefined || attempt > limit || delay > policy.maxRetryAfter) throw error;
+      // The budget: no retry once it is spent, and no wait ends past it. A backoff is cut short to
+      // fit; the server's own wait is not, since a retry before it would only be refused again.
+      const left = deadline - Date.now();
+      if (delay === undefined || attempt > limit || left <= 0 || delay > left || delay > policy.maxRetryAfter)
+        throw error;
       try {
-        await sleep(delay < 0 ? backoffDelay(policy, attempt) : delay, signal);
+        await sleep(delay < 0 ? Math.min(backoffDelay(policy, attempt), left) : delay, signal);
       } catch (reason) {
         throw transportFailure(reason, prepared, signal);
       }
@@ -532,9 +534,9 @@ function transportFailure(
 }
 
 /**
- * One call of a client method on `transport`: the key check first, synchronously (so a missing
- * service key surfaces where the call is made, before any request), then the call, named as the
- * user wrote it (`caller`), so errors read like the line that failed. For sub-clients whose
+ * One call of a client method on `transport`, named as the user wrote it (`caller`), so errors
+ * read like the line that failed; `call` checks the key first, synchronously, so a missing
+ * service key surfaces where the call is made, before any request. For sub-clients whose
  * methods each call one route.
  *
  * @example
@@ -549,7 +551,6 @@ export function callAs<R extends Route>(
   input: RouteInput<R>,
   options: CallOptions | undefined,
 ): Promise<RouteOutput<R>> {
-  transport.assertCallable(route, caller);
   return (transport.call as (route: R, input: RouteInput<R>, options: CallOptions) => Promise<RouteOutput<R>>)(
     route,
     input,

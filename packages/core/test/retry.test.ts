@@ -21,8 +21,8 @@ function sequence(method: 'get' | 'post', path: string, responses: (() => Respon
   return times;
 }
 
-const unavailable = () =>
-  HttpResponse.json({ error: { code: 'service_unavailable', message: 'down', requestId: 'r' } }, { status: 503 });
+const unavailableBody = { error: { code: 'service_unavailable', message: 'down', requestId: 'r' } };
+const unavailable = () => HttpResponse.json(unavailableBody, { status: 503 });
 const pong = () => HttpResponse.json({ pong: true });
 const delaysBetween = (times: number[]) => times.slice(1).map((t, i) => t - (times[i] as number));
 
@@ -58,7 +58,11 @@ describe('retries of idempotent calls', () => {
   it('draws each delay from the whole window (0 up to the ceiling), capped by maxDelay', async () => {
     vi.spyOn(Math, 'random').mockReturnValue(0.999);
     const times = sequence('get', '/v1/test/ping', [unavailable]);
-    const transport = createTransport({ url: apiUrl, retry: { limit: 5, baseDelay: 1000, maxDelay: 4000 } });
+    // A budget large enough not to cut the last waits short: this test is about the window.
+    const transport = createTransport({
+      url: apiUrl,
+      retry: { limit: 5, baseDelay: 1000, maxDelay: 4000, maxElapsed: 60_000 },
+    });
     expect(await settle(transport.call(publicGetRoute))).toBeInstanceOf(ServerError);
     expect(times).toHaveLength(6);
     expect(delaysBetween(times)).toEqual([999, 1998, 3996, 3996, 3996]);
@@ -69,12 +73,18 @@ describe('retries of idempotent calls', () => {
     expect(delaysBetween(again)).toEqual([0]);
   });
 
-  it('makes 1 + limit attempts (default limit 2), then throws the last error', async () => {
-    const times = sequence('get', '/v1/test/ping', [unavailable]);
+  it('makes at most 1 + limit attempts (default limit 10), then throws the last error', async () => {
+    // Retry-After: 0 spends none of the time budget, so only the limit stops it.
+    const now = () => HttpResponse.json(unavailableBody, { status: 503, headers: { 'retry-after': '0' } });
+    const times = sequence('get', '/v1/test/ping', [now]);
     const error = await settle(createTransport({ url: apiUrl }).call(publicGetRoute));
     expect(error).toBeInstanceOf(ServerError);
     expect(error).toMatchObject({ code: 'service_unavailable', status: 503 });
-    expect(times).toHaveLength(3);
+    expect(times).toHaveLength(11);
+
+    const limited = sequence('get', '/v1/test/ping', [now]);
+    await settle(createTransport({ url: apiUrl, retry: { limit: 2 } }).call(publicGetRoute));
+    expect(limited).toHaveLength(3);
   });
 
   for (const status of [408, 429, 502, 503, 504]) {
@@ -93,12 +103,16 @@ describe('retries of idempotent calls', () => {
     });
   }
 
-  it('retries a network error, and gives up with NetworkError', async () => {
+  it('retries a network error, and gives up with NetworkError once the budget is spent', async () => {
+    vi.spyOn(Math, 'random').mockReturnValue(0.5);
     const times = sequence('get', '/v1/test/ping', [() => HttpResponse.error()]);
     const error = await settle(createTransport({ url: apiUrl }).call(publicGetRoute));
     expect(error).toBeInstanceOf(NetworkError);
     expect(error).toMatchObject({ code: 'network_error' });
-    expect(times).toHaveLength(3);
+    // 250, 500, 1000, 2000, 4000, then 5000 cut to the 2250 left of the 10 s budget: the last
+    // attempt is at the budget's end, not past it, and none follows.
+    expect(delaysBetween(times)).toEqual([250, 500, 1000, 2000, 4000, 2250]);
+    expect(times.at(-1)).toBe(10_000);
   });
 
   it('keeps the X-Request-Id across attempts and changes it between calls', async () => {
@@ -163,12 +177,24 @@ describe('Retry-After', () => {
     expect((error as RateLimitError).retryAfter).toBe(120);
     expect(times).toHaveLength(1);
 
+    // Within a budget that allows it, the cap still applies on its own…
+    const overCap = sequence('get', '/v1/test/ping', [
+      () => new HttpResponse(null, { status: 429, headers: { 'retry-after': '120' } }),
+      pong,
+    ]);
+    const roomy = createTransport({ url: apiUrl, retry: { maxElapsed: 300_000 } });
+    expect(await settle(roomy.call(publicGetRoute))).toBeInstanceOf(RateLimitError);
+    expect(overCap).toHaveLength(1);
+
+    // …and raising both lets the SDK wait that long.
     const capped = sequence('get', '/v1/test/ping', [
       () => new HttpResponse(null, { status: 429, headers: { 'retry-after': '120' } }),
       pong,
     ]);
     expect(
-      await settle(createTransport({ url: apiUrl, retry: { maxRetryAfter: 180_000 } }).call(publicGetRoute)),
+      await settle(
+        createTransport({ url: apiUrl, retry: { maxRetryAfter: 180_000, maxElapsed: 300_000 } }).call(publicGetRoute),
+      ),
     ).toEqual({ pong: true });
     expect(delaysBetween(capped)).toEqual([120_000]);
   });
@@ -181,6 +207,101 @@ describe('Retry-After', () => {
     ]);
     await settle(createTransport({ url: apiUrl }).call(publicGetRoute));
     expect(delaysBetween(times)).toEqual([250]);
+  });
+});
+
+describe('the retry budget (maxElapsed, default 10 s)', () => {
+  /** 503 with Retry-After: 1 (what the server answers while its database is down) until `downMs` has passed. */
+  const outage = (method: 'get' | 'post', path: string, downMs: number, up: () => Response) => {
+    const times: number[] = [];
+    mock.use(
+      http[method](`${apiUrl}${path}`, () => {
+        times.push(Date.now() - start);
+        return Date.now() - start < downMs
+          ? HttpResponse.json(unavailableBody, { status: 503, headers: { 'retry-after': '1' } })
+          : up();
+      }),
+    );
+    return times;
+  };
+  const charged = () => HttpResponse.json({ charged: 5 });
+
+  it('rides out a 5 s outage: a keyed write succeeds, sent with one Idempotency-Key', async () => {
+    const times = outage('post', '/v1/test/charges', 5_000, charged);
+    const transport = createTransport({ url: apiUrl });
+    expect(await settle(transport.call(idempotentPostRoute, { amount: 5 }))).toEqual({ charged: 5 });
+    expect(times).toEqual([0, 1000, 2000, 3000, 4000, 5000]);
+    expect(new Set(mock.requests.map((r) => r.headers.get('idempotency-key'))).size).toBe(1);
+  });
+
+  it('rides out a 5 s outage for a sql-like route keyed by the caller, and not without a key', async () => {
+    const keyedRoute = defineRoute<{ request: never; response: never }>({
+      name: 'test.keyed',
+      method: 'POST',
+      path: '/v1/test/keyed',
+      auth: 'none',
+      idempotent: 'when-keyed',
+    });
+    const keyed = outage('post', '/v1/test/keyed', 5_000, pong);
+    const transport = createTransport({ url: apiUrl });
+    expect(await settle(transport.call(keyedRoute, {} as never, { idempotencyKey: 'row-1' }))).toEqual({ pong: true });
+    expect(keyed).toHaveLength(6);
+
+    vi.setSystemTime(start);
+    const unkeyed = outage('post', '/v1/test/keyed', 5_000, pong);
+    expect(await settle(transport.call(keyedRoute, {} as never))).toBeInstanceOf(ServerError);
+    expect(unkeyed).toHaveLength(1);
+  });
+
+  it('an unkeyed write is not retried through an outage', async () => {
+    const times = outage('post', '/v1/test/things', 5_000, () => HttpResponse.json({ id: '1', name: 'x' }));
+    const error = await settle(createTransport({ url: apiUrl }).call(createThingRoute, { name: 'x' }));
+    expect(error).toMatchObject({ code: 'service_unavailable', status: 503 });
+    expect(times).toHaveLength(1);
+  });
+
+  it('a permanent outage fails when the budget is spent: the last attempt at 10 s, none after', async () => {
+    const times = outage('post', '/v1/test/charges', Number.POSITIVE_INFINITY, charged);
+    const error = await settle(createTransport({ url: apiUrl }).call(idempotentPostRoute, { amount: 5 }));
+    expect(error).toMatchObject({ code: 'service_unavailable', status: 503 });
+    expect(times).toEqual([0, 1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000, 9000, 10_000]);
+    // It failed as the last answer came, without waiting again.
+    expect(Date.now() - start).toBe(10_000);
+  });
+
+  it('a Retry-After that would end past the budget fails at once, without waiting', async () => {
+    const times = sequence('get', '/v1/test/ping', [
+      () =>
+        HttpResponse.json(
+          { error: { code: 'rate_limited', message: 'slow down', requestId: 'r' } },
+          { status: 429, headers: { 'retry-after': '3' } },
+        ),
+    ]);
+    const error = await settle(createTransport({ url: apiUrl }).call(publicGetRoute));
+    expect(error).toBeInstanceOf(RateLimitError);
+    expect((error as RateLimitError).retryAfter).toBe(3);
+    // At 9 s, 1 s is left: a 3 s wait would end past it.
+    expect(times).toEqual([0, 3000, 6000, 9000]);
+    expect(Date.now() - start).toBe(9000);
+  });
+
+  it('is an option: a shorter budget gives up sooner, a longer one rides out a longer outage', async () => {
+    const short = outage('get', '/v1/test/ping', 5_000, pong);
+    const error = await settle(createTransport({ url: apiUrl, retry: { maxElapsed: 3000 } }).call(publicGetRoute));
+    expect(error).toBeInstanceOf(ServerError);
+    expect(short).toEqual([0, 1000, 2000, 3000]);
+
+    vi.setSystemTime(start);
+    const long = outage('get', '/v1/test/ping', 15_000, pong);
+    const transport = createTransport({ url: apiUrl, retry: { maxElapsed: 20_000, limit: 20 } });
+    expect(await settle(transport.call(publicGetRoute))).toEqual({ pong: true });
+    expect(long).toHaveLength(16);
+  });
+
+  it('`retry: false` still never retries', async () => {
+    const times = outage('post', '/v1/test/charges', 5_000, charged);
+    await settle(createTransport({ url: apiUrl, retry: false }).call(idempotentPostRoute, { amount: 5 }));
+    expect(times).toHaveLength(1);
   });
 });
 

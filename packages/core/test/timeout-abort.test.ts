@@ -146,7 +146,8 @@ describe('abort', () => {
     mock.use(
       http.get(
         `${apiUrl}/v1/test/ping`,
-        () => new HttpResponse(null, { status: 503, headers: { 'retry-after': '20' } }),
+        // 8 s: a wait that fits the default 10 s retry budget, so the call is waiting when aborted.
+        () => new HttpResponse(null, { status: 503, headers: { 'retry-after': '8' } }),
       ),
     );
     const controller = new AbortController();
