@@ -3,6 +3,7 @@ import type { AppSchemaFile } from './app-schema.js';
 import { applySchema } from './apply-schema.js';
 import { ensureDataLogin, verifyDataLogin } from './data-login.js';
 import { type Database, type Queryable, serverRole } from './database.js';
+import { isDatabaseUnavailable } from './database-unavailable.js';
 import { parsePostgresArray } from './postgres-arrays.js';
 
 type Sql = postgres.Sql | postgres.TransactionSql;
@@ -18,6 +19,44 @@ type Statement = PromiseLike<unknown> & { cancel(): void };
 type Track = <Q extends Statement>(statement: Q) => Q;
 
 const untracked: Track = (statement) => statement;
+
+/** A pool and the one-time setup it needs before use (reading the array parsers). */
+interface PoolWithParsers {
+  pool: postgres.Sql;
+  ready: () => Promise<void>;
+}
+
+/**
+ * Reserved sessions from a pool that is replaced when a connection closes under its work (the
+ * database restarted, a backend was terminated). postgres.js 3.4.9's pool does not survive that:
+ * release() puts the dead connection back in use, and even unreleased, the pool's next reserve()
+ * may wait forever (porsager/postgres#1195, #1199); seen here as /v1/sql answering 503 for 90 s
+ * after a database restart, then hanging. So the calls after it get a fresh pool, and the old one
+ * is ended, its other statements given the default statement timeout to finish.
+ */
+function renewingSessions(make: () => PoolWithParsers) {
+  let current = make();
+  return {
+    async use<T>(work: (session: postgres.ReservedSql) => Promise<T>): Promise<T> {
+      const from = current;
+      await from.ready();
+      const session = await from.pool.reserve();
+      let closed = false;
+      try {
+        return await work(session);
+      } catch (error) {
+        closed = isDatabaseUnavailable(error);
+        throw error;
+      } finally {
+        if (!closed) session.release();
+        else if (current === from) {
+          current = make();
+          from.pool.end({ timeout: 10 }).catch(() => undefined);
+        }
+      }
+    },
+  };
+}
 
 // Prepared (named) statements by default: the server's statements are a small fixed set, so each
 // is parsed and planned once per connection instead of on every request. Data sessions prepare
@@ -201,40 +240,43 @@ export async function openPostgresDatabase(url: string, options: PostgresOptions
   const loginUrl = dataUrl;
   // One pool per kind, made at once; reading its array parsers needs the database, so that step
   // is tried again on the next call when it failed (the database was down), never cached.
-  const poolWithParsers = (connection?: Record<string, string>) => {
+  const poolWithParsers = (connection?: Record<string, string>, prepare = true): PoolWithParsers => {
     const pool = postgres(loginUrl, {
       ...quiet,
       max: options.dataMax ?? 10,
+      prepare,
       ...(connection ? { connection } : {}),
     });
     made.push(pool);
     return { pool, ready: retryingOnce(() => useNullAwareArrayParsers(pool)) };
   };
-  // Opened on first use: a server whose users never read through the data API makes none.
-  let compiled: ReturnType<typeof poolWithParsers> | undefined;
+  let compiled: ReturnType<typeof renewingSessions> | undefined;
+  // Data sessions: on the pool checked above, then on a fresh one after each renewal.
+  let checked: postgres.Sql | undefined = dataSql;
+  const dataSessions = renewingSessions(() => {
+    const pool = checked;
+    checked = undefined;
+    return pool ? { pool, ready: async () => {} } : poolWithParsers(undefined, false);
+  });
   return {
     kind: 'postgres',
     ...queryable(sql, true, false, track),
     transaction: (work) => sql.begin((tx) => work(queryable(tx, true, false, track))) as never,
-    dataTransaction: async (setup, work) => {
-      const session = await dataSql.reserve();
-      try {
-        await session.unsafe(`BEGIN; ${setup}`).simple();
-        const result = await work(queryable(session, false, false, track));
-        await session.unsafe('COMMIT');
-        return result;
-      } catch (error) {
-        // A warning, not an error, when COMMIT already ended the transaction.
-        await session.unsafe('ROLLBACK').catch(() => undefined);
-        throw error;
-      } finally {
+    dataTransaction: (setup, work) =>
+      dataSessions.use(async (session) => {
         try {
-          await session.unsafe('DISCARD ALL');
+          await session.unsafe(`BEGIN; ${setup}`).simple();
+          const result = await work(queryable(session, false, false, track));
+          await session.unsafe('COMMIT');
+          return result;
+        } catch (error) {
+          // A warning, not an error, when COMMIT already ended the transaction.
+          await session.unsafe('ROLLBACK').catch(() => undefined);
+          throw error;
         } finally {
-          session.release();
+          await session.unsafe('DISCARD ALL');
         }
-      }
-    },
+      }),
     // postgres.js keeps one connection for LISTEN, reconnects it by itself, and calls the third
     // argument on every (re)connect.
     listen: async (channel, onMessage, onConnected) => {
@@ -253,37 +295,33 @@ export async function openPostgresDatabase(url: string, options: PostgresOptions
       return entry.queryable;
     },
     compiledTransaction: (setup) => ({
-      run: async (text, params = []) => {
-        // One promise, so calls that arrive while the pool is being made wait for its parsers.
-        compiled ??= poolWithParsers();
-        await compiled.ready();
-        const session = await compiled.pool.reserve();
-        try {
-          // Sent back to back, answered in order: BEGIN and the settings, the statement, COMMIT
-          // (each started explicitly, in that order: tracking starts the statement).
-          const begin = session.unsafe(`BEGIN; ${setup}`).simple().execute();
-          const statement = track(
-            session.unsafe(
-              text,
-              params as postgres.ParameterOrJSON<never>[],
-              {
-                prepare: true,
-                simple: false,
-              } as postgres.UnsafeQueryOptions,
-            ),
-          );
-          const commit = session.unsafe('COMMIT').execute();
-          const [, result] = await Promise.all([begin, statement, commit]);
-          return statementResult(result);
-        } catch (error) {
-          // A failed statement aborts the transaction and the queued COMMIT ends it; this is for
-          // a failure before the COMMIT was read.
-          await session.unsafe('ROLLBACK').catch(() => undefined);
-          throw error;
-        } finally {
-          session.release();
-        }
-      },
+      run: (text, params = []) =>
+        // Made on first use: a server whose users never read through the data API makes none.
+        (compiled ??= renewingSessions(() => poolWithParsers())).use(async (session) => {
+          try {
+            // Sent back to back, answered in order: BEGIN and the settings, the statement, COMMIT
+            // (each started explicitly, in that order: tracking starts the statement).
+            const begin = session.unsafe(`BEGIN; ${setup}`).simple().execute();
+            const statement = track(
+              session.unsafe(
+                text,
+                params as postgres.ParameterOrJSON<never>[],
+                {
+                  prepare: true,
+                  simple: false,
+                } as postgres.UnsafeQueryOptions,
+              ),
+            );
+            const commit = session.unsafe('COMMIT').execute();
+            const [, result] = await Promise.all([begin, statement, commit]);
+            return statementResult(result);
+          } catch (error) {
+            // A failed statement aborts the transaction and the queued COMMIT ends it; this is for
+            // a failure before the COMMIT was read.
+            await session.unsafe('ROLLBACK').catch(() => undefined);
+            throw error;
+          }
+        }),
     }),
     close: async (closeOptions = {}) => {
       const force = closeOptions.force ?? false;
