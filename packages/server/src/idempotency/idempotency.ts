@@ -14,6 +14,15 @@ export const answerLifetimeMs = 24 * 60 * 60 * 1000;
  */
 export const claimLifetimeMs = 5 * 60 * 1000;
 
+/**
+ * How soon a claim whose release failed (the database down) is tried again, doubling per
+ * failure up to {@link releaseRetryMaxMs}, until it is gone or would have lapsed anyway.
+ */
+const releaseRetryFirstMs = 250;
+
+/** The longest wait between two tries of a failed release. */
+const releaseRetryMaxMs = 2_000;
+
 /** The longest key accepted, in characters. */
 export const maxKeyLength = 255;
 
@@ -59,7 +68,12 @@ export interface IdempotencyStore {
    * cookies (sessions are not replayed to whoever holds the key).
    */
   finish(scope: IdempotencyScope, answer: { status: number; headers: Headers; body: string | null }): Promise<void>;
-  /** Releases the claim of work that failed: nothing was done, so a retry runs it again. */
+  /**
+   * Releases the claim of work that failed: nothing was done, so a retry runs it again. Never
+   * throws: when the database cannot be reached, the release is kept and tried again in the
+   * background (and first thing by a {@link IdempotencyStore.begin} of the same caller and key),
+   * so the caller gets the work's own error, not the release's.
+   */
   release(scope: IdempotencyScope): Promise<void>;
 }
 
@@ -153,6 +167,26 @@ const running = () =>
     { field: 'Idempotency-Key' },
   );
 
+/**
+ * Which claim a scope holds: its expiry as written (exact to the microsecond, in UTC), so that
+ * a late release never removes a newer claim made once this one lapsed; and when it lapses, by
+ * this process's monotonic clock (read before the claim was made, so never after the database's).
+ */
+interface Claim {
+  readonly expiresAt: string | undefined;
+  readonly lapsesAt: number;
+}
+
+/** A release that failed, kept until it succeeds or its claim lapses. */
+interface PendingRelease {
+  readonly id: string;
+  readonly scope: IdempotencyScope;
+  readonly claim: Claim;
+  failures: number;
+  timer?: ReturnType<typeof setTimeout>;
+  attempt?: Promise<void> | undefined;
+}
+
 interface StoredAnswer {
   fingerprint: string;
   status: number;
@@ -163,7 +197,8 @@ interface StoredAnswer {
 
 /**
  * The {@link IdempotencyStore} over `database`. Expired answers and claims are swept at most once
- * a minute, on a claim, a bounded batch at a time.
+ * a minute, on a claim, a bounded batch at a time. A release the database refused is kept in
+ * memory and tried again (see {@link IdempotencyStore.release}) until its claim lapses.
  *
  * @example
  * ```ts
@@ -173,6 +208,53 @@ interface StoredAnswer {
  */
 export function createIdempotencyStore(database: Database): IdempotencyStore {
   let nextSweep = 0;
+  const claims = new WeakMap<IdempotencyScope, Claim>();
+  // By caller and key: at most one claim of a caller's key is alive at a time.
+  const pendingReleases = new Map<string, PendingRelease>();
+  const releaseId = (caller: string, key: string) => JSON.stringify([caller, key]);
+
+  async function deleteClaim(scope: IdempotencyScope, claim: Claim): Promise<void> {
+    // The expiry goes as text: postgres.js would turn a timestamptz parameter into a Date,
+    // dropping the microseconds that tell this claim from a newer one.
+    await database.query(
+      `DELETE FROM plinth.idempotency_claims
+        WHERE caller = $1 AND key = $2 AND fingerprint = $3 AND ($4::text IS NULL OR expires_at = $4::text::timestamptz)`,
+      [scope.caller, scope.key, scope.fingerprint, claim.expiresAt ?? null],
+    );
+  }
+
+  /** Tries the pending release now (joining a try already running); throws what the database threw. */
+  function attemptRelease(pending: PendingRelease): Promise<void> {
+    if (pending.attempt) return pending.attempt;
+    clearTimeout(pending.timer);
+    const forget = () => {
+      if (pendingReleases.get(pending.id) === pending) pendingReleases.delete(pending.id);
+    };
+    // A lapsed claim is anyone's to take over: nothing left to release.
+    if (performance.now() >= pending.claim.lapsesAt) {
+      forget();
+      return Promise.resolve();
+    }
+    pending.attempt = deleteClaim(pending.scope, pending.claim).then(forget, (error: unknown) => {
+      pending.attempt = undefined;
+      pending.failures++;
+      retryLater(pending);
+      throw error;
+    });
+    return pending.attempt;
+  }
+
+  function retryLater(pending: PendingRelease): void {
+    const wait = Math.min(releaseRetryFirstMs * 2 ** (pending.failures - 1), releaseRetryMaxMs);
+    if (performance.now() + wait >= pending.claim.lapsesAt) {
+      if (pendingReleases.get(pending.id) === pending) pendingReleases.delete(pending.id);
+      return;
+    }
+    pendingReleases.set(pending.id, pending);
+    // Unref'd, and every entry ends by its claim's lifetime: no close needed, nothing kept alive.
+    pending.timer = setTimeout(() => attemptRelease(pending).catch(() => {}), wait);
+    pending.timer.unref?.();
+  }
 
   const replay = (answer: StoredAnswer): Response =>
     new Response(answer.body, {
@@ -236,6 +318,11 @@ export function createIdempotencyStore(database: Database): IdempotencyStore {
 
   return {
     async begin(caller, key, fingerprint) {
+      // This caller's earlier call with the key failed and its claim could not be released (the
+      // database was down): release it first, or this retry would be refused as still running.
+      // If the database is still down that throws, and the caller gets 503 with Retry-After.
+      const pending = pendingReleases.get(releaseId(caller, key));
+      if (pending) await attemptRelease(pending);
       let stored = await storedAnswer(caller, key);
       if (stored?.expired) {
         // Gone for callers, but its primary key would refuse the new call's record.
@@ -250,13 +337,14 @@ export function createIdempotencyStore(database: Database): IdempotencyStore {
         return { replay: replay(stored) };
       }
       await sweep();
+      const lapsesAt = performance.now() + claimLifetimeMs;
       // A claim left by a server that died is taken over once it has lapsed.
-      const [claimed] = await database.query<{ fingerprint: string }>(
+      const [claimed] = await database.query<{ expires_at: string }>(
         `INSERT INTO plinth.idempotency_claims AS c (caller, key, fingerprint, expires_at)
          VALUES ($1, $2, $3, now() + $4 * interval '1 millisecond')
          ON CONFLICT (caller, key) DO UPDATE SET fingerprint = excluded.fingerprint, expires_at = excluded.expires_at
            WHERE c.expires_at <= now()
-         RETURNING c.fingerprint`,
+         RETURNING to_char(c.expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS expires_at`,
         [caller, key, fingerprint, claimLifetimeMs],
       );
       if (!claimed) {
@@ -273,7 +361,9 @@ export function createIdempotencyStore(database: Database): IdempotencyStore {
         if (holder && holder.fingerprint !== fingerprint) throw reused();
         throw running();
       }
-      return { scope: scopeFor(caller, key, fingerprint) };
+      const scope = scopeFor(caller, key, fingerprint);
+      claims.set(scope, { expiresAt: claimed.expires_at, lapsesAt });
+      return { scope };
     },
 
     async finish(scope, answer) {
@@ -305,10 +395,15 @@ export function createIdempotencyStore(database: Database): IdempotencyStore {
     },
 
     async release(scope) {
-      await database.query(
-        'DELETE FROM plinth.idempotency_claims WHERE caller = $1 AND key = $2 AND fingerprint = $3',
-        [scope.caller, scope.key, scope.fingerprint],
-      );
+      // A scope this store did not make (none in the server) is released by its fingerprint.
+      const claim = claims.get(scope) ?? { expiresAt: undefined, lapsesAt: performance.now() + claimLifetimeMs };
+      try {
+        await deleteClaim(scope, claim);
+      } catch {
+        // Kept and tried again rather than thrown: the work's error is the caller's answer, and
+        // a claim left behind would refuse the caller's retry (409) for the claim's lifetime.
+        retryLater({ id: releaseId(scope.caller, scope.key), scope, claim, failures: 1 });
+      }
     },
   };
 }

@@ -1,9 +1,10 @@
 // Idempotency-Key on the data routes, against the real server: PGlite by default, PostgreSQL
 // when DATABASE_URL is set.
 import { randomUUID } from 'node:crypto';
-import { beforeAll, describe, expect, it } from 'vitest';
-import type { Queryable } from '../../src/database/database.js';
-import { createIdempotencyStore, idempotencyOwner } from '../../src/idempotency/idempotency.js';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import type { Database, Queryable } from '../../src/database/database.js';
+import { isDatabaseUnavailable } from '../../src/database/database-unavailable.js';
+import { createIdempotencyStore, type IdempotencyScope, idempotencyOwner } from '../../src/idempotency/idempotency.js';
 import { useDataServer } from './data-fixture.js';
 
 const data = useDataServer();
@@ -230,7 +231,10 @@ describe('a server that dies between COMMIT and the answer', () => {
       database.query = query;
       database.dataTransaction = dataTransaction;
     }
-    expect(lost.status).toBe(500);
+    // The simulated process lives on: its work is done and recorded, so it answers 200 though
+    // the claim's release failed (kept for a retry). A real crash sends nothing, and leaves the
+    // claim behind just the same.
+    expect(lost.status).toBe(200);
     // The restarted server: the dead call's claim lapses after its lifetime.
     await database.query(
       "UPDATE plinth.idempotency_claims SET expires_at = now() - interval '1 second' WHERE key = $1",
@@ -240,6 +244,142 @@ describe('a server that dies between COMMIT and the answer', () => {
     expect(retry.status).toBe(200);
     expect(retry.headers.get('idempotent-replayed')).toBe('true');
     expect(await partsLabelled(label)).toBe(1);
+  });
+});
+
+/** What the driver throws while the database is down. */
+const refused = () => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+
+/** A claim's release (its DELETE, not the sweep's), as the store sends it. */
+const isRelease = (text: string) => /DELETE FROM plinth\.idempotency_claims\s+WHERE caller/.test(text);
+
+/**
+ * The server's database behind a switch: `releasesFailing` of the next claim releases are refused
+ * as by a database that is down, or every statement while `down`. `releases` counts the tries.
+ */
+function flakyDatabase(database: Database) {
+  const state = { releasesFailing: 0, down: false, releases: 0 };
+  const flaky = Object.create(database) as Database;
+  flaky.query = (async (text: string, params?: readonly unknown[]) => {
+    if (isRelease(text)) state.releases++;
+    if (state.down) throw refused();
+    if (isRelease(text) && state.releasesFailing > 0) {
+      state.releasesFailing--;
+      throw refused();
+    }
+    return database.query(text, params);
+  }) as Database['query'];
+  return { flaky, state };
+}
+
+async function claimsFor(key: string): Promise<number> {
+  const [row] = await data
+    .server()
+    .services.database.query<{ n: number }>('SELECT count(*)::int AS n FROM plinth.idempotency_claims WHERE key = $1', [
+      key,
+    ]);
+  return row?.n ?? 0;
+}
+
+function claimed(start: Awaited<ReturnType<ReturnType<typeof createIdempotencyStore>['begin']>>): IdempotencyScope {
+  if (!('scope' in start)) throw new Error('expected a claim, got a replay');
+  return start.scope;
+}
+
+describe('a release the database refused (it went down while the work ran)', () => {
+  it('does not throw, and the same caller and key can claim again at once (not 409)', async () => {
+    const { flaky, state } = flakyDatabase(data.server().services.database);
+    const store = createIdempotencyStore(flaky);
+    const key = randomUUID();
+    const scope = claimed(await store.begin('service', key, 'same-request'));
+    state.releasesFailing = 1;
+    await expect(store.release(scope)).resolves.toBeUndefined();
+    expect(await claimsFor(key)).toBe(1);
+    // The retry, before any background try: the stale claim is released first, then claimed anew.
+    const again = claimed(await store.begin('service', key, 'same-request'));
+    expect(state.releases).toBe(2);
+    expect(await claimsFor(key)).toBe(1);
+    await store.release(again);
+    expect(await claimsFor(key)).toBe(0);
+  });
+
+  it('is tried again in the background until it goes through, with no call needed', async () => {
+    const { flaky, state } = flakyDatabase(data.server().services.database);
+    const store = createIdempotencyStore(flaky);
+    const key = randomUUID();
+    const scope = claimed(await store.begin('service', key, 'same-request'));
+    state.releasesFailing = 3;
+    await store.release(scope);
+    await vi.waitFor(async () => expect(await claimsFor(key)).toBe(0), { timeout: 15_000, interval: 50 });
+    // The release's own try and two background ones refused, the third background one through.
+    expect(state.releases).toBe(4);
+  });
+
+  it('answers a retry while the database is still down with its unavailable error, claiming nothing', async () => {
+    const { flaky, state } = flakyDatabase(data.server().services.database);
+    const store = createIdempotencyStore(flaky);
+    const key = randomUUID();
+    const scope = claimed(await store.begin('service', key, 'same-request'));
+    state.down = true;
+    await store.release(scope);
+    const error = await store.begin('service', key, 'same-request').then(
+      () => undefined,
+      (thrown: unknown) => thrown,
+    );
+    // The app answers this 503 with Retry-After, which the SDK retries.
+    expect(isDatabaseUnavailable(error)).toBe(true);
+    state.down = false;
+    const later = claimed(await store.begin('service', key, 'same-request'));
+    await store.release(later);
+    expect(await claimsFor(key)).toBe(0);
+  });
+
+  it('a late release never removes a newer claim taken over once the first one lapsed', async () => {
+    const database = data.server().services.database;
+    const first = createIdempotencyStore(database);
+    const key = randomUUID();
+    const old = claimed(await first.begin('service', key, 'same-request'));
+    await database.query(
+      "UPDATE plinth.idempotency_claims SET expires_at = now() - interval '1 second' WHERE key = $1",
+      [key],
+    );
+    // Another instance takes the lapsed claim over for the same request.
+    const other = createIdempotencyStore(database);
+    const current = claimed(await other.begin('service', key, 'same-request'));
+    await first.release(old);
+    expect(await claimsFor(key)).toBe(1);
+    await expect(other.begin('service', key, 'same-request')).rejects.toMatchObject({ code: 'conflict' });
+    await other.release(current);
+    expect(await claimsFor(key)).toBe(0);
+  });
+
+  it('through the app: the failed call answers 503 with Retry-After, and its retry runs (not 409)', async () => {
+    const database = data.server().services.database;
+    const { query, dataTransaction } = database;
+    database.dataTransaction = async () => {
+      throw refused();
+    };
+    database.query = (async (text: string, params?: readonly unknown[]) => {
+      if (isRelease(text)) throw refused();
+      return query.call(database, text, params);
+    }) as typeof database.query;
+    const key = randomUUID();
+    const label = `outage-${key}`;
+    let failed: Awaited<ReturnType<typeof data.call>>;
+    try {
+      failed = await data.call('POST', '/v1/query', insertPart(label), headers(key));
+    } finally {
+      database.query = query;
+      database.dataTransaction = dataTransaction;
+    }
+    expect(failed.status, JSON.stringify(failed.body)).toBe(503);
+    expect(failed.headers.get('retry-after')).not.toBeNull();
+    expect(failed.body?.error).toMatchObject({ code: 'service_unavailable' });
+    const retry = await data.call('POST', '/v1/query', insertPart(label), headers(key));
+    expect(retry.status, JSON.stringify(retry.body)).toBe(200);
+    expect(retry.headers.get('idempotent-replayed')).toBeNull();
+    expect(await partsLabelled(label)).toBe(1);
+    expect(await claimsFor(key)).toBe(0);
   });
 });
 
