@@ -295,9 +295,10 @@ export async function openPostgresDatabase(url: string, options: PostgresOptions
       return entry.queryable;
     },
     compiledTransaction: (setup) => ({
-      run: (text, params = []) =>
+      run: (text, params = []) => {
         // Made on first use: a server whose users never read through the data API makes none.
-        (compiled ??= renewingSessions(() => poolWithParsers())).use(async (session) => {
+        compiled ??= renewingSessions(() => poolWithParsers());
+        return compiled.use(async (session) => {
           try {
             // Sent back to back, answered in order: BEGIN and the settings, the statement, COMMIT
             // (each started explicitly, in that order: tracking starts the statement).
@@ -321,7 +322,8 @@ export async function openPostgresDatabase(url: string, options: PostgresOptions
             await session.unsafe('ROLLBACK').catch(() => undefined);
             throw error;
           }
-        }),
+        });
+      },
     }),
     close: async (closeOptions = {}) => {
       const force = closeOptions.force ?? false;
