@@ -83,12 +83,14 @@ const leaveFrameOf = (event: LoggedEvent): Uint8Array => {
  *
  * @example
  * ```ts
- * const { response } = openEventStream({ claims, lastEventId, matchers, database, hub, logger,
+ * const { response } = await openEventStream({ claims, lastEventId, matchers, database, hub, logger,
  *   heartbeatMs: 15_000, retryMs: 2_000, onClose: (stream) => open.delete(stream) });
  * return response;
  * ```
  */
-export function openEventStream(options: EventStreamOptions): { response: Response; stream: OpenStream } {
+export async function openEventStream(
+  options: EventStreamOptions,
+): Promise<{ response: Response; stream: OpenStream }> {
   const { claims, database, hub, logger, matchers } = options;
   const now = options.now ?? Date.now;
   const channels = new Set(claims.channels);
@@ -169,12 +171,21 @@ export function openEventStream(options: EventStreamOptions): { response: Respon
     },
   };
 
-  const start = async () => {
-    hub.add(subscriber);
-    const [state] = await database.query<{ head: string; pruned: string }>(
+  // The log's head is read before the answer starts, so a database that is down is answered 503
+  // with Retry-After (the error goes up), not 200 and a stream that ends before `ready`.
+  hub.add(subscriber);
+  let state: { head: string; pruned: string } | undefined;
+  try {
+    [state] = await database.query<{ head: string; pruned: string }>(
       `SELECT (SELECT coalesce(max(id), 0) FROM plinth.events)::text AS head,
               (SELECT pruned_through FROM plinth.realtime_state)::text AS pruned`,
     );
+  } catch (error) {
+    hub.remove(subscriber);
+    throw error;
+  }
+
+  const start = async () => {
     const head = BigInt(state?.head ?? '0');
     const pruned = BigInt(state?.pruned ?? '0');
     const asked = options.lastEventId === undefined ? undefined : BigInt(options.lastEventId);

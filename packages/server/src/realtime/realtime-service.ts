@@ -311,23 +311,32 @@ export async function createRealtimeService({
       const matchers = await matchersOf(claims);
       count(byTicket, claims.id, 1);
       count(byUser, claims.userId, 1);
-      const { response, stream } = openEventStream({
-        claims,
-        lastEventId,
-        matchers,
-        database,
-        hub,
-        logger,
-        heartbeatMs: options.heartbeatMs ?? 15_000,
-        retryMs: 2000,
-        onClose: (closed) => {
-          streams.delete(closed);
-          count(byTicket, claims.id, -1);
-          count(byUser, claims.userId, -1);
-        },
-      });
-      streams.add(stream);
-      return response;
+      const uncount = () => {
+        count(byTicket, claims.id, -1);
+        count(byUser, claims.userId, -1);
+      };
+      try {
+        const { response, stream } = await openEventStream({
+          claims,
+          lastEventId,
+          matchers,
+          database,
+          hub,
+          logger,
+          heartbeatMs: options.heartbeatMs ?? 15_000,
+          retryMs: 2000,
+          onClose: (closed) => {
+            streams.delete(closed);
+            uncount();
+          },
+        });
+        streams.add(stream);
+        return response;
+      } catch (error) {
+        // Not opened (the database is down: 503): it holds no place in the limits.
+        uncount();
+        throw error;
+      }
     },
 
     verifyTicket: (ticket) => tickets.verify(ticket),

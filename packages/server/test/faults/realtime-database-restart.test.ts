@@ -9,6 +9,7 @@ import { defaultRateRules } from '../../src/features.js';
 import { type RunningServer, startServer } from '../../src/start-server.js';
 import { jsonClient } from '../fixtures/auth-helpers.js';
 import { cluster, freePort } from '../fixtures/postgres-cluster.js';
+import { openSse } from '../fixtures/sse-client.js';
 
 // Faults (`pnpm test:faults`): realtime across a database restart. A server on a PostgreSQL
 // cluster of this test's own; subscribers through the real subscribe(), half of them through a
@@ -154,15 +155,29 @@ describe.skipIf(!runs)('realtime streams across a PostgreSQL restart', () => {
         }
       })();
 
+      const probeTicket = await call(
+        'POST',
+        '/v1/realtime/tickets',
+        { channels: [channel], expiresIn: 3600 },
+        asService(),
+      );
+      expect(probeTicket.status).toBe(200);
+      const { url: probeUrl, ticket: probe } = probeTicket.body as { url: string; ticket: string };
       await sleep(2_000);
       down = true;
       const connectionsBefore = cutting.connections;
       pg.stop(mode);
+      // A stream opened while the database is down is refused honestly: 503 with Retry-After,
+      // not 200 and a stream that ends before `ready`.
+      const refused = await openSse(probeUrl, probe).catch((error: Error) => error);
       await sleep(downMs);
       // Streams the cut subscribers tried to open while it was down (each closed, to be tried again).
       const connectionsWhileDown = cutting.connections - connectionsBefore;
       pg.start();
       const back = Date.now();
+      // Asserted once the database is started again, so a failure leaves the next test a database.
+      expect(refused instanceof Error ? refused.message : refused.status).toBe(503);
+      expect(refused instanceof Error ? undefined : refused.headers.get('retry-after')).toBe('1');
       down = false;
       // From the database's return to the LISTEN connection's: polled, as it happens.
       const listenBack = (async () => {
