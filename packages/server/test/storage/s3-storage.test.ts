@@ -1,5 +1,5 @@
 import { request as httpRequest } from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { defaultRateRules } from '../../src/features.js';
 import { jsonClient } from '../fixtures/auth-helpers.js';
 import { startTestS3, type TestS3 } from '../fixtures/s3-server.js';
@@ -19,6 +19,15 @@ afterAll(async () => {
   await s3?.close();
 });
 const testS3 = () => s3 as TestS3;
+// Under `pnpm test:faults` the S3 server is killed and started again (same port, same bytes)
+// before every test, so the whole suite runs across restarts: nothing the server holds about S3
+// (connections, a failure) may outlive one.
+if (process.env.PLINTH_FAULTS === '1') {
+  beforeEach(async () => {
+    await testS3().stop();
+    await testS3().start();
+  });
+}
 
 const generous = { capacity: 10_000, refillPerSecond: 1_000 };
 const server = useTestServer(() => ({
