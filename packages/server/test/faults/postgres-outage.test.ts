@@ -1,11 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningServer, startServer } from '../../src/start-server.js';
+import { describe, expect, it } from 'vitest';
 import { jsonClient } from '../fixtures/auth-helpers.js';
-import { cluster, freePort } from '../fixtures/postgres-cluster.js';
+import { useServerOnOwnCluster } from '../fixtures/postgres-cluster.js';
 
 // Faults (`pnpm test:faults`): a PostgreSQL cluster of this test's own (initdb and pg_ctl on a
 // free port) is stopped under 10 concurrent writers and started again, fast and immediate.
@@ -18,42 +14,18 @@ const runs = process.env.PLINTH_FAULTS === '1';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe.skipIf(!runs)('PostgreSQL stopped and started again under load', () => {
-  let pg: ReturnType<typeof cluster>;
-  let server: RunningServer;
-  let schemaDir: string;
-  const call = jsonClient(() => server.url);
-  const asService = () => ({ authorization: `Bearer ${server.serviceKey}` });
-
-  beforeAll(async () => {
-    pg = cluster(await freePort());
-    pg.start();
-    schemaDir = mkdtempSync(join(tmpdir(), 'plinth-faults-schema-'));
-    writeFileSync(
-      join(schemaDir, '001-fault-rows.sql'),
-      'CREATE TABLE IF NOT EXISTS public.fault_rows (id text PRIMARY KEY, writer integer NOT NULL);\n' +
-        'GRANT SELECT, INSERT ON public.fault_rows TO plinth_service;\n',
-    );
-    server = await startServer({
-      database: pg.url,
-      schemaDir,
-      logLevel: 'silent',
-      maxRows: 1_000_000,
-      // The writers are the load, not the subject: no rate limit in their way.
-      rateRules: { default: { capacity: 1_000_000, refillPerSecond: 1_000_000 } },
-    });
-  }, 60_000);
-
-  afterAll(async () => {
-    await server?.close();
-    pg?.remove();
-    if (schemaDir) rmSync(schemaDir, { recursive: true, force: true });
-  });
+  const { pg, server } = useServerOnOwnCluster(
+    'CREATE TABLE IF NOT EXISTS public.fault_rows (id text PRIMARY KEY, writer integer NOT NULL);\n' +
+      'GRANT SELECT, INSERT ON public.fault_rows TO plinth_service;\n',
+  );
+  const call = jsonClient(() => server().url);
+  const asService = () => ({ authorization: `Bearer ${server().serviceKey}` });
 
   const insert = (id: string, writer: number) =>
     call('POST', '/v1/query', { table: 'fault_rows', op: 'insert', values: { id, writer } }, asService());
 
   it('a data pool first used while the database is down works once it is back', async () => {
-    pg.stop('fast');
+    pg().stop('fast');
     try {
       // The service role's compiled pool is made on first use: now, with the database down.
       const down = await insert(`first-${randomUUID()}`, 0);
@@ -65,7 +37,7 @@ describe.skipIf(!runs)('PostgreSQL stopped and started again under load', () => 
       expect(readiness.body).toMatchObject({ status: 'degraded', database: { reachable: false } });
       expect((await call('GET', '/v1/health/live')).status).toBe(200);
     } finally {
-      pg.start();
+      pg().start();
     }
     const back = Date.now();
     let status = 0;
@@ -112,9 +84,9 @@ describe.skipIf(!runs)('PostgreSQL stopped and started again under load', () => 
       });
       await sleep(1_000);
       down = true;
-      pg.stop(mode);
+      pg().stop(mode);
       await sleep(downMs);
-      pg.start();
+      pg().start();
       startedAt = Date.now();
       down = false;
       await sleep(3_000);

@@ -1,11 +1,7 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { createTransport, type PlinthError } from '@plinth/core';
 import { createQueryClient } from '@plinth/query';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningServer, startServer } from '../../src/start-server.js';
-import { cluster, freePort } from '../fixtures/postgres-cluster.js';
+import { describe, expect, it } from 'vitest';
+import { useServerOnOwnCluster } from '../fixtures/postgres-cluster.js';
 
 // Faults (`pnpm test:faults`): the SDK rides out a database restart. 10 writers insert rows through
 // the real SDK, each row with an Idempotency-Key of its own, while this test's own PostgreSQL
@@ -18,47 +14,23 @@ const runs = process.env.PLINTH_FAULTS === '1';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe.skipIf(!runs)('the SDK through a 5 s PostgreSQL outage', () => {
-  let pg: ReturnType<typeof cluster>;
-  let server: RunningServer;
-  let schemaDir: string;
-
-  beforeAll(async () => {
-    pg = cluster(await freePort());
-    pg.start();
-    schemaDir = mkdtempSync(join(tmpdir(), 'plinth-faults-schema-'));
-    writeFileSync(
-      join(schemaDir, '001-sdk-rows.sql'),
-      // No primary key on purpose: a duplicate must be able to exist, to be counted.
-      'CREATE TABLE IF NOT EXISTS public.sdk_rows (id text NOT NULL, writer integer NOT NULL);\n' +
-        'GRANT SELECT, INSERT ON public.sdk_rows TO plinth_service;\n',
-    );
-    server = await startServer({
-      database: pg.url,
-      schemaDir,
-      logLevel: 'silent',
-      maxRows: 1_000_000,
-      // The writers are the load, not the subject: no rate limit in their way.
-      rateRules: { default: { capacity: 1_000_000, refillPerSecond: 1_000_000 } },
-    });
-  }, 60_000);
-
-  afterAll(async () => {
-    await server?.close();
-    pg?.remove();
-    if (schemaDir) rmSync(schemaDir, { recursive: true, force: true });
-  });
+  const { pg, server } = useServerOnOwnCluster(
+    // No primary key on purpose: a duplicate must be able to exist, to be counted.
+    'CREATE TABLE IF NOT EXISTS public.sdk_rows (id text NOT NULL, writer integer NOT NULL);\n' +
+      'GRANT SELECT, INSERT ON public.sdk_rows TO plinth_service;\n',
+  );
 
   it('keyed inserts from 10 writers: 0 errors, 0 rows missing, 0 duplicates', async () => {
     // Half the writers use the transport as an app gets it (node:http for service-key calls);
     // the other half carry hooks that count the retries and the 503s (hooks route calls through
     // fetch). Both use the SDK's default retry policy.
-    const plain = createQueryClient(createTransport({ url: server.url, serviceKey: server.serviceKey }));
+    const plain = createQueryClient(createTransport({ url: server().url, serviceKey: server().serviceKey }));
     let retries = 0;
     let unavailable = 0;
     const counted = createQueryClient(
       createTransport({
-        url: server.url,
-        serviceKey: server.serviceKey,
+        url: server().url,
+        serviceKey: server().serviceKey,
         hooks: {
           beforeRequest: [
             (_, { attempt }) => {
@@ -98,9 +70,9 @@ describe.skipIf(!runs)('the SDK through a 5 s PostgreSQL outage', () => {
 
     await sleep(1_000);
     const beforeStop = acknowledged.length;
-    pg.stop('fast');
+    pg().stop('fast');
     await sleep(5_000);
-    pg.start();
+    pg().start();
     await sleep(2_000);
     writing = false;
     await Promise.all(writers);
