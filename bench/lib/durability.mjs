@@ -1,18 +1,18 @@
 // Durability (`node bench/run.mjs durability`): what syncing each commit to disk costs the
 // embedded database. Two PGlite directories, one opened with 'sync' (the default) and one with
-// 'none', each on the PGlite thread the server runs (packages/server/src/database/pglite-worker.js,
-// the file the built server loads, driven by the messages the server sends it). Inserts, each its
-// own transaction, are timed one writer at a time and 10 writers at once, in alternating slices;
-// ratio 'sync' ÷ 'none'. The directories are made under bench/results/, on the disk the project is
+// 'none', each opened as the server opens its embedded database (openPgliteDatabase, its PGlite
+// thread). Inserts, each its own transaction, are timed one writer at a time and 10 writers at
+// once, in alternating slices; ratio 'sync' ÷ 'none'. The directories are made under bench/results/, on the disk the project is
 // on (a tmpfs /tmp would sync for free), and removed afterwards.
 import { mkdirSync, mkdtempSync, rmSync, statfsSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+// Not exported from the package index: imported from the built files, as the embedded section does.
+import { serverRole } from '../../packages/server/dist/database/database.js';
+import { openPgliteDatabase } from '../../packages/server/dist/database/pglite-database.js';
 import { fixed, table } from './report.mjs';
 
-const workerScript = fileURLToPath(new URL('../../packages/server/src/database/pglite-worker.js', import.meta.url));
 const resultsDir = fileURLToPath(new URL('../results/', import.meta.url));
 
 // statfs(2) magic numbers of the file systems a data directory is likely to be on.
@@ -26,45 +26,27 @@ const fileSystems = {
   26: 'apfs',
 };
 
-/** The PGlite thread of the server, opened on `location` with `durability`. */
+/** The server's embedded database (its PGlite thread) in `location`, opened with `durability`. */
 async function openThread(location, durability) {
-  const worker = new Worker(workerScript);
-  const pending = new Map();
-  let nextId = 0;
-  worker.on('message', (message) => {
-    const call = pending.get(message.id);
-    pending.delete(message.id);
-    if (message.error) call?.reject(new Error(message.error.message));
-    else call?.resolve(message.result);
-  });
-  worker.on('error', (error) => {
-    for (const call of pending.values()) call.reject(error);
-  });
-  const send = (op, fields = {}) =>
-    new Promise((resolve, reject) => {
-      const id = nextId++;
-      pending.set(id, { resolve, reject });
-      worker.postMessage({ id, op, ...fields });
-    });
-  await send('open', { location, durability });
+  const database = await openPgliteDatabase(location, { durability });
   // A run whose setting did not take measures nothing: PostgreSQL's fsync says which one is on.
-  const [{ fsync }] = await send('query', { text: 'SHOW fsync' });
+  const [{ fsync }] = await database.query('SHOW fsync');
   if (fsync !== (durability === 'sync' ? 'on' : 'off')) {
     throw new Error(`the '${durability}' database runs with fsync ${fsync}: the setting did not take`);
   }
-  await send('exec', {
-    text: 'CREATE TABLE bench_notes (id bigserial PRIMARY KEY, writer int NOT NULL, body text NOT NULL)',
-  });
+  // Made as the superuser the session logs in as; written to as the server role, as the server does.
+  await database.execScript(`RESET ROLE;
+    CREATE TABLE bench_notes (id bigserial PRIMARY KEY, writer int NOT NULL, body text NOT NULL);
+    GRANT INSERT ON bench_notes TO ${serverRole};
+    GRANT USAGE ON SEQUENCE bench_notes_id_seq TO ${serverRole};
+    SET ROLE ${serverRole};`);
   return {
     insert: (writer) =>
-      send('run', {
-        text: 'INSERT INTO bench_notes (writer, body) VALUES ($1, $2)',
-        params: [writer, 'a note of some forty characters or so....'],
-      }),
-    close: async () => {
-      await send('close');
-      await worker.terminate();
-    },
+      database.run('INSERT INTO bench_notes (writer, body) VALUES ($1, $2)', [
+        writer,
+        'a note of some forty characters or so....',
+      ]),
+    close: () => database.close(),
   };
 }
 
